@@ -1,0 +1,26 @@
+/**
+ * Regions fjord knows, with the jurisdiction whose law applies to data stored there.
+ * Stack config may add regions (`fjord:regions`); residency checks only ever compare
+ * jurisdictions, so a new region is allowed exactly when its jurisdiction is.
+ */
+export interface RegionInfo {
+  /** ISO 3166-1 alpha-2 code of the jurisdiction (e.g. "NO"). */
+  jurisdiction: string;
+  /** Whether the jurisdiction is in the EEA (GDPR applies without a transfer mechanism). */
+  eea: boolean;
+  /** Human name, used in reports. */
+  city: string;
+}
+
+export const DEFAULT_REGIONS: Readonly<Record<string, RegionInfo>> = {
+  "no-osl1": { jurisdiction: "NO", eea: true, city: "Oslo" },
+  "no-osl2": { jurisdiction: "NO", eea: true, city: "Oslo" },
+  "no-svg1": { jurisdiction: "NO", eea: true, city: "Stavanger" },
+  "se-sto1": { jurisdiction: "SE", eea: true, city: "Stockholm" },
+  "fi-hel1": { jurisdiction: "FI", eea: true, city: "Helsinki" },
+  "de-fra1": { jurisdiction: "DE", eea: true, city: "Frankfurt" },
+  "nl-ams1": { jurisdiction: "NL", eea: true, city: "Amsterdam" },
+  "us-east1": { jurisdiction: "US", eea: false, city: "US East (Virginia)" },
+};
+
+export const DEFAULT_REGION = "no-osl1";
