@@ -232,6 +232,7 @@ const images = z
   .strictObject({
     nginx: pinnedImage.default("nginx:1.27.3-alpine"),
     traefik: pinnedImage.default("traefik:v3.6.2"),
+    nginxExporter: pinnedImage.default("nginx/nginx-prometheus-exporter:1.4.0"),
     postgres: pinnedImage.optional(),
     mysql: pinnedImage.optional(),
     prometheus: pinnedImage.default("prom/prometheus:v3.1.0"),

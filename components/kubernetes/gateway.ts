@@ -1,0 +1,165 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import type { GatewayPlan } from "../plan/gateway";
+import { gatewayFiles } from "../plan/gateway-files";
+import { restrictedSecurityContext, spreadAcrossNodes, workloadLabels } from "./naming";
+
+export interface ApiGatewayArgs {
+  namespace: pulumi.Input<string>;
+  /** The rendered-config plan (routes, TLS, limits); upstreams already point at Service DNS names. */
+  plan: GatewayPlan;
+  /** Pinned nginx or Traefik image, matching `plan.kind`. */
+  image: string;
+  /** Pinned nginx-prometheus-exporter image (nginx only: stub_status is not Prometheus format). */
+  exporterImage: string;
+  /** @default 2 */
+  replicas?: number;
+  resources: { requests: { cpu: string; memory: string }; limits: { cpu: string; memory: string } };
+  /** PEM certificate and key, stored in a TLS Secret; omit when `tlsSecretName` names an existing one. */
+  certificate?: { certPem: pulumi.Input<string>; keyPem: pulumi.Input<string> };
+  /** Existing `kubernetes.io/tls` Secret (for example from cert-manager). */
+  tlsSecretName?: string;
+  /** @default "no-osl1" */
+  region?: string;
+}
+
+/** The single public entry point: nginx or Traefik v3 with fjord's rendered config. */
+export class ApiGateway extends pulumi.ComponentResource {
+  public readonly serviceName: pulumi.Output<string>;
+  /** The rendered config files, by file name. */
+  public readonly config: pulumi.Output<Record<string, string>>;
+
+  constructor(name: string, args: ApiGatewayArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("fjord:kubernetes:ApiGateway", name, {}, opts);
+    const replicas = args.replicas ?? 2;
+    const region = args.region ?? "no-osl1";
+    if (!args.certificate && !args.tlsSecretName) {
+      throw new Error(`fjord: gateway '${name}' needs a certificate or an existing TLS Secret (fjord:gateway.tls)`);
+    }
+    const app = "gateway";
+    const labels = { ...workloadLabels(app, "gateway", region), "fjord.io/gateway-kind": args.plan.kind };
+    const files = gatewayFiles(args.plan, "/etc/fjord");
+
+    const tlsSecretName: pulumi.Input<string> = args.certificate
+      ? new k8s.core.v1.Secret(
+          `${name}-tls`,
+          {
+            metadata: { name: "gateway-tls", namespace: args.namespace, labels },
+            type: "kubernetes.io/tls",
+            stringData: { "tls.crt": args.certificate.certPem, "tls.key": pulumi.secret(args.certificate.keyPem) },
+          },
+          { parent: this },
+        ).metadata.name
+      : args.tlsSecretName!;
+
+    const configMap = new k8s.core.v1.ConfigMap(
+      `${name}-config`,
+      { metadata: { name: "gateway-config", namespace: args.namespace, labels }, data: files.files },
+      { parent: this },
+    );
+
+    const { http, https } = args.plan.listen;
+    const internalPort = args.plan.metrics.port;
+    const exporter = files.metrics.exporterArgs
+      ? [
+          {
+            name: "exporter",
+            image: args.exporterImage,
+            args: files.metrics.exporterArgs,
+            ports: [{ name: "metrics", containerPort: files.metrics.port }],
+            resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "32Mi" } },
+            securityContext: restrictedSecurityContext(65534),
+          },
+        ]
+      : [];
+    const probe = { httpGet: { path: files.healthPath, port: "internal" }, periodSeconds: 5, timeoutSeconds: 2 };
+    new k8s.apps.v1.Deployment(
+      `${name}-deployment`,
+      {
+        metadata: { name: app, namespace: args.namespace, labels },
+        spec: {
+          replicas,
+          selector: { matchLabels: { app } },
+          strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } },
+          template: {
+            metadata: {
+              labels,
+              annotations: {
+                "prometheus.io/scrape": "true",
+                "prometheus.io/port": String(files.metrics.port),
+                "prometheus.io/path": files.metrics.path,
+                "fjord.io/config-hash": files.hash,
+              },
+            },
+            spec: {
+              automountServiceAccountToken: false,
+              ...(replicas > 1 ? { affinity: spreadAcrossNodes(app) } : {}),
+              securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+              containers: [
+                {
+                  name: args.plan.kind,
+                  image: args.image,
+                  command: files.command,
+                  ports: [
+                    { name: "http", containerPort: http },
+                    { name: "https", containerPort: https },
+                    ...(args.plan.http3 ? [{ name: "http3", containerPort: https, protocol: "UDP" }] : []),
+                    { name: "internal", containerPort: internalPort },
+                  ],
+                  resources: args.resources,
+                  readinessProbe: probe,
+                  livenessProbe: { ...probe, initialDelaySeconds: 10, failureThreshold: 6 },
+                  securityContext: restrictedSecurityContext(files.uid),
+                  volumeMounts: [
+                    { name: "config", mountPath: "/etc/fjord", readOnly: true },
+                    { name: "tls", mountPath: "/etc/fjord/tls", readOnly: true },
+                    { name: "tmp", mountPath: "/tmp" },
+                  ],
+                },
+                ...exporter,
+              ],
+              volumes: [
+                { name: "config", configMap: { name: configMap.metadata.name } },
+                { name: "tls", secret: { secretName: tlsSecretName } },
+                { name: "tmp", emptyDir: { sizeLimit: "256Mi" } },
+              ],
+            },
+          },
+        },
+      },
+      { parent: this },
+    );
+
+    const service = new k8s.core.v1.Service(
+      `${name}-service`,
+      {
+        metadata: { name: app, namespace: args.namespace, labels },
+        spec: {
+          type: "LoadBalancer",
+          // Keep the client's address: rate limiting and X-Real-IP are per client IP.
+          externalTrafficPolicy: "Local",
+          selector: { app },
+          ports: [
+            { name: "http", port: 80, targetPort: "http", protocol: "TCP" },
+            { name: "https", port: 443, targetPort: "https", protocol: "TCP" },
+            ...(args.plan.http3 ? [{ name: "http3", port: 443, targetPort: "http3", protocol: "UDP" }] : []),
+          ],
+        },
+      },
+      { parent: this },
+    );
+
+    new k8s.policy.v1.PodDisruptionBudget(
+      `${name}-pdb`,
+      {
+        metadata: { name: app, namespace: args.namespace, labels },
+        spec: { maxUnavailable: 1, selector: { matchLabels: { app } } },
+      },
+      { parent: this },
+    );
+
+    this.serviceName = service.metadata.name;
+    this.config = pulumi.output(files.files);
+    this.registerOutputs({ serviceName: this.serviceName, config: this.config });
+  }
+}

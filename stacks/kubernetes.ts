@@ -1,0 +1,42 @@
+/** Production target: a Kubernetes provider for the configured cluster mode, and the Platform on it. */
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import type { SecretKey, Spec } from "../components/spec";
+import { Platform } from "../components/kubernetes";
+import { K3sCluster } from "../components/nodes";
+
+export function deployKubernetes(spec: Spec, secret: (key: SecretKey) => pulumi.Output<string> | undefined) {
+  let provider: k8s.Provider;
+  let cluster: K3sCluster | undefined;
+  switch (spec.cluster.mode) {
+    case "render":
+      // No cluster at all: every manifest is written to disk (Secrets included, so keep it private).
+      provider = new k8s.Provider("cluster", { renderYamlToDirectory: path.resolve(spec.cluster.renderDir) });
+      break;
+    case "kubeconfig":
+      provider = new k8s.Provider("cluster", { kubeconfig: secret("kubeconfig")!, enableServerSideApply: true });
+      break;
+    case "k3s": {
+      // Preview works without the key: nothing connects until `up`, which the spec refuses without it.
+      const privateKey = secret("sshPrivateKey") ?? pulumi.secret(pulumi.output(""));
+      cluster = new K3sCluster("cluster", {
+        nodes: spec.nodes,
+        privateKey,
+        adminCidrs: spec.ssh.adminCidrs,
+        k3sVersion: spec.cluster.k3sVersion,
+        ...(spec.cluster.airgap ? { airgap: spec.cluster.airgap } : {}),
+      });
+      provider = cluster.provider;
+      break;
+    }
+  }
+  const platform = new Platform("fjord", { spec }, { providers: [provider] });
+  return {
+    namespaces: platform.namespaces,
+    gatewayService: platform.gatewayService,
+    databases: platform.databases,
+    ...(cluster ? { nodes: cluster.nodeFacts } : {}),
+    ...(spec.cluster.mode === "render" ? { renderDir: path.resolve(spec.cluster.renderDir) } : {}),
+  };
+}

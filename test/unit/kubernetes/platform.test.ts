@@ -1,0 +1,98 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { secretInput, setupMocks, stackConfig } from "../../support/mocks";
+import { parseSpec } from "../../../components/spec";
+
+const rec = await setupMocks({ stack: "prod" });
+const { Platform } = await import("../../../components/kubernetes");
+
+/** The prod stack file, through the same spec the program uses. */
+function prodSpec(overrides: Record<string, unknown> = {}) {
+  const values = Object.fromEntries(Object.entries(stackConfig("prod")).map(([k, v]) => [k.slice("fjord:".length), JSON.parse(JSON.stringify(safeJson(v)))]));
+  return parseSpec({ stack: "prod", values: { ...values, ...overrides }, secrets: {}, dryRun: true }).spec;
+}
+function safeJson(v: string): unknown {
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
+}
+
+const NP = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
+const spec = prodSpec();
+
+beforeAll(async () => {
+  new Platform("fjord", { spec });
+  await rec.settle();
+});
+
+describe("Platform (prod stack file)", () => {
+  it("gives every service its own namespace, each starting from default-deny", () => {
+    const namespaces = rec.ofType("kubernetes:core/v1:Namespace").map((r) => r.inputs.metadata.name);
+    expect(namespaces.sort()).toEqual(["fjord-inventory", "fjord-orders", "fjord-payment", "fjord-system"]);
+    for (const ns of namespaces) {
+      const deny = rec.ofType(NP).find((r) => r.inputs.metadata.name === "default-deny" && r.inputs.metadata.namespace === ns);
+      expect(deny?.inputs.spec, ns).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+    }
+    const labels = rec.get("kubernetes:core/v1:Namespace", "fjord-ns-fjord-orders").inputs.metadata.labels;
+    expect(labels).toMatchObject({ "fjord.io/jurisdiction": "NO", "fjord.io/region": "no-osl1", "pod-security.kubernetes.io/enforce": "restricted" });
+  });
+
+  it("creates exactly one database per service that declares one", () => {
+    const owners = rec.ofType("kubernetes:apps/v1:StatefulSet").map((r) => r.inputs.metadata.labels["fjord.io/owner-service"]);
+    expect(owners.sort()).toEqual(["inventory", "orders", "payment"]);
+    for (const s of rec.ofType("kubernetes:core/v1:Service").filter((r) => r.inputs.metadata.labels["app.kubernetes.io/component"] === "database")) {
+      expect(s.inputs.spec.type, s.name).toBe("ClusterIP");
+    }
+  });
+
+  it("wires each service to its own database through Secret references", () => {
+    const orders = rec.get("kubernetes:apps/v1:Deployment", "orders-deployment").inputs.spec.template.spec.containers[0];
+    const env = Object.fromEntries(orders.env.map((e: { name: string; value?: string; valueFrom?: unknown }) => [e.name, e.value ?? e.valueFrom]));
+    expect(env.DB_HOST).toBe("orders-db.fjord-orders.svc.cluster.local");
+    expect(env.DB_PASSWORD).toEqual({ secretKeyRef: { name: "orders-db-credentials", key: "password" } });
+  });
+
+  it("lets traffic in only from the gateway and from callers, and out only to the own DB and callees", () => {
+    const inventoryIn = rec.get(NP, "inventory-np-ingress").inputs.spec;
+    const sources = inventoryIn.ingress[0].from.map((f: { namespaceSelector: { matchLabels: Record<string, string> }; podSelector: { matchLabels: { app: string } } }) => [
+      f.namespaceSelector.matchLabels["kubernetes.io/metadata.name"],
+      f.podSelector.matchLabels.app,
+    ]);
+    expect(sources).toEqual([["fjord-system", "gateway"], ["fjord-orders", "orders"]]);
+    // payment has no route: only orders may call it.
+    const paymentIn = rec.get(NP, "payment-np-ingress").inputs.spec.ingress[0].from;
+    expect(paymentIn).toHaveLength(1);
+    const ordersOut = rec.get(NP, "orders-np-egress").inputs.spec.egress.map((e: { to: Array<{ podSelector: { matchLabels: { app: string } } }>; ports: Array<{ port: number }> }) => [e.to[0].podSelector.matchLabels.app, e.ports[0].port]);
+    expect(ordersOut).toEqual([["orders-db", 5432], ["inventory", 8080], ["payment", 8080]]);
+  });
+
+  it("renders the gateway config from the spec: TLS 1.2/1.3, the seed's rate limit, PII headers stripped", () => {
+    const conf: string = rec.get("kubernetes:core/v1:ConfigMap", "fjord-gateway-config").inputs.data["nginx.conf"];
+    expect(conf).toMatch(/ssl_protocols\s+TLSv1\.2 TLSv1\.3;/);
+    expect(conf).toMatch(/rate=100r\/s/);
+    expect(conf).toMatch(/burst=50/);
+    expect(conf).toMatch(/proxy_set_header\s+X-User-Email\s+"";/);
+    expect(conf).toContain("orders.fjord-orders.svc.cluster.local:8080");
+    expect(conf).not.toContain("payment.fjord-payment");
+  });
+
+  it("keeps the gateway's private key secret and the Service's client IP", () => {
+    const tls = rec.get("kubernetes:core/v1:Secret", "fjord-gateway-tls").inputs;
+    expect(secretInput(tls.stringData)["tls.key"]).toContain("PRIVATE KEY");
+    const svc = rec.get("kubernetes:core/v1:Service", "fjord-gateway-service").inputs.spec;
+    expect(svc.externalTrafficPolicy).toBe("Local");
+    expect(svc.ports.map((p: { port: number }) => p.port)).toEqual([80, 443]);
+  });
+
+  it("spreads every multi-replica workload across nodes and sets limits on every container", () => {
+    for (const d of rec.ofType("kubernetes:apps/v1:Deployment")) {
+      const pod = d.inputs.spec.template.spec;
+      if (d.inputs.spec.replicas > 1) expect(pod.affinity?.podAntiAffinity, d.name).toBeDefined();
+      for (const c of pod.containers) {
+        expect(c.resources?.limits?.memory, `${d.name}/${c.name}`).toBeDefined();
+        expect(c.resources?.requests?.cpu, `${d.name}/${c.name}`).toBeDefined();
+      }
+    }
+  });
+});
