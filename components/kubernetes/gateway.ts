@@ -21,6 +21,8 @@ export interface ApiGatewayArgs {
   tlsSecretName?: string;
   /** @default "no-osl1" */
   region?: string;
+  /** Extra Deployment annotations (e.g. route budgets the policy pack reads). @default {} */
+  annotations?: Record<string, string>;
 }
 
 /** The single public entry point: nginx or Traefik v3 with fjord's rendered config. */
@@ -33,6 +35,7 @@ export class ApiGateway extends pulumi.ComponentResource {
     super("fjord:kubernetes:ApiGateway", name, {}, opts);
     const replicas = args.replicas ?? 2;
     const region = args.region ?? "no-osl1";
+    const annotations = args.annotations ?? {};
     if (!args.certificate && !args.tlsSecretName) {
       throw new Error(`fjord: gateway '${name}' needs a certificate or an existing TLS Secret (fjord:gateway.tls)`);
     }
@@ -76,7 +79,7 @@ export class ApiGateway extends pulumi.ComponentResource {
     new k8s.apps.v1.Deployment(
       `${name}-deployment`,
       {
-        metadata: { name: app, namespace: args.namespace, labels },
+        metadata: { name: app, namespace: args.namespace, labels, annotations },
         spec: {
           replicas,
           selector: { matchLabels: { app } },

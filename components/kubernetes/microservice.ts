@@ -24,6 +24,8 @@ export interface MicroserviceArgs {
   secretEnv?: Record<string, { secretName: pulumi.Input<string>; key: string }>;
   /** UID the container runs as. @default 10001 */
   runAsUser?: number;
+  /** Extra Deployment annotations (e.g. the latency model the policy pack reads). @default {} */
+  annotations?: Record<string, string>;
 }
 
 /** A stateless service: Deployment spread across nodes, Service, and PodDisruptionBudget. */
@@ -40,6 +42,7 @@ export class Microservice extends pulumi.ComponentResource {
     const metricsPath = args.metricsPath ?? "/metrics";
     const region = args.region ?? "no-osl1";
     const runAsUser = args.runAsUser ?? 10001;
+    const annotations = args.annotations ?? {};
 
     const labels = workloadLabels(name, "service", region);
     const selector = { app: name };
@@ -62,7 +65,7 @@ export class Microservice extends pulumi.ComponentResource {
     const deployment = new k8s.apps.v1.Deployment(
       `${name}-deployment`,
       {
-        metadata: { name, namespace: args.namespace, labels },
+        metadata: { name, namespace: args.namespace, labels, annotations },
         spec: {
           replicas,
           selector: { matchLabels: selector },

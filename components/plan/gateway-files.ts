@@ -26,7 +26,8 @@ export function gatewayFiles(plan: GatewayPlan, dir: string): GatewayFiles {
   if (plan.kind === "nginx") {
     files = { "nginx.conf": renderNginxConf(plan) };
     out = {
-      command: ["nginx", "-c", `${dir}/nginx.conf`, "-g", "daemon off;"],
+      // -e: nginx opens its compiled-in error log before reading the config, which fails on a read-only root.
+      command: ["nginx", "-e", "stderr", "-c", `${dir}/nginx.conf`, "-g", "daemon off;"],
       uid: 101,
       healthPath: "/healthz",
       metrics: {

@@ -72,3 +72,16 @@ export function formatCpu(millis: number): string {
 
 export const MiB = 2 ** 20;
 export const GiB = 2 ** 30;
+
+/** The shortest exact duration string ("1s", "250ms", "5m"). */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [
+    ["d", 8.64e7],
+    ["h", 3.6e6],
+    ["m", 6e4],
+    ["s", 1e3],
+  ] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}

@@ -4,6 +4,8 @@
  */
 import { z } from "zod";
 import { DEFAULT_REGION } from "./regions";
+import { defaultGatewaySettings as GW } from "../plan/gateway/defaults";
+import { formatDuration } from "../plan/units";
 import {
   cidr,
   cpu,
@@ -128,18 +130,21 @@ const gateway = z.strictObject({
     .strictObject({
       minVersion: z
         .enum(["1.2", "1.3"], { error: 'must be "1.2" or "1.3"; TLS 1.0 and 1.1 are not allowed' })
-        .default("1.2"),
+        .default(GW.tls.minVersion),
       /** `self-signed` is generated in-platform; `secret` names an existing TLS Secret. */
       certificate: z.enum(["self-signed", "secret"]).default("self-signed"),
       secretName: z.string().optional(),
       hstsMaxAgeSeconds: z
         .int()
         .min(86400, { error: "must be at least 86400 (one day)" })
-        .default(31536000),
+        .default(GW.tls.hstsMaxAgeSeconds),
     })
     .prefault({}),
   rateLimit: z
-    .strictObject({ average: z.int().min(1).default(100), burst: z.int().min(0).default(50) })
+    .strictObject({
+      average: z.int().min(1).default(GW.rateLimit.average),
+      burst: z.int().min(0).default(GW.rateLimit.burst),
+    })
     .prefault({}),
   /** Headers removed before proxying (personal data must not reach service logs). */
   piiHeaders: z
@@ -149,28 +154,26 @@ const gateway = z.strictObject({
   http3: z.boolean().default(true),
   upstream: z
     .strictObject({
-      keepalive: z.int().min(0).default(64),
-      maxFails: z.int().min(1).default(3),
-      failTimeout: duration.default("10s"),
-      connectTimeout: duration.default("1s"),
-      readTimeout: duration.default("10s"),
-      nextUpstreamTries: z.int().min(1).default(2),
+      keepalive: z.int().min(0).default(GW.upstream.keepalive),
+      maxFails: z.int().min(1).default(GW.upstream.maxFails),
+      failTimeout: duration.default(`${GW.upstream.failTimeoutSeconds}s`),
+      connectTimeout: duration.default(formatDuration(GW.upstream.connectTimeoutMs)),
+      readTimeout: duration.default(formatDuration(GW.upstream.readTimeoutMs)),
+      nextUpstreamTries: z.int().min(1).default(GW.upstream.nextUpstreamTries),
     })
     .prefault({}),
   circuitBreaker: z
     .strictObject({
-      expression: z
-        .string()
-        .default("NetworkErrorRatio() > 0.30 || ResponseCodeRatio(500, 600, 0, 600) > 0.25"),
-      checkPeriod: duration.default("1s"),
-      fallbackDuration: duration.default("10s"),
-      recoveryDuration: duration.default("10s"),
+      expression: z.string().default(GW.circuitBreaker.expression),
+      checkPeriod: duration.default(`${GW.circuitBreaker.checkPeriodSeconds}s`),
+      fallbackDuration: duration.default(`${GW.circuitBreaker.fallbackDurationSeconds}s`),
+      recoveryDuration: duration.default(`${GW.circuitBreaker.recoveryDurationSeconds}s`),
     })
     .prefault({}),
   retry: z
     .strictObject({
-      attempts: z.int().min(0).max(5).default(2),
-      initialInterval: duration.default("100ms"),
+      attempts: z.int().min(0).max(5).default(GW.retry.attempts),
+      initialInterval: duration.default(formatDuration(GW.retry.initialIntervalMs)),
     })
     .prefault({}),
 });
@@ -184,6 +187,13 @@ const observability = z.strictObject({
     .regex(/^\d+(B|KB|MB|GB|TB)$/, { error: 'must be a size such as "10GB"' })
     .default("10GB"),
   storage: memory.default("20Gi"),
+  /** Loki's volume (logs are kept for `logRetention`). */
+  logStorage: memory.default("10Gi"),
+  /** Grafana's login; the password is generated and kept as a Pulumi secret. */
+  grafanaAdminUser: z
+    .string()
+    .regex(/^[a-z][a-z0-9_-]{2,31}$/, { error: "must be a lower-case login name" })
+    .default("admin"),
   /** Optional exports; the residency policy checks each URL. */
   remoteWrite: z.array(z.strictObject({ name: dnsLabel, url: httpUrl })).default([]),
   alertWebhooks: z.array(z.strictObject({ name: dnsLabel, url: httpUrl })).default([]),
@@ -201,6 +211,8 @@ const observability = z.strictObject({
       gateway5xxRatio: z.number().positive().max(1).default(0.05),
       dbConnectionsRatio: z.number().positive().max(1).default(0.8),
       certExpiryDays: z.number().positive().default(14),
+      /** Only fires where a replica exports its lag (fjord's databases are single-instance). */
+      replicationLagSeconds: z.number().positive().default(30),
     })
     .prefault({}),
 });

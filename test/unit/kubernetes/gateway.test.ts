@@ -55,7 +55,7 @@ describe("ApiGateway", () => {
     expect(pod.spec.containers.map((c: { name: string }) => c.name)).toEqual(["nginx", "exporter"]);
     expect(pod.spec.containers[1].args[0]).toMatch(/^--nginx\.scrape-uri=http:\/\/127\.0\.0\.1:\d+\/stub_status$/);
     expect(pod.metadata.annotations["prometheus.io/port"]).toBe("9113");
-    expect(pod.spec.containers[0].command).toEqual(["nginx", "-c", "/etc/fjord/nginx.conf", "-g", "daemon off;"]);
+    expect(pod.spec.containers[0].command).toEqual(["nginx", "-e", "stderr", "-c", "/etc/fjord/nginx.conf", "-g", "daemon off;"]);
   });
 
   it("refuses to start without any certificate source", async () => {
