@@ -57,7 +57,12 @@ export const MYSQL_SECTIONS: ReadonlyArray<readonly [string, readonly ParamName[
   ["Redo log", ["innodb_log_file_size", "innodb_redo_log_capacity"]],
   [
     "Disk",
-    ["innodb_flush_method", "innodb_flush_neighbors", "innodb_io_capacity", "innodb_io_capacity_max"],
+    [
+      "innodb_flush_method",
+      "innodb_flush_neighbors",
+      "innodb_io_capacity",
+      "innodb_io_capacity_max",
+    ],
   ],
   [
     "Durability (never relaxed for speed)",

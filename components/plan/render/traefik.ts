@@ -54,7 +54,11 @@ function dump(doc: unknown): string {
   return stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false });
 }
 
-/** traefik.yml: entrypoints, providers, observability. Never enables `api.insecure`. */
+/**
+ * traefik.yml: entrypoints, providers, observability. Never enables `api.insecure`.
+ * Client X-Forwarded-* headers are not trusted (no `forwardedHeaders.trustedIPs`), so Traefik
+ * replaces them with the peer address, matching the nginx reset.
+ */
 export function renderTraefikStatic(plan: GatewayPlan, opts: TraefikStaticOptions = {}): string {
   assertValidGatewayPlan(plan);
   const ep = TRAEFIK_ENTRYPOINTS;
@@ -90,7 +94,6 @@ export function renderTraefikStatic(plan: GatewayPlan, opts: TraefikStaticOption
     providers: {
       file: { filename: opts.dynamicFile ?? "/etc/traefik/dynamic.yml", watch: opts.watch ?? true },
     },
-    api: { dashboard: plan.dashboard.enabled, insecure: false },
     ping: { entryPoint: ep.internal },
     metrics: {
       prometheus: {
@@ -101,6 +104,8 @@ export function renderTraefikStatic(plan: GatewayPlan, opts: TraefikStaticOption
       },
     },
   };
+  // No `api` section at all unless the dashboard is wanted: api@internal then does not exist.
+  if (plan.dashboard.enabled) doc.api = { dashboard: true, insecure: false };
   if (plan.accessLog.enabled) {
     const accessLog: Record<string, unknown> = {
       format: plan.accessLog.format,

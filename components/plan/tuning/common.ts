@@ -46,7 +46,9 @@ export function parseVersion(version: string): { major: number; minor: number; p
 
 export function validateInput(engine: string, limitBytes: number, cpuMillis: number): void {
   if (!Number.isFinite(limitBytes) || limitBytes <= 0)
-    throw new RangeError(`${engine}: memory limit must be a positive byte count, got ${limitBytes}`);
+    throw new RangeError(
+      `${engine}: memory limit must be a positive byte count, got ${limitBytes}`,
+    );
   if (!Number.isFinite(cpuMillis) || cpuMillis <= 0)
     throw new RangeError(`${engine}: CPU must be a positive millicore count, got ${cpuMillis}`);
 }

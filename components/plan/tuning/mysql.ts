@@ -6,7 +6,15 @@
  * for: at small limits the pool shrinks rather than letting the container get OOM-killed.
  */
 import { GiB, MiB } from "../units";
-import { assertBudgetFits, clamp, floorTo, headroomFor, KiB, parseVersion, validateInput } from "./common";
+import {
+  assertBudgetFits,
+  clamp,
+  floorTo,
+  headroomFor,
+  KiB,
+  parseVersion,
+  validateInput,
+} from "./common";
 import type { DbTuningInput, DiskClass, MemoryBudget } from "./types";
 
 export type MysqlFlavor = "mariadb" | "mysql";
@@ -23,7 +31,8 @@ export interface MysqlParams {
   /** MySQL 8.0.30+, which rejects sizing the redo log through innodb_log_file_size alone. */
   innodb_redo_log_capacity?: number;
   innodb_log_buffer_size: number;
-  innodb_flush_method: "O_DIRECT";
+  /** Omitted on MariaDB 11+, which deprecates it; its default there already bypasses the page cache. */
+  innodb_flush_method?: "O_DIRECT";
   innodb_flush_neighbors: 0 | 1;
   innodb_io_capacity: number;
   innodb_io_capacity_max: number;
@@ -166,7 +175,7 @@ export function tuneMysql(input: DbTuningInput): MysqlSettings {
       ? { innodb_log_file_size: redo }
       : v.major > 8 || (v.major === 8 && (v.minor > 0 || v.patch >= 30))
         ? { innodb_redo_log_capacity: redo }
-        : { innodb_log_file_size: redo / 2 };
+        : { innodb_log_file_size: floorTo(redo / 2, MiB) };
   const layout = poolLayout(flavor, pool);
 
   const params: MysqlParams = {
@@ -180,7 +189,7 @@ export function tuneMysql(input: DbTuningInput): MysqlSettings {
       : {}),
     ...redoParams,
     innodb_log_buffer_size,
-    innodb_flush_method: "O_DIRECT",
+    ...(flavor === "mariadb" && v.major >= 11 ? {} : { innodb_flush_method: "O_DIRECT" as const }),
     innodb_flush_neighbors: disk.neighbors,
     innodb_io_capacity: disk.io,
     innodb_io_capacity_max: disk.ioMax,

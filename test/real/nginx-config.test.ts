@@ -1,0 +1,295 @@
+/**
+ * The rendered nginx.conf against Debian's real nginx: `nginx -t` for several plan variants, then
+ * live instances on loopback checked over real TLS (HSTS, redirect, protocol floor, SNI
+ * strictness, header hygiene, upstream keepalive, rate limiting, PII-free access log).
+ */
+import * as http from "http";
+import * as https from "https";
+import type { AddressInfo, Socket } from "net";
+import * as tls from "tls";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  makeGatewayPlan,
+  type GatewayPlan,
+  type GatewayPlanInput,
+} from "../../components/plan/gateway";
+import {
+  checkNginxConf,
+  ensureNginx,
+  nginxConfForPlan,
+  startNginx,
+  tlsFiles,
+  type NginxContext,
+  type NginxInstance,
+} from "../support/nginx";
+import { makeTempDir, removeDir } from "../support/proc";
+import { createTestTls, type TestCert } from "../support/tls";
+
+const DOMAIN = "api.example.test";
+
+function variant(routes: number, over: Partial<GatewayPlanInput>, upstreamPort = 9): GatewayPlan {
+  const names = ["orders", "catalog", "accounts"].slice(0, routes);
+  return makeGatewayPlan({
+    kind: "nginx",
+    domains: [DOMAIN],
+    tls: { certFile: "tls/server.crt", keyFile: "tls/server.key" },
+    routes: names.map((n, i) => ({
+      name: n,
+      path: `/${n}/`,
+      public: i === 1,
+      upstream: n,
+      budgetMs: 2000,
+    })),
+    upstreams: names.map((n) => ({
+      name: n,
+      servers: [{ host: "127.0.0.1", port: upstreamPort }],
+    })),
+    ...over,
+  });
+}
+
+const VARIANTS: Array<[string, GatewayPlan]> = [
+  ["1 route, TLS 1.2+, 100/50", variant(1, {})],
+  [
+    "3 routes, TLS 1.3, 10/5, stripped headers",
+    variant(3, {
+      tls: { certFile: "x", keyFile: "x", minVersion: "1.3" },
+      rateLimit: { average: 10, burst: 5 },
+      stripHeaders: ["X-Email"],
+    }),
+  ],
+  [
+    "3 routes, lax SNI, 1000/0, tickets, no access log, 2 domains, resolver",
+    variant(3, {
+      domains: [DOMAIN, "www.example.test"],
+      tls: { certFile: "x", keyFile: "x", sniStrict: false, sessionTickets: true },
+      rateLimit: { average: 1000, burst: 0 },
+      accessLog: { enabled: false },
+      resolver: "127.0.0.11",
+    }),
+  ],
+];
+
+let cert: TestCert;
+let pkiDir: string;
+
+beforeAll(() => {
+  ensureNginx();
+  pkiDir = makeTempDir("fjord-pki-");
+  cert = createTestTls(pkiDir, { dnsNames: [DOMAIN, "www.example.test"] }).cert;
+});
+afterAll(() => removeDir(pkiDir));
+
+describe("nginx -t accepts the rendered config", () => {
+  it.each(VARIANTS)("%s", async (_label, plan) => {
+    await checkNginxConf({ confText: nginxConfForPlan(plan), files: tlsFiles(cert) });
+  });
+
+  it("and rejects a broken one, so the check above means something", async () => {
+    const broken = (ctx: NginxContext) =>
+      nginxConfForPlan(VARIANTS[0]![1])(ctx).replace("limit_req_status 429;", "limit_req_status;");
+    await expect(checkNginxConf({ confText: broken, files: tlsFiles(cert) })).rejects.toThrow(
+      /limit_req_status/,
+    );
+  });
+});
+
+interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+function send(mod: typeof http | typeof https, opts: https.RequestOptions): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = mod.request({ host: "127.0.0.1", agent: false, timeout: 5000, ...opts }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => (body += c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+const get = (
+  gw: NginxInstance,
+  urlPath: string,
+  headers: Record<string, string> = {},
+  extra: https.RequestOptions = {},
+) =>
+  send(https, {
+    port: gw.httpsPort,
+    path: urlPath,
+    servername: DOMAIN,
+    ca: cert.caPem,
+    headers: { host: DOMAIN, ...headers },
+    ...extra,
+  });
+
+function handshake(
+  port: number,
+  opts: tls.ConnectionOptions,
+): Promise<{ protocol: string | null; cipher: string }> {
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({ host: "127.0.0.1", port, ca: cert.caPem, ...opts }, () => {
+      const out = { protocol: s.getProtocol(), cipher: s.getCipher().name };
+      s.end();
+      resolve(out);
+    });
+    s.on("error", reject);
+  });
+}
+
+/** Upstream that echoes what nginx sent it, and counts TCP connections (keepalive check). */
+async function echoServer(): Promise<{
+  port: number;
+  connections: () => number;
+  close: () => Promise<void>;
+}> {
+  let connections = 0;
+  const srv = http.createServer((req, res) => {
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify({ url: req.url, httpVersion: req.httpVersion, headers: req.headers }));
+  });
+  srv.on("connection", (_s: Socket) => connections++);
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  return {
+    port: (srv.address() as AddressInfo).port,
+    connections: () => connections,
+    close: () => new Promise((r) => srv.close(() => r())),
+  };
+}
+
+describe.each([
+  ["TLS 1.2+", "1.2" as const],
+  ["TLS 1.3 only", "1.3" as const],
+])("live nginx (%s)", (_label, minVersion) => {
+  let gw: NginxInstance;
+  let echo: Awaited<ReturnType<typeof echoServer>>;
+  let plan: GatewayPlan;
+
+  beforeAll(async () => {
+    echo = await echoServer();
+    plan = variant(
+      3,
+      {
+        tls: { certFile: "x", keyFile: "x", minVersion, hstsMaxAgeSeconds: 600 },
+        rateLimit: { average: 5, burst: 3 },
+        stripHeaders: ["X-Email"],
+      },
+      echo.port,
+    );
+    gw = await startNginx({ confText: nginxConfForPlan(plan), files: tlsFiles(cert) });
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await echo?.close();
+  });
+
+  it("sends HSTS and hides the version on every answer", async () => {
+    const r = await get(gw, "/nowhere");
+    expect(r.status).toBe(404);
+    expect(r.headers["strict-transport-security"]).toBe("max-age=600; includeSubDomains");
+    expect(r.headers.server).toBe("nginx");
+  });
+
+  it("redirects plain HTTP to the HTTPS port, keeping path and query", async () => {
+    const r = await send(http, {
+      port: gw.httpPort,
+      path: "/orders/1?x=2",
+      headers: { host: DOMAIN },
+    });
+    expect(r.status).toBe(301);
+    expect(r.headers.location).toBe(`https://${DOMAIN}:${gw.httpsPort}/orders/1?x=2`);
+  });
+
+  it("refuses hosts it does not serve, on both ports", async () => {
+    await expect(
+      send(http, { port: gw.httpPort, path: "/", headers: { host: "evil.test" } }),
+    ).rejects.toThrow();
+    await expect(
+      handshake(gw.httpsPort, { servername: "evil.test", rejectUnauthorized: false }),
+    ).rejects.toThrow();
+  });
+
+  it("enforces the TLS floor and negotiates only strong suites", async () => {
+    const tls13 = await handshake(gw.httpsPort, { servername: DOMAIN });
+    expect(tls13.protocol).toBe("TLSv1.3");
+    const tls12 = handshake(gw.httpsPort, { servername: DOMAIN, maxVersion: "TLSv1.2" });
+    if (minVersion === "1.3") {
+      await expect(tls12).rejects.toThrow();
+    } else {
+      const r = await tls12;
+      expect(r.protocol).toBe("TLSv1.2");
+      expect(r.cipher).toMatch(/^ECDHE-(ECDSA|RSA)-(AES\d+-GCM-SHA\d+|CHACHA20-POLY1305)$/);
+      await expect(
+        handshake(gw.httpsPort, {
+          servername: DOMAIN,
+          maxVersion: "TLSv1.2",
+          ciphers: "AES128-SHA:DES-CBC3-SHA",
+        }),
+      ).rejects.toThrow();
+    }
+  });
+
+  it("resets forwarding headers, strips configured headers, and Cookie only on public routes", async () => {
+    const h = { "x-forwarded-for": "6.6.6.6", "x-email": "a@b.test", cookie: "sid=secret" };
+    const priv = JSON.parse((await get(gw, "/orders/1", h)).body);
+    expect(priv.headers["x-forwarded-for"]).toBe("127.0.0.1");
+    expect(priv.headers["x-real-ip"]).toBe("127.0.0.1");
+    expect(priv.headers["x-email"]).toBeUndefined();
+    expect(priv.headers.cookie).toBe("sid=secret");
+    expect(priv.headers["x-request-id"]).toMatch(/^[0-9a-f]{32}$/);
+    const pub = JSON.parse((await get(gw, "/catalog/1", h)).body);
+    expect(pub.headers.cookie).toBeUndefined();
+    expect(pub.headers["x-email"]).toBeUndefined();
+  });
+
+  it("reuses upstream connections (HTTP/1.1, no Connection: close)", async () => {
+    const before = echo.connections();
+    for (let i = 0; i < 3; i++) {
+      const body = JSON.parse((await get(gw, "/accounts/")).body);
+      expect(body.httpVersion).toBe("1.1");
+      expect(body.headers.connection).toBeUndefined();
+      await new Promise((r) => setTimeout(r, 250)); // stay under the 5 r/s limit
+    }
+    expect(echo.connections() - before).toBeLessThanOrEqual(1);
+  });
+
+  it("rate limits per client with 429 beyond average + burst", async () => {
+    await new Promise((r) => setTimeout(r, 1500)); // let the bucket drain from earlier tests
+    const statuses = await Promise.all(
+      Array.from({ length: 20 }, () => get(gw, "/orders/").then((r) => r.status)),
+    );
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(1);
+    expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(1 + 3 + 1);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(14);
+  });
+
+  it("serves health and stub_status on the internal port", async () => {
+    expect((await send(http, { port: gw.metricsPort, path: "/healthz" })).body).toBe("ok\n");
+    const status = await send(http, { port: gw.metricsPort, path: "/stub_status" });
+    expect(status.status).toBe(200);
+    expect(status.body).toMatch(/Active connections/);
+  });
+
+  it("writes a JSON access log without client IP, cookies or query strings", async () => {
+    await new Promise((r) => setTimeout(r, 1100));
+    await get(gw, "/orders/42?email=a@b.test", {
+      cookie: "sid=secret",
+      authorization: "Bearer t0k",
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    const lines = gw.accessLog();
+    expect(lines.length).toBeGreaterThan(0);
+    const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const hit = entries.find((e) => e.path === "/orders/42");
+    expect(hit).toMatchObject({ route: "orders", method: "GET", status: 200 });
+    for (const e of entries) expect(Object.values(e)).not.toContain("127.0.0.1");
+    const all = lines.join("\n");
+    for (const pii of ["sid=secret", "t0k", "email=", "a@b.test"]) expect(all).not.toContain(pii);
+  });
+});

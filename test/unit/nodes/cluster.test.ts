@@ -1,0 +1,155 @@
+/** K3sCluster with Pulumi mocks: the commands it renders, their order inputs, and what is secret. */
+import { describe, expect, it } from "vitest";
+import * as pulumi from "@pulumi/pulumi";
+import { isSecret, secretInput, setupMocks, valueOf, type Recorded } from "../../support/mocks";
+import { factsLine, KUBECONFIG, node } from "./fixtures";
+
+const rec = await setupMocks({
+  outputs: {
+    "command:remote:Command": (r: Recorded) => ({
+      stdout: r.name.endsWith("-facts")
+        ? factsLine()
+        : r.name.endsWith("-kubeconfig")
+          ? KUBECONFIG
+          : "",
+      stderr: "",
+    }),
+  },
+});
+const { K3sCluster, K3sNodes } = await import("../../../components/nodes");
+
+const nodes = [
+  node("osl-1", "server", "192.0.2.11", { gateway: true }),
+  node("osl-2", "agent", "192.0.2.12", { gateway: true }),
+  node("osl-3", "agent", "192.0.2.13"),
+];
+const cluster = new K3sCluster("cluster", {
+  nodes,
+  privateKey: pulumi.secret("-----BEGIN OPENSSH PRIVATE KEY-----\nMOCK\n"),
+  adminCidrs: ["198.51.100.0/24"],
+  k3sVersion: "v1.31.4+k3s1",
+  airgap: {
+    k3sBinary: "/airgap/k3s",
+    imagesTarball: "/airgap/k3s-airgap-images-amd64.tar.zst",
+    installScript: "/airgap/install.sh",
+  },
+});
+await rec.settle();
+const CMD = "command:remote:Command";
+
+const isSecretInput = (v: unknown): boolean => {
+  try {
+    secretInput(v);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const plain = (v: unknown): any => (isSecretInput(v) ? secretInput(v) : v); // eslint-disable-line @typescript-eslint/no-explicit-any
+const input = (name: string, key: string) => plain(rec.get(CMD, name).inputs[key]);
+
+describe("K3sCluster (mocks)", () => {
+  it("renders every step for every node, with the type tokens and names of the conventions", () => {
+    const names = rec
+      .ofType(CMD)
+      .map((r) => r.name)
+      .sort();
+    const expected = nodes.flatMap((n) =>
+      ["facts", "prep", "firewall", "k3s", "drain"].map((s) => `cluster-nodes-${n.name}-${s}`),
+    );
+    expect(names).toEqual([...expected, "cluster-nodes-osl-1-kubeconfig"].sort());
+    expect(rec.ofType("fjord:nodes:K3sCluster").map((r) => r.name)).toEqual(["cluster"]);
+    expect(rec.ofType("fjord:nodes:K3sNodes").map((r) => r.name)).toEqual(["cluster-nodes"]);
+    expect(
+      rec
+        .ofType("fjord:nodes:VpsNode")
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(nodes.map((n) => `cluster-nodes-${n.name}`));
+    expect(
+      rec
+        .ofType("command:remote:CopyToRemote")
+        .map((r) => [r.name, r.inputs.remotePath])
+        .sort(),
+    ).toContainEqual([
+      "cluster-nodes-osl-2-airgap-images",
+      "/var/tmp/fjord-airgap/k3s-airgap-images-amd64.tar.zst",
+    ]);
+    const provider = rec.get("pulumi:providers:kubernetes", "cluster-provider").inputs;
+    expect(isSecretInput(provider.kubeconfig)).toBe(true);
+    expect(String(provider.enableServerSideApply)).toBe("true");
+  });
+
+  it("tags every command with the node and region, and keeps scripts off the command line", () => {
+    for (const c of rec.ofType(CMD)) {
+      expect(c.inputs.environment).toEqual({
+        FJORD_NODE: expect.stringMatching(/^osl-\d$/),
+        FJORD_REGION: "no-osl1",
+      });
+      expect(c.inputs.addPreviousOutputInEnv).toBe(false);
+      // The private key makes the whole connection secret.
+      expect(isSecretInput(c.inputs.connection)).toBe(true);
+      expect(plain(c.inputs.connection)).toMatchObject({
+        host: expect.stringMatching(/^192\.0\.2\.1\d$/),
+        port: 22,
+        user: "fjord",
+      });
+      expect(c.inputs.create).toContain("bash -s create");
+      expect(c.inputs.create.length).toBeLessThan(1000);
+      expect(plain(c.inputs.stdin)).toMatch(/^#!\/bin\/bash\n/);
+    }
+  });
+
+  it("installs k3s air-gapped with the right role, server URL and region label, token only on stdin", () => {
+    const agent = { ...rec.get(CMD, "cluster-nodes-osl-3-k3s").inputs };
+    expect(isSecretInput(agent.stdin)).toBe(true);
+    agent.stdin = plain(agent.stdin);
+    expect(agent.stdin).toContain("INSTALL_K3S_EXEC=agent INSTALL_K3S_SKIP_DOWNLOAD=true");
+    expect(agent.stdin).toContain('server: "https://192.0.2.11:6443"');
+    expect(agent.stdin).toContain('"topology.kubernetes.io/region=no-osl1"');
+    expect(agent.stdin).toContain("mock-password-cluster-nodes-token");
+    expect(agent.create + agent.update + agent.delete).not.toContain("mock-password");
+    expect(agent.delete).toContain("bash -s delete");
+    expect(agent.triggers).toBeUndefined(); // a replacement would uninstall
+    expect(input("cluster-nodes-osl-1-k3s", "stdin")).toContain("cluster-init: true");
+    expect(isSecretInput(rec.get(CMD, "cluster-nodes-osl-1-prep").inputs.stdin)).toBe(false);
+    expect(rec.get(CMD, "cluster-nodes-osl-1-prep").inputs.triggers).toHaveLength(1);
+  });
+
+  it("drains agents through the first server, servers through themselves", () => {
+    expect(input("cluster-nodes-osl-3-drain", "connection").host).toBe("192.0.2.11");
+    expect(input("cluster-nodes-osl-3-drain", "stdin")).toContain("n='osl-3'");
+    expect(input("cluster-nodes-osl-1-drain", "connection").host).toBe("192.0.2.11");
+  });
+
+  it("firewalls each node for its role and peers", () => {
+    const gw = input("cluster-nodes-osl-2-firewall", "stdin") as string;
+    expect(gw).toContain("tcp dport { 80, 443 } accept");
+    expect(gw).toContain("elements = { 192.0.2.11, 192.0.2.13 }");
+    expect(input("cluster-nodes-osl-3-firewall", "stdin")).not.toContain("80, 443");
+  });
+
+  it("exposes facts per node and a kubeconfig addressed by the first server's host", async () => {
+    const facts = await valueOf(cluster.nodeFacts);
+    expect(Object.keys(facts).sort()).toEqual(["osl-1", "osl-2", "osl-3"]);
+    expect(facts["osl-2"]).toMatchObject({ virtualization: "kvm", hasNvme: true });
+    expect(await valueOf(cluster.kubeconfig)).toContain("server: https://192.0.2.11:6443");
+  });
+
+  it("keeps the token, the kubeconfig and the private key secret", async () => {
+    expect(await isSecret(cluster.kubeconfig)).toBe(true);
+    const inner = new K3sNodes("other", {
+      nodes: [node("x-1", "server", "192.0.2.31")],
+      privateKey: pulumi.secret("KEY"),
+      adminCidrs: [],
+      k3sVersion: "v1.31.4+k3s1",
+    });
+    expect(await isSecret(inner.token)).toBe(true);
+    expect(await isSecret(inner.kubeconfig)).toBe(true);
+    const install = inner.nodes["x-1"].k3sInstall;
+    expect(await isSecret(install.stdin as pulumi.Output<unknown>)).toBe(true);
+    expect(await isSecret(install.connection as pulumi.Output<unknown>)).toBe(true);
+    await rec.settle();
+    expect(rec.get(CMD, "other-x-1-kubeconfig").inputs.logging).toBe("stderr");
+  });
+});
