@@ -3,4 +3,5 @@ export { Microservice, type MicroserviceArgs } from "./microservice";
 export { ServiceDatabase, type ServiceDatabaseArgs } from "./database";
 export { ApiGateway, type ApiGatewayArgs } from "./gateway";
 export { Platform, type PlatformArgs } from "./platform";
+export { Observability, type ObservabilityArgs } from "./observability";
 export * as naming from "./naming";

@@ -2,11 +2,14 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { Service, Spec } from "../spec";
 import { gatewayPlanFromSpec } from "../plan/gateway-spec";
+import { gatewayFiles } from "../plan/gateway-files";
 import { planDatabase } from "../plan/database";
+import { latencyAnnotations } from "../plan/latency/annotations";
 import { SelfSignedCertificate } from "../tls";
 import { Microservice } from "./microservice";
 import { ServiceDatabase } from "./database";
 import { ApiGateway } from "./gateway";
+import { Observability } from "./observability";
 import { MANAGED_BY, SYSTEM_NAMESPACE, serviceDns, serviceNamespace } from "./naming";
 import { allowDns, allowEgress, allowIngress, allowScrape, defaultDeny } from "./network";
 
@@ -66,6 +69,8 @@ export class Platform extends pulumi.ComponentResource {
 
     const callersOf = (svc: Service) => spec.services.filter((s) => s.calls.some((c) => c.service === svc.name));
     const databases: Record<string, pulumi.Output<string>> = {};
+    // The latency model, on the workloads, for the policy pack (policies/latency.ts).
+    const latency = latencyAnnotations(spec);
     for (const s of spec.services) {
       const ns = namespaces.get(serviceNamespace(s.name))!;
       const nsName = ns.metadata.name;
@@ -97,6 +102,7 @@ export class Platform extends pulumi.ComponentResource {
           healthPath: s.healthPath,
           metricsPath: s.metricsPath,
           region: s.region,
+          annotations: latency.services[s.name],
           env: {
             ...s.env,
             ...(s.database && dbPlan
@@ -156,6 +162,7 @@ export class Platform extends pulumi.ComponentResource {
         replicas: spec.gateway.replicas,
         resources: spec.gateway.resources,
         region: spec.region,
+        annotations: latency.gateway,
         ...(cert ? { certificate: { certPem: cert.certPem, keyPem: cert.keyPem } } : {}),
         ...(spec.gateway.tls.secretName ? { tlsSecretName: spec.gateway.tls.secretName } : {}),
       },
@@ -180,6 +187,14 @@ export class Platform extends pulumi.ComponentResource {
         spec.services.filter((s) => s.route).map((s) => ({ namespace: serviceNamespace(s.name), app: s.name, port: s.port })),
       ),
     );
+
+    if (spec.observability.enabled) {
+      new Observability(
+        `${name}-observability`,
+        { spec, namespace: systemNs.metadata.name, gatewayMetricsPort: gatewayFiles(plan, "/etc/fjord").metrics.port },
+        { parent: this, dependsOn: [systemNs] },
+      );
+    }
 
     this.namespaces = pulumi.all([...namespaces.values()].map((n) => n.metadata.name));
     this.gatewayService = gateway.serviceName;

@@ -1,0 +1,264 @@
+/** Prometheus (with its discovery RBAC), Alertmanager and the node exporter DaemonSet. */
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import { MOUNTS, PORTS, type ObservabilityFiles } from "../plan/observability";
+import {
+  clusterService,
+  configMap,
+  containerSecurity,
+  dataClaim,
+  httpProbe,
+  labelsFor,
+  opts,
+  podSecurity,
+  type Resources,
+  type Scope,
+} from "./observability-parts";
+
+/** `nobody` in the prom/* images. */
+const PROM_UID = 65534;
+
+export interface PrometheusArgs {
+  namespace: pulumi.Input<string>;
+  image: string;
+  files: ObservabilityFiles["prometheus"];
+  retentionTime: string;
+  retentionSize: string;
+  storage: string;
+  storageClassName?: string;
+  /** The Loki ruler pushes the nginx gateway's per-route series here. */
+  remoteWriteReceiver: boolean;
+  resources: Resources;
+}
+
+export function prometheus(s: Scope, a: PrometheusArgs): k8s.core.v1.Service {
+  const app = "prometheus";
+  const labels = labelsFor(s, app);
+  const account = new k8s.core.v1.ServiceAccount(
+    `${s.name}-prometheus-sa`,
+    { metadata: { name: app, namespace: a.namespace, labels } },
+    opts(s),
+  );
+  // Discovery reads pods and nothing else: no Secrets, ConfigMaps or write verbs.
+  const role = new k8s.rbac.v1.ClusterRole(
+    `${s.name}-prometheus-discovery`,
+    {
+      metadata: { name: "fjord-prometheus-discovery", labels },
+      rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] }],
+    },
+    opts(s),
+  );
+  new k8s.rbac.v1.ClusterRoleBinding(
+    `${s.name}-prometheus-discovery-binding`,
+    {
+      metadata: { name: "fjord-prometheus-discovery", labels },
+      roleRef: {
+        apiGroup: "rbac.authorization.k8s.io",
+        kind: "ClusterRole",
+        name: role.metadata.name,
+      },
+      subjects: [{ kind: "ServiceAccount", name: account.metadata.name, namespace: a.namespace }],
+    },
+    opts(s),
+  );
+  const config = configMap(
+    s,
+    "prometheus-config",
+    { name: "prometheus-config", namespace: a.namespace, labels },
+    a.files,
+  );
+  new k8s.apps.v1.StatefulSet(
+    `${s.name}-prometheus`,
+    {
+      metadata: { name: app, namespace: a.namespace, labels },
+      spec: {
+        serviceName: app,
+        replicas: 1,
+        selector: { matchLabels: { app } },
+        template: {
+          metadata: { labels, annotations: { "fjord.io/config-hash": config.hash } },
+          spec: {
+            serviceAccountName: account.metadata.name,
+            securityContext: podSecurity(PROM_UID),
+            // TSDB shutdown flushes the head block; give it time rather than replaying the WAL.
+            terminationGracePeriodSeconds: 120,
+            containers: [
+              {
+                name: app,
+                image: a.image,
+                args: [
+                  `--config.file=${MOUNTS.prometheusConfig}/prometheus.yml`,
+                  "--storage.tsdb.path=/prometheus",
+                  `--storage.tsdb.retention.time=${a.retentionTime}`,
+                  `--storage.tsdb.retention.size=${a.retentionSize}`,
+                  `--web.listen-address=:${PORTS.prometheus}`,
+                  ...(a.remoteWriteReceiver ? ["--web.enable-remote-write-receiver"] : []),
+                ],
+                ports: [{ name: "http", containerPort: PORTS.prometheus }],
+                readinessProbe: httpProbe("/-/ready", 5),
+                livenessProbe: httpProbe("/-/healthy", 60),
+                resources: a.resources,
+                securityContext: containerSecurity(PROM_UID),
+                volumeMounts: [
+                  { name: "config", mountPath: MOUNTS.prometheusConfig, readOnly: true },
+                  { name: "data", mountPath: "/prometheus" },
+                ],
+              },
+            ],
+            volumes: [{ name: "config", configMap: { name: config.map.metadata.name } }],
+          },
+        },
+        volumeClaimTemplates: [dataClaim(a.storage, a.storageClassName)],
+      },
+    },
+    opts(s),
+  );
+  return clusterService(s, app, a.namespace, PORTS.prometheus);
+}
+
+export interface AlertmanagerArgs {
+  namespace: pulumi.Input<string>;
+  image: string;
+  files: ObservabilityFiles["alertmanager"];
+}
+
+export function alertmanager(s: Scope, a: AlertmanagerArgs): k8s.core.v1.Service {
+  const app = "alertmanager";
+  const labels = labelsFor(s, app);
+  const config = configMap(
+    s,
+    "alertmanager-config",
+    { name: "alertmanager-config", namespace: a.namespace, labels },
+    a.files,
+  );
+  new k8s.apps.v1.Deployment(
+    `${s.name}-alertmanager`,
+    {
+      metadata: { name: app, namespace: a.namespace, labels },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app } },
+        template: {
+          metadata: {
+            labels,
+            annotations: {
+              "fjord.io/config-hash": config.hash,
+              "prometheus.io/scrape": "true",
+              "prometheus.io/port": String(PORTS.alertmanager),
+            },
+          },
+          spec: {
+            automountServiceAccountToken: false,
+            securityContext: podSecurity(PROM_UID),
+            containers: [
+              {
+                name: app,
+                image: a.image,
+                args: [
+                  `--config.file=${MOUNTS.alertmanagerConfig}/alertmanager.yml`,
+                  "--storage.path=/alertmanager",
+                  `--web.listen-address=:${PORTS.alertmanager}`,
+                  // One replica: no gossip port, nothing listening that nobody needs.
+                  "--cluster.listen-address=",
+                ],
+                ports: [{ name: "http", containerPort: PORTS.alertmanager }],
+                readinessProbe: httpProbe("/-/ready", 5),
+                livenessProbe: httpProbe("/-/healthy", 30),
+                resources: {
+                  requests: { cpu: "10m", memory: "32Mi" },
+                  limits: { cpu: "200m", memory: "128Mi" },
+                },
+                securityContext: containerSecurity(PROM_UID),
+                volumeMounts: [
+                  { name: "config", mountPath: MOUNTS.alertmanagerConfig, readOnly: true },
+                  // Silences live here; they reset on restart, alerts themselves do not.
+                  { name: "data", mountPath: "/alertmanager" },
+                ],
+              },
+            ],
+            volumes: [
+              { name: "config", configMap: { name: config.map.metadata.name } },
+              { name: "data", emptyDir: { sizeLimit: "64Mi" } },
+            ],
+          },
+        },
+      },
+    },
+    opts(s),
+  );
+  return clusterService(s, app, a.namespace, PORTS.alertmanager);
+}
+
+export interface NodeExporterArgs {
+  namespace: pulumi.Input<string>;
+  image: string;
+}
+
+/**
+ * One exporter per node. It reads the host's /proc, /sys and root filesystem through read-only
+ * hostPath mounts instead of hostPID/hostNetwork, runs as nobody with no capabilities, and so
+ * needs no exemption from fjord's security policy; only its namespace's pod-security level allows
+ * hostPath. Without the host network namespace its network counters are its own pod's.
+ */
+export function nodeExporter(s: Scope, a: NodeExporterArgs): void {
+  const app = "node-exporter";
+  const labels = { ...labelsFor(s, app), "fjord.io/host-access": "read-only" };
+  const host = (name: string, path: string) => ({ name, hostPath: { path, type: "Directory" } });
+  new k8s.apps.v1.DaemonSet(
+    `${s.name}-node-exporter`,
+    {
+      metadata: { name: app, namespace: a.namespace, labels },
+      spec: {
+        selector: { matchLabels: { app } },
+        updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } },
+        template: {
+          metadata: { labels },
+          spec: {
+            automountServiceAccountToken: false,
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: PROM_UID,
+              runAsGroup: PROM_UID,
+              seccompProfile: { type: "RuntimeDefault" },
+            },
+            // Every VPS, control plane included, must report its steal and I/O wait.
+            tolerations: [{ operator: "Exists" }],
+            containers: [
+              {
+                name: app,
+                image: a.image,
+                args: [
+                  "--path.procfs=/host/proc",
+                  "--path.sysfs=/host/sys",
+                  "--path.rootfs=/host/root",
+                  `--web.listen-address=:${PORTS.nodeExporter}`,
+                  // Container and kubelet mounts repeat the host disks many times over.
+                  "--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|run|var/lib/kubelet|var/lib/rancher/k3s/agent/containerd)($|/)",
+                ],
+                ports: [{ name: "http", containerPort: PORTS.nodeExporter }],
+                readinessProbe: httpProbe("/", 5),
+                resources: {
+                  requests: { cpu: "10m", memory: "24Mi" },
+                  limits: { cpu: "200m", memory: "64Mi" },
+                },
+                securityContext: containerSecurity(PROM_UID),
+                volumeMounts: [
+                  { name: "proc", mountPath: "/host/proc", readOnly: true },
+                  { name: "sys", mountPath: "/host/sys", readOnly: true },
+                  {
+                    name: "root",
+                    mountPath: "/host/root",
+                    readOnly: true,
+                    mountPropagation: "HostToContainer",
+                  },
+                ],
+              },
+            ],
+            volumes: [host("proc", "/proc"), host("sys", "/sys"), host("root", "/")],
+          },
+        },
+      },
+    },
+    opts(s),
+  );
+}

@@ -1,0 +1,116 @@
+/**
+ * What the observability renderers need to know about a platform, in one plain object, so the
+ * Kubernetes and Docker targets feed every renderer from the same facts.
+ */
+import type { Spec } from "../../spec";
+import { parseDuration } from "../units";
+
+/** Listening ports of the observability processes, identical on every target. */
+export const PORTS = {
+  prometheus: 9090,
+  alertmanager: 9093,
+  grafana: 3000,
+  loki: 3100,
+  nodeExporter: 9100,
+  /** Fluent Bit's built-in HTTP server (health and its own metrics). */
+  logShipper: 2020,
+} as const;
+
+/** Fixed data-source UIDs: dashboards refer to them, so they must never change. */
+export const DATASOURCE_UIDS = {
+  prometheus: "fjord-prometheus",
+  loki: "fjord-loki",
+  alertmanager: "fjord-alertmanager",
+} as const;
+
+/** Scrape job names; alert expressions and dashboards select on them. */
+export const JOBS = {
+  pods: "kubernetes-pods",
+  nodeExporter: "node-exporter",
+  gateway: "gateway",
+  databases: "databases",
+  prometheus: "prometheus",
+} as const;
+
+/** Thresholds for the alert rules (the spec's `observability.alerts`). */
+export interface AlertThresholds {
+  cpuStealPercent: number;
+  ioWaitPercent: number;
+  memoryAvailablePercent: number;
+  diskFillHours: number;
+  gateway5xxRatio: number;
+  dbConnectionsRatio: number;
+  certExpiryDays: number;
+  replicationLagSeconds: number;
+}
+
+/** One public route and its end-to-end latency budget. */
+export interface RouteBudget {
+  /** Route name: the service name, as the gateway labels it. */
+  route: string;
+  path: string;
+  budgetMs: number;
+}
+
+export interface DatabaseTarget {
+  /** Owning service. */
+  service: string;
+  engine: "postgres" | "mysql";
+}
+
+export interface ObservabilityModel {
+  /** Stack name, attached to every series as `fjord_stack`. */
+  stack: string;
+  /** Prometheus duration, e.g. "15s". */
+  scrapeInterval: string;
+  gatewayKind: "nginx" | "traefik";
+  routes: RouteBudget[];
+  databases: DatabaseTarget[];
+  services: string[];
+  thresholds: AlertThresholds;
+  /** Loki retention, a Prometheus duration such as "7d". */
+  logRetention: string;
+  piiFields: string[];
+  remoteWrite: Array<{ name: string; url: string }>;
+  alertWebhooks: Array<{ name: string; url: string }>;
+}
+
+/** The model for a validated spec. */
+export function observabilityModel(spec: Spec): ObservabilityModel {
+  const o = spec.observability;
+  return {
+    stack: spec.stack,
+    scrapeInterval: o.scrapeInterval,
+    gatewayKind: spec.gateway.kind,
+    routes: spec.services
+      .filter((s) => s.route)
+      .map((s) => ({ route: s.name, path: s.route!.path, budgetMs: s.route!.budgetMs })),
+    databases: spec.services
+      .filter((s) => s.database)
+      .map((s) => ({ service: s.name, engine: s.database!.engine })),
+    services: spec.services.map((s) => s.name),
+    thresholds: { ...o.alerts },
+    logRetention: o.logRetention,
+    piiFields: o.piiFields,
+    remoteWrite: o.remoteWrite,
+    alertWebhooks: o.alertWebhooks,
+  };
+}
+
+/**
+ * Rate window for alert expressions: four scrape intervals, so every `rate()` sees at least three
+ * samples even where a range excludes its left edge (Prometheus 3), and never under one minute.
+ */
+export function rateWindow(scrapeInterval: string): string {
+  const seconds = Math.max(60, (4 * parseDuration(scrapeInterval)) / 1000);
+  return seconds % 60 === 0 ? `${seconds / 60}m` : `${Math.ceil(seconds)}s`;
+}
+
+/**
+ * Loki retention in hours, rounded up to whole days: Loki rejects a retention that is not a
+ * multiple of its 24h index period, and its Go durations have no day unit.
+ */
+export function retentionHours(duration: string): string {
+  const days = Math.max(1, Math.ceil(parseDuration(duration) / 8.64e7));
+  return `${days * 24}h`;
+}

@@ -1,0 +1,223 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { isSecret, secretInput, setupMocks, valueOf } from "../../support/mocks";
+import { stackSpec } from "../plan/observability-fixtures";
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+const rec = await setupMocks({ stack: "prod" });
+const { Observability } = await import("../../../components/kubernetes/observability");
+
+const T = {
+  ns: "kubernetes:core/v1:Namespace",
+  cm: "kubernetes:core/v1:ConfigMap",
+  secret: "kubernetes:core/v1:Secret",
+  svc: "kubernetes:core/v1:Service",
+  sts: "kubernetes:apps/v1:StatefulSet",
+  deploy: "kubernetes:apps/v1:Deployment",
+  ds: "kubernetes:apps/v1:DaemonSet",
+  role: "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
+  binding: "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
+  np: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+};
+
+const spec = stackSpec("prod", {
+  observability: {
+    retentionTime: "15d",
+    retentionSize: "40GB",
+    storage: "50Gi",
+    alertWebhooks: [{ name: "oncall", url: "https://hooks.example.no/fjord" }],
+  },
+});
+let obs: InstanceType<typeof Observability>;
+
+beforeAll(async () => {
+  obs = new Observability("obs", { spec, namespace: "fjord-system", gatewayMetricsPort: 9113 });
+  await rec.settle();
+});
+
+const podSpec = (r: { inputs: any }) => r.inputs.spec.template.spec;
+const container = (r: { inputs: any }) => podSpec(r).containers[0];
+
+describe("Observability (prod stack, mocked)", () => {
+  it("runs Prometheus and Loki as StatefulSets with volumes, the rest as Deployments and DaemonSets", () => {
+    const sts = rec.ofType(T.sts).map((r) => r.inputs.metadata.name);
+    expect(sts.sort()).toEqual(["loki", "prometheus"]);
+    const prom = rec.get(T.sts, "obs-prometheus");
+    expect(prom.inputs.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe("50Gi");
+    expect(container(prom).args).toEqual(
+      expect.arrayContaining([
+        "--storage.tsdb.retention.time=15d",
+        "--storage.tsdb.retention.size=40GB",
+        // nginx gateway: the Loki ruler writes the per-route series into Prometheus.
+        "--web.enable-remote-write-receiver",
+      ]),
+    );
+    expect(
+      rec.get(T.sts, "obs-loki").inputs.spec.volumeClaimTemplates[0].spec.resources.requests
+        .storage,
+    ).toBe("10Gi");
+    expect(
+      rec
+        .ofType(T.deploy)
+        .map((r) => r.inputs.metadata.name)
+        .sort(),
+    ).toEqual(["alertmanager", "grafana"]);
+    expect(
+      rec
+        .ofType(T.ds)
+        .map((r) => `${r.inputs.metadata.namespace}/${r.inputs.metadata.name}`)
+        .sort(),
+    ).toEqual(["fjord-log-shipper/log-shipper", "fjord-node-exporter/node-exporter"]);
+    for (const svc of rec.ofType(T.svc)) expect(svc.inputs.spec.type, svc.name).toBe("ClusterIP");
+  });
+
+  it("takes every image from spec.images", () => {
+    const images = [...rec.ofType(T.sts), ...rec.ofType(T.deploy), ...rec.ofType(T.ds)].map(
+      (r) => container(r).image,
+    );
+    const i = spec.images;
+    expect(images.sort()).toEqual(
+      [i.prometheus, i.loki, i.alertmanager, i.grafana, i.nodeExporter, i.logShipper].sort(),
+    );
+  });
+
+  it("lets Prometheus read pods for discovery and nothing else", () => {
+    const roles = rec.ofType(T.role);
+    expect(roles).toHaveLength(1);
+    expect(roles[0].inputs.rules).toEqual([
+      { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] },
+    ]);
+    const binding = rec.ofType(T.binding)[0].inputs;
+    expect(binding.subjects).toEqual([
+      { kind: "ServiceAccount", name: "prometheus", namespace: "fjord-system" },
+    ]);
+    expect(JSON.stringify(roles)).not.toMatch(/secrets|configmaps|\*/);
+    // No other workload gets an API token.
+    for (const r of [...rec.ofType(T.deploy), ...rec.ofType(T.ds), rec.get(T.sts, "obs-loki")]) {
+      expect(podSpec(r).automountServiceAccountToken, r.name).toBe(false);
+    }
+  });
+
+  it("puts every config file in a ConfigMap under the key the policy pack scans", () => {
+    const keys = rec.ofType(T.cm).flatMap((r) => Object.keys(r.inputs.data));
+    for (const k of [
+      "prometheus.yml",
+      "alerts.yml",
+      "alertmanager.yml",
+      "datasources.yaml",
+      "dashboards.yaml",
+      "loki.yaml",
+      "fluent-bit.yaml",
+    ]) {
+      expect(keys, k).toContain(k);
+    }
+    for (const d of [
+      "fjord-nodes.json",
+      "fjord-gateway.json",
+      "fjord-services.json",
+      "fjord-databases.json",
+    ]) {
+      expect(keys, d).toContain(d);
+    }
+    const am = rec.get(T.cm, "obs-alertmanager-config").inputs.data["alertmanager.yml"];
+    expect(am).toContain("https://hooks.example.no/fjord");
+  });
+
+  it("keeps the Grafana admin password secret end to end, with no anonymous access", async () => {
+    const secret = rec.get(T.secret, "obs-grafana-admin").inputs;
+    expect(secretInput(secret.stringData)["admin-password"]).toMatch(/^mock-password-/);
+    expect(await isSecret(obs.grafanaAdminPassword)).toBe(true);
+    const env = Object.fromEntries(
+      container(rec.get(T.deploy, "obs-grafana")).env.map((e: any) => [
+        e.name,
+        e.value ?? e.valueFrom,
+      ]),
+    );
+    expect(env.GF_SECURITY_ADMIN_PASSWORD).toEqual({
+      secretKeyRef: { name: "grafana-admin", key: "admin-password" },
+    });
+    expect(env.GF_AUTH_ANONYMOUS_ENABLED).toBe("false");
+    expect(env.GF_AUTH_DISABLE_LOGIN_FORM).toBeUndefined();
+    expect(env.GF_ANALYTICS_REPORTING_ENABLED).toBe("false");
+    expect(JSON.stringify(env)).not.toContain("mock-password");
+  });
+
+  it("runs every workload non-root with no capabilities, except the log shipper's uid 0", () => {
+    for (const r of [...rec.ofType(T.sts), ...rec.ofType(T.deploy), ...rec.ofType(T.ds)]) {
+      const sc = container(r).securityContext;
+      expect(sc.allowPrivilegeEscalation, r.name).toBe(false);
+      expect(sc.capabilities, r.name).toEqual({ drop: ["ALL"] });
+      expect(sc.readOnlyRootFilesystem, r.name).toBe(true);
+      expect(podSpec(r).hostNetwork ?? false, r.name).toBe(false);
+      expect(podSpec(r).hostPID ?? false, r.name).toBe(false);
+      if (r.inputs.metadata.name !== "log-shipper") expect(sc.runAsNonRoot, r.name).toBe(true);
+    }
+    const hostMounts = (name: string) =>
+      container(rec.get(T.ds, name)).volumeMounts.filter(
+        (m: any) => m.name !== "config" && m.name !== "state",
+      );
+    for (const m of [...hostMounts("obs-node-exporter"), ...hostMounts("obs-log-shipper")])
+      expect(m.readOnly, m.name).toBe(true);
+  });
+
+  it("puts the hostPath agents in their own privileged namespaces, default-deny like the rest", () => {
+    const ns = rec.ofType(T.ns).map((r) => r.inputs.metadata);
+    expect(ns.map((n) => n.name).sort()).toEqual(["fjord-log-shipper", "fjord-node-exporter"]);
+    for (const n of ns) {
+      expect(n.labels["pod-security.kubernetes.io/enforce"]).toBe("privileged");
+      expect(n.labels["pod-security.kubernetes.io/warn"]).toBe("restricted");
+      expect(n.labels["fjord.io/jurisdiction"]).toBe("NO");
+      const deny = rec
+        .ofType(T.np)
+        .find(
+          (p) =>
+            p.inputs.metadata.namespace === n.name && p.inputs.metadata.name === "default-deny",
+        );
+      expect(deny?.inputs.spec, n.name).toEqual({
+        podSelector: {},
+        policyTypes: ["Ingress", "Egress"],
+      });
+    }
+  });
+
+  it("opens only the flows the stack needs", () => {
+    const policy = (name: string) =>
+      rec
+        .ofType(T.np)
+        .find(
+          (p) => p.inputs.metadata.name === name && p.inputs.metadata.namespace === "fjord-system",
+        )?.inputs.spec;
+    const egress = policy("prometheus-egress");
+    expect(egress.egress[0]).toEqual({
+      to: [
+        {
+          namespaceSelector: {
+            matchLabels: expect.objectContaining({ "app.kubernetes.io/managed-by": "fjord" }),
+          },
+        },
+      ],
+    });
+    // The API server, on the nodes' own addresses only.
+    expect(egress.egress[1].to).toEqual(
+      spec.nodes.map((n) => ({ ipBlock: { cidr: `${n.host}/32` } })),
+    );
+    expect(policy("gateway-scrape").ingress[0].ports).toEqual([{ protocol: "TCP", port: 9113 }]);
+    // The configured webhook is the only way out for Alertmanager.
+    expect(policy("alertmanager-egress").egress).toEqual([
+      { to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [{ protocol: "TCP", port: 443 }] },
+    ]);
+    expect(
+      policy("loki-ingress")
+        .ingress[0].from.map((f: any) => f.podSelector.matchLabels.app)
+        .sort(),
+    ).toEqual(["grafana", "log-shipper", "prometheus"]);
+  });
+
+  it("exposes in-cluster URLs", async () => {
+    expect(await valueOf(obs.grafanaUrl)).toBe(
+      "http://grafana.fjord-system.svc.cluster.local:3000",
+    );
+    expect(await valueOf(obs.prometheusUrl)).toBe(
+      "http://prometheus.fjord-system.svc.cluster.local:9090",
+    );
+  });
+});

@@ -1,0 +1,29 @@
+/** The prod stack's spec and observability model, shared by the observability tests. */
+import { readFileSync } from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+import { parseSpec, type Spec } from "../../../components/spec";
+import {
+  observabilityModel,
+  type ObservabilityModel,
+} from "../../../components/plan/observability";
+
+const ROOT = path.resolve(__dirname, "../../..");
+
+/** `Pulumi.<stack>.yaml` through the same parser the program uses, with `fjord:` overrides. */
+export function stackSpec(stack = "prod", overrides: Record<string, unknown> = {}): Spec {
+  const doc = parse(readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as {
+    config: Record<string, unknown>;
+  };
+  const values = Object.fromEntries(
+    Object.entries(doc.config).map(([k, v]) => [k.slice("fjord:".length), v]),
+  );
+  return parseSpec({ stack, values: { ...values, ...overrides }, secrets: {}, dryRun: true }).spec;
+}
+
+export function stackModel(
+  stack = "prod",
+  overrides: Record<string, unknown> = {},
+): ObservabilityModel {
+  return observabilityModel(stackSpec(stack, overrides));
+}

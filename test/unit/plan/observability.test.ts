@@ -1,0 +1,285 @@
+import { readFileSync } from "fs";
+import * as path from "path";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import {
+  alertCatalogue,
+  DATASOURCE_UIDS,
+  DEFAULT_RECEIVER,
+  GATEWAY_SERIES,
+  JOBS,
+  rateWindow,
+  renderAlertmanagerConfig,
+  renderAlertRules,
+  renderFluentBitConfig,
+  renderGrafanaProvisioning,
+  renderLokiConfig,
+  renderLokiGatewayRules,
+  renderPrometheusConfig,
+  retentionHours,
+} from "../../../components/plan/observability";
+import { stackModel } from "./observability-fixtures";
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+const prod = stackModel("prod");
+
+describe("observability model", () => {
+  it("takes routes with their budgets and databases with their engines from the spec", () => {
+    expect(prod.routes).toEqual([
+      { route: "orders", path: "/orders/", budgetMs: 200 },
+      { route: "inventory", path: "/inventory/", budgetMs: 150 },
+    ]);
+    expect(prod.databases.map((d) => `${d.service}:${d.engine}`)).toEqual([
+      "orders:postgres",
+      "inventory:mysql",
+      "payment:postgres",
+    ]);
+    expect(prod.scrapeInterval).toBe("15s");
+    expect(prod.thresholds.cpuStealPercent).toBe(2);
+  });
+
+  it("sizes rate windows to four scrape intervals, never under a minute", () => {
+    expect(rateWindow("15s")).toBe("1m");
+    expect(rateWindow("30s")).toBe("2m");
+    expect(rateWindow("5s")).toBe("1m");
+    expect(rateWindow("25s")).toBe("100s");
+  });
+
+  it("rounds log retention up to whole days in hours", () => {
+    expect(retentionHours("7d")).toBe("168h");
+    expect(retentionHours("36h")).toBe("48h");
+    expect(retentionHours("1m")).toBe("24h");
+  });
+});
+
+describe("prometheus.yml", () => {
+  const k8s = parse(
+    renderPrometheusConfig({
+      scrapeInterval: "15s",
+      discovery: { kind: "kubernetes", namespaces: ["fjord-system", "fjord-orders"] },
+      alertmanagers: ["alertmanager.fjord-system.svc.cluster.local:9093"],
+      externalLabels: { fjord_stack: "prod" },
+    }),
+  );
+
+  it("discovers the node exporter, gateway, databases and annotated pods through the API", () => {
+    const jobs = k8s.scrape_configs.map((j: any) => j.job_name);
+    expect(jobs).toEqual([
+      JOBS.prometheus,
+      JOBS.nodeExporter,
+      JOBS.gateway,
+      JOBS.databases,
+      JOBS.pods,
+    ]);
+    for (const j of k8s.scrape_configs.slice(1)) {
+      expect(j.kubernetes_sd_configs, j.job_name).toHaveLength(1);
+      expect(j.kubernetes_sd_configs[0].role, j.job_name).toBe("pod");
+    }
+    const pods = k8s.scrape_configs.find((j: any) => j.job_name === JOBS.pods);
+    expect(pods.kubernetes_sd_configs[0].namespaces.names).toEqual([
+      "fjord-system",
+      "fjord-orders",
+    ]);
+    expect(k8s.global).toMatchObject({
+      scrape_interval: "15s",
+      external_labels: { fjord_stack: "prod" },
+    });
+  });
+
+  it("keeps everything in the platform unless remote write is configured", () => {
+    expect(k8s.remote_write).toBeUndefined();
+    const withExport = parse(
+      renderPrometheusConfig({
+        scrapeInterval: "15s",
+        discovery: { kind: "static", jobs: [] },
+        remoteWrite: [{ name: "archive", url: "https://metrics.example.no/api/v1/write" }],
+      }),
+    );
+    expect(withExport.remote_write).toEqual([
+      { name: "archive", url: "https://metrics.example.no/api/v1/write" },
+    ]);
+  });
+
+  it("renders static jobs with their paths and labels, and refuses duplicate job names", () => {
+    const text = renderPrometheusConfig({
+      scrapeInterval: "5s",
+      discovery: {
+        kind: "static",
+        jobs: [
+          {
+            job: "databases",
+            targets: ["db:9187"],
+            labels: { service: "orders", engine: "postgres" },
+          },
+          { job: "gateway", targets: ["gw:9113"], metricsPath: "/metrics" },
+        ],
+      },
+    });
+    const doc = parse(text);
+    expect(doc.scrape_configs[0].static_configs[0]).toEqual({
+      targets: ["db:9187"],
+      labels: { service: "orders", engine: "postgres" },
+    });
+    expect(() =>
+      renderPrometheusConfig({
+        scrapeInterval: "5s",
+        discovery: {
+          kind: "static",
+          jobs: [
+            { job: "a", targets: [] },
+            { job: "a", targets: [] },
+          ],
+        },
+      }),
+    ).toThrow(/defined twice/);
+  });
+});
+
+describe("alert rules", () => {
+  const doc = parse(renderAlertRules(prod));
+
+  it("has one group per domain, and for nginx no Prometheus-side gateway recording rules", () => {
+    expect(doc.groups.map((g: any) => g.name)).toEqual([
+      "fjord-node",
+      "fjord-targets",
+      "fjord-gateway",
+      "fjord-databases",
+      "fjord-certificates",
+    ]);
+  });
+
+  it("uses the spec's thresholds, so changing the spec changes the rule", () => {
+    const steal = (m: typeof prod) => alertCatalogue(m).find((a) => a.name === "NodeCpuStealHigh")!;
+    expect(steal(prod).expr).toMatch(/mode="steal".*\[1m\]\)\) > 2$/);
+    expect(steal(prod).for).toBe("5m");
+    const tuned = stackModel("prod", { observability: { alerts: { cpuStealPercent: 5 } } });
+    expect(steal(tuned).expr).toMatch(/> 5$/);
+  });
+
+  it("has one latency alert per route, each with its own budget", () => {
+    const latency = alertCatalogue(prod).filter((a) => a.name === "GatewayRouteLatencyOverBudget");
+    expect(latency.map((a) => [a.labels?.route, a.expr])).toEqual([
+      ["orders", `${GATEWAY_SERIES.p99}{route="orders"} > 0.2`],
+      ["inventory", `${GATEWAY_SERIES.p99}{route="inventory"} > 0.15`],
+    ]);
+  });
+
+  it("derives the per-route series from Traefik's histograms when Traefik is the gateway", () => {
+    const traefik = stackModel("prod", {
+      gateway: { kind: "traefik", domains: ["api.example.no"] },
+    });
+    const t = parse(renderAlertRules(traefik));
+    expect(t.groups[0].name).toBe("fjord-gateway-recording");
+    expect(t.groups[0].rules.map((r: any) => r.record)).toEqual(Object.values(GATEWAY_SERIES));
+    expect(t.groups[0].rules[2].expr).toContain("traefik_service_request_duration_seconds_bucket");
+    expect(renderLokiGatewayRules(traefik)).toBeUndefined();
+  });
+
+  it("for nginx, has the Loki ruler derive the same series from the JSON access log", () => {
+    const rules = parse(renderLokiGatewayRules(prod)!);
+    const records = rules.groups[0].rules;
+    expect(records.map((r: any) => r.record)).toEqual(Object.values(GATEWAY_SERIES));
+    expect(records[2].expr).toContain("unwrap duration_s");
+  });
+
+  it("documents every alert: threshold, `for`, severity and how to change it", () => {
+    const docs = readFileSync(path.resolve(__dirname, "../../../docs/observability.md"), "utf8");
+    for (const a of alertCatalogue(prod)) {
+      expect(a.threshold, a.name).not.toBe("");
+      expect(a.change, a.name).not.toBe("");
+      expect(["critical", "warning"]).toContain(a.severity);
+      expect(docs, `docs/observability.md lists ${a.name}`).toContain(`\`${a.name}\``);
+    }
+  });
+});
+
+describe("alertmanager.yml", () => {
+  it("sends alerts nowhere outside by default", () => {
+    const doc = parse(renderAlertmanagerConfig());
+    expect(doc.route.receiver).toBe(DEFAULT_RECEIVER);
+    expect(doc.route.routes).toBeUndefined();
+    expect(doc.receivers).toEqual([{ name: DEFAULT_RECEIVER }]);
+  });
+
+  it("adds each configured webhook as a receiver that gets every alert", () => {
+    const doc = parse(
+      renderAlertmanagerConfig({
+        webhooks: [{ name: "oncall", url: "https://hooks.example.no/a" }],
+      }),
+    );
+    expect(doc.route.routes).toEqual([{ receiver: "webhook-oncall", continue: true }]);
+    expect(doc.receivers[1].webhook_configs).toEqual([
+      { url: "https://hooks.example.no/a", send_resolved: true },
+    ]);
+  });
+});
+
+describe("Grafana provisioning", () => {
+  it("provisions Prometheus and Loki with fixed UIDs, read-only", () => {
+    const p = renderGrafanaProvisioning({
+      prometheusUrl: "http://prometheus:9090",
+      lokiUrl: "http://loki:3100",
+    });
+    const ds = parse(p["datasources.yaml"]).datasources;
+    expect(ds.map((d: any) => [d.type, d.uid, d.editable])).toEqual([
+      ["prometheus", DATASOURCE_UIDS.prometheus, false],
+      ["loki", DATASOURCE_UIDS.loki, false],
+    ]);
+    const provider = parse(p["dashboards.yaml"]).providers[0];
+    expect(provider).toMatchObject({ type: "file", allowUiUpdates: false, disableDeletion: true });
+  });
+});
+
+describe("loki.yaml", () => {
+  it("keeps logs for the spec's retention with the compactor enforcing it, and reports nothing out", () => {
+    const doc = parse(renderLokiConfig({ retention: "7d" }));
+    expect(doc.limits_config.retention_period).toBe("168h");
+    expect(doc.compactor).toMatchObject({
+      retention_enabled: true,
+      delete_request_store: "filesystem",
+    });
+    expect(doc.schema_config.configs[0]).toMatchObject({
+      store: "tsdb",
+      object_store: "filesystem",
+    });
+    expect(doc.analytics).toEqual({ reporting_enabled: false });
+    expect(doc.ruler).toBeUndefined();
+  });
+
+  it("remote-writes recording rules only to the given (in-platform) Prometheus", () => {
+    const doc = parse(
+      renderLokiConfig({
+        retention: "7d",
+        rulerRemoteWriteUrl: "http://prometheus:9090/api/v1/write",
+      }),
+    );
+    expect(doc.ruler.remote_write).toEqual({
+      enabled: true,
+      clients: { prometheus: { url: "http://prometheus:9090/api/v1/write" } },
+    });
+  });
+});
+
+describe("fluent-bit.yaml", () => {
+  const doc = parse(
+    renderFluentBitConfig({ source: { kind: "kubernetes" }, lokiHost: "loki.fjord-system.svc" }),
+  );
+
+  it("tails CRI container logs and ships to Loki with namespace, pod and container labels", () => {
+    expect(doc.pipeline.inputs[0]).toMatchObject({
+      name: "tail",
+      "multiline.parser": "cri, docker",
+    });
+    const out = doc.pipeline.outputs;
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatchObject({ name: "loki", host: "loki.fjord-system.svc", port: 3100 });
+    for (const label of ["namespace", "pod", "container"])
+      expect(out[0].labels).toContain(`${label}=$`);
+  });
+
+  it("masks PII as the last step before the output", () => {
+    const filters = doc.pipeline.filters;
+    expect(filters.at(-1)).toMatchObject({ name: "lua", call: "fjord_mask_pii" });
+    expect(filters.findIndex((f: any) => f.name === "parser")).toBeLessThan(filters.length - 1);
+  });
+});
