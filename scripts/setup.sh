@@ -126,7 +126,7 @@ PULUMI="$(PATH="$TOOLS:$PATH" command -v pulumi)"
 # One Go module (generated in the cache) holds fjord's own programs from scripts/engine/*/, built
 # against github.com/pulumi/pulumi/sdk/v3 at the CLI's version. Keyed by a hash of the sources.
 STEP="engine sources"
-# shellcheck source=engine/module.sh
+# shellcheck source=scripts/engine/module.sh
 source "$ENGINE_SRC/module.sh" # engine_src_hash, engine_module_write (shared with scripts/engine/test.sh)
 src_hash="$(engine_src_hash "$ENGINE_SRC" "$PV")"
 ENG="$CACHE/engine-v$PV-$src_hash"

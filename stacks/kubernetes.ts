@@ -7,12 +7,14 @@ import { Platform } from "../components/kubernetes";
 import { K3sCluster } from "../components/nodes";
 
 export function deployKubernetes(spec: Spec, secret: (key: SecretKey) => pulumi.Output<string> | undefined) {
+  // Relative to the project (where Pulumi.yaml is), not to the program's directory.
+  const renderDir = path.resolve(pulumi.runtime.getRootDirectory(), spec.cluster.renderDir);
   let provider: k8s.Provider;
   let cluster: K3sCluster | undefined;
   switch (spec.cluster.mode) {
     case "render":
       // No cluster at all: every manifest is written to disk (Secrets included, so keep it private).
-      provider = new k8s.Provider("cluster", { renderYamlToDirectory: path.resolve(spec.cluster.renderDir) });
+      provider = new k8s.Provider("cluster", { renderYamlToDirectory: renderDir });
       break;
     case "kubeconfig":
       provider = new k8s.Provider("cluster", { kubeconfig: secret("kubeconfig")!, enableServerSideApply: true });
@@ -37,6 +39,6 @@ export function deployKubernetes(spec: Spec, secret: (key: SecretKey) => pulumi.
     gatewayService: platform.gatewayService,
     databases: platform.databases,
     ...(cluster ? { nodes: cluster.nodeFacts } : {}),
-    ...(spec.cluster.mode === "render" ? { renderDir: path.resolve(spec.cluster.renderDir) } : {}),
+    ...(spec.cluster.mode === "render" ? { renderDir } : {}),
   };
 }

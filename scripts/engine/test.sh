@@ -13,7 +13,7 @@ CACHE="${FJORD_CACHE:-$HOME/.cache/fjord}"
 # Same Go settings as setup.sh: no toolchain downloads, proxy-only checksums for pulumi modules.
 export GOTOOLCHAIN=local GOFLAGS="-mod=mod -buildvcs=false"
 export GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}github.com/pulumi/pulumi"
-# shellcheck source=module.sh
+# shellcheck source=scripts/engine/module.sh
 source "$ENGINE_SRC/module.sh"
 
 command -v go >/dev/null || { echo "[engine-test] go is not on PATH" >&2; exit 1; }

@@ -8,6 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import {
   LocalWorkspace,
+  PulumiCommand,
   type ConfigMap,
   type OutputMap,
   type PulumiFn,
@@ -98,9 +99,12 @@ export async function withEphemeralStack<T>(opts: EphemeralOptions, fn: (e: Ephe
   const workDir = projectDir(opts.program);
   const stackName = `${opts.name}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const envVars = { ...engineEnv(), ...opts.env };
+  // The CLI that `npm run setup` provides (or the user's, when env.sh found one on PATH).
+  const pulumiBin = execFileSync("bash", ["-c", "command -v pulumi"], { env: envVars, encoding: "utf8" }).trim();
   const ws = await LocalWorkspace.create({
     workDir,
     envVars,
+    pulumiCommand: await PulumiCommand.get({ root: path.dirname(path.dirname(pulumiBin)) }),
     ...(opts.program
       ? { program: opts.program, projectSettings: { name: "fjord-test", runtime: "nodejs" } }
       : {}),

@@ -22,6 +22,7 @@ type config struct {
 	serverSideApply  bool
 	configMapMutable bool
 	secretMutable    bool
+	getenv           func(string) string // the environment the config was read with (tests swap it)
 }
 
 func (c config) render() bool { return c.renderDir != "" }
@@ -65,6 +66,7 @@ func parseConfig(vars map[string]string, getenv func(string) string) config {
 		return def
 	}
 	c := config{
+		getenv:           getenv,
 		renderDir:        vars["renderYamlToDirectory"],
 		kubeconfig:       vars["kubeconfig"],
 		serverSideApply:  flag("enableServerSideApply", "PULUMI_K8S_ENABLE_SERVER_SIDE_APPLY", true),
@@ -86,19 +88,22 @@ func parseConfig(vars map[string]string, getenv func(string) string) config {
 	return c
 }
 
+// kubeconfig holds the parts of a kubeconfig that name the cluster and default namespace.
 type kubeconfig struct {
-	CurrentContext string `yaml:"current-context"`
-	Contexts       []struct {
-		Name    string `yaml:"name"`
-		Context struct {
-			Cluster   string `yaml:"cluster"`
-			Namespace string `yaml:"namespace"`
-		} `yaml:"context"`
-	} `yaml:"contexts"`
-	Clusters []struct {
+	CurrentContext string        `yaml:"current-context"`
+	Contexts       []kubeContext `yaml:"contexts"`
+	Clusters       []struct {
 		Name    string         `yaml:"name"`
 		Cluster map[string]any `yaml:"cluster"`
 	} `yaml:"clusters"`
+}
+
+type kubeContext struct {
+	Name    string `yaml:"name"`
+	Context struct {
+		Cluster   string `yaml:"cluster"`
+		Namespace string `yaml:"namespace"`
+	} `yaml:"context"`
 }
 
 // loadKubeconfig reads a kubeconfig given as a path or as YAML/JSON contents; "" loads the ambient
@@ -142,13 +147,7 @@ func loadKubeconfig(pathOrContents string, getenv func(string) string) *kubeconf
 	return &kc
 }
 
-func (kc *kubeconfig) context(override string) *struct {
-	Name    string `yaml:"name"`
-	Context struct {
-		Cluster   string `yaml:"cluster"`
-		Namespace string `yaml:"namespace"`
-	} `yaml:"context"`
-} {
+func (kc *kubeconfig) context(override string) *kubeContext {
 	if kc == nil {
 		return nil
 	}

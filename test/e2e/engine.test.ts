@@ -1,0 +1,68 @@
+/**
+ * The prod program on the real engine, with no cluster: a full offline preview in k3s mode,
+ * and a render-mode ephemeral stack through up, a no-change preview and destroy.
+ */
+import { existsSync, readdirSync, readFileSync } from "fs";
+import * as path from "path";
+import { describe, expect, it } from "vitest";
+import { withEphemeralStack } from "../support/stack";
+
+function files(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => path.join(d.parentPath, d.name));
+}
+
+describe("prod on the real engine", () => {
+  it("previews the whole k3s topology offline, warning about the missing SSH key", async () => {
+    await withEphemeralStack({ name: "prod-preview", baseStack: "prod" }, async ({ stack }) => {
+      const preview = await stack.preview();
+      expect(preview.stdout).toContain("fjord:sshPrivateKey is required");
+      const creates = preview.changeSummary.create ?? 0;
+      // Nodes, the cluster, every namespace, service, database, the gateway and observability.
+      expect(creates).toBeGreaterThan(100);
+      for (const type of ["fjord:nodes:VpsNode", "fjord:nodes:K3sCluster", "fjord:kubernetes:Platform", "fjord:kubernetes:ServiceDatabase", "fjord:kubernetes:Observability"]) {
+        expect(preview.stdout, type).toContain(type);
+      }
+    });
+  });
+
+  it("renders every manifest with up, changes nothing on a second preview, and removes them on destroy", async () => {
+    let renderDir = "";
+    await withEphemeralStack(
+      { name: "prod-render", baseStack: "prod", config: { cluster: { mode: "render", renderDir: "out/manifests" } } },
+      async (e) => {
+        renderDir = path.join(e.workDir, "out/manifests");
+        const up = await e.up();
+        expect(up.summary.result).toBe("succeeded");
+        expect(up.outputs.outputs.value.renderDir).toBe(renderDir);
+        const manifests = files(renderDir);
+        const kinds = manifests.map((f) => path.basename(f));
+        expect(kinds.some((k) => /deployment.*orders/i.test(k))).toBe(true);
+        expect(kinds.some((k) => /statefulset.*orders-db/i.test(k))).toBe(true);
+        const all = manifests.map((f) => readFileSync(f, "utf8")).join("\n---\n");
+        expect(all).toContain("ssl_protocols TLSv1.2 TLSv1.3;");
+        expect(all).toContain("kind: NetworkPolicy");
+        await e.expectNoChanges();
+      },
+    );
+    expect(files(renderDir)).toEqual([]);
+  });
+
+  it("stops before creating anything when the config is invalid, naming each bad key", async () => {
+    await withEphemeralStack(
+      {
+        name: "prod-bad",
+        baseStack: "prod",
+        config: { cluster: { mode: "render" }, gateway: { kind: "haproxy", domains: ["api.example.no"] } },
+      },
+      async (e) => {
+        await expect(e.up()).rejects.toThrow(/fjord:gateway\.kind: got "haproxy"; allowed: "nginx", "traefik"/);
+        const state = await e.stack.exportStack();
+        const made = (state.deployment?.resources ?? []).filter((r: { type: string }) => !r.type.startsWith("pulumi:"));
+        expect(made).toEqual([]);
+      },
+    );
+  });
+});
