@@ -22,8 +22,8 @@ if ! command -v pulumi >/dev/null; then
 fi
 pulumi stack select --create --secrets-provider passphrase "$stack" >/dev/null
 case "$op" in
-  preview) exec pulumi preview --stack "$stack" --diff "$@" ;;
-  up) exec pulumi up --stack "$stack" --yes --diff "$@" ;;
+  preview) exec pulumi preview --stack "$stack" "$@" ;;
+  up) exec pulumi up --stack "$stack" --yes "$@" ;;
   destroy) exec pulumi destroy --stack "$stack" --yes "$@" ;;
   *) echo "fjord: unknown operation $op (preview, up, destroy)" >&2; exit 2 ;;
 esac
