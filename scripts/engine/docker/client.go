@@ -83,14 +83,30 @@ func newClient(host string) (*client, error) {
 	return c, nil
 }
 
-// unreachable turns a transport failure into the one line the brief promises users.
+// daemonError means the daemon could not be reached at all. The provider returns it unwrapped,
+// so every failing resource shows the same single line saying what to do.
+type daemonError struct{ host, cause string }
+
+func (e *daemonError) Error() string {
+	return fmt.Sprintf("fjord: no Docker daemon at %s: %s; start Docker or set fjord:docker.host / DOCKER_HOST", e.host, e.cause)
+}
+
+// plainDaemonError returns err itself, or the daemonError it wraps.
+func plainDaemonError(err error) error {
+	var de *daemonError
+	if errors.As(err, &de) {
+		return de
+	}
+	return err
+}
+
 func (c *client) unreachable(err error) error {
 	cause := err.Error()
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		cause = ue.Err.Error()
 	}
-	return fmt.Errorf("fjord: no Docker daemon at %s: %s; start Docker or set fjord:docker.host / DOCKER_HOST", c.host, cause)
+	return &daemonError{host: c.host, cause: cause}
 }
 
 // ensure pings once per provider process, so every operation fails with the same clear line

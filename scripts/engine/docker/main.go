@@ -11,6 +11,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"sync"
@@ -98,7 +100,42 @@ func (p *provider) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulum
 	if err != nil {
 		return nil, err
 	}
-	return &pulumirpc.CheckResponse{Inputs: req.GetNews(), Failures: k.check(news)}, nil
+	olds, err := providerkit.Unmarshal(req.GetOlds())
+	if err != nil {
+		return nil, err
+	}
+	if autonamed[req.GetType()] {
+		autoname(req, olds, news)
+	}
+	inputs, err := providerkit.Marshal(news)
+	if err != nil {
+		return nil, err
+	}
+	return &pulumirpc.CheckResponse{Inputs: inputs, Failures: k.check(news)}, nil
+}
+
+// Docker requires these names, and the SDK makes them optional: the Pulumi bridge names them
+// after the resource plus a random suffix, kept across updates. Volumes are named by Docker.
+var autonamed = set("docker:index/container:Container", "docker:index/network:Network")
+
+func autoname(req *pulumirpc.CheckRequest, olds, news resource.PropertyMap) {
+	if v, ok := news["name"]; ok && !v.IsNull() {
+		return
+	}
+	if o := olds["name"]; o.IsString() && o.StringValue() != "" {
+		news["name"] = o
+		return
+	}
+	an := req.GetAutonaming()
+	switch {
+	case an != nil && an.GetMode() == pulumirpc.CheckRequest_AutonamingOptions_DISABLE:
+	case an != nil && an.GetProposedName() != "":
+		news["name"] = resource.NewStringProperty(an.GetProposedName())
+	default:
+		seed := req.GetRandomSeed()
+		sum := sha256.Sum256(append(append([]byte{}, seed...), req.GetUrn()...))
+		news["name"] = resource.NewStringProperty(req.GetName() + "-" + hex.EncodeToString(sum[:])[:7])
+	}
 }
 
 func oldInputs(req *pulumirpc.DiffRequest) (resource.PropertyMap, error) {
@@ -127,6 +164,8 @@ func (p *provider) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumir
 	return diffInputs(k, olds, news, req.GetIgnoreChanges()), nil
 }
 
+var limitKeys = set("memory", "memorySwap", "memoryReservation", "cpuShares", "cpus", "cpuSet", "cpuPeriod", "cpuQuota")
+
 func diffInputs(k kind, olds, news resource.PropertyMap, ignore []string) *pulumirpc.DiffResponse {
 	keySet := map[string]bool{}
 	for key := range olds {
@@ -151,7 +190,9 @@ func diffInputs(k kind, olds, news resource.PropertyMap, ignore []string) *pulum
 		_, hasOld := olds[resource.PropertyKey(key)]
 		_, hasNew := news[resource.PropertyKey(key)]
 		d := &pulumirpc.PropertyDiff{InputDiff: true, Kind: pulumirpc.PropertyDiff_UPDATE}
-		if !inPlace[key] {
+		// Docker's update API cannot lift a limit (0 means "unchanged"), so removing one replaces.
+		unset := hasOld && isSet(olds[resource.PropertyKey(key)]) && !isSet(news[resource.PropertyKey(key)])
+		if !inPlace[key] || (unset && limitKeys[key]) {
 			resp.Replaces = append(resp.Replaces, key)
 			d.Kind = pulumirpc.PropertyDiff_UPDATE_REPLACE
 			if !hasOld {
@@ -195,7 +236,7 @@ func (p *provider) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*p
 	}
 	id, computed, err := k.create(ctx, c, in)
 	if err != nil {
-		return nil, fmt.Errorf("creating %s: %w", shortType(req.GetType()), err)
+		return nil, plainDaemonError(fmt.Errorf("creating %s: %w", shortType(req.GetType()), err))
 	}
 	props, err := providerkit.Marshal(withOutputs(in, computed))
 	if err != nil {
@@ -228,7 +269,7 @@ func (p *provider) Read(ctx context.Context, req *pulumirpc.ReadRequest) (*pulum
 	}
 	computed, gone, err := k.read(ctx, c, req.GetId(), in)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s %s: %w", shortType(req.GetType()), req.GetId(), err)
+		return nil, plainDaemonError(fmt.Errorf("reading %s %s: %w", shortType(req.GetType()), req.GetId(), err))
 	}
 	if gone {
 		return &pulumirpc.ReadResponse{}, nil
@@ -279,7 +320,7 @@ func (p *provider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*p
 			return nil, err
 		}
 		if err := k.update(ctx, c, req.GetId(), olds, news); err != nil {
-			return nil, fmt.Errorf("updating %s %s: %w", shortType(req.GetType()), req.GetId(), err)
+			return nil, plainDaemonError(fmt.Errorf("updating %s %s: %w", shortType(req.GetType()), req.GetId(), err))
 		}
 	}
 	props, err := providerkit.Marshal(withOutputs(news, keep(state, k.computed()...)))
@@ -303,7 +344,7 @@ func (p *provider) Delete(ctx context.Context, req *pulumirpc.DeleteRequest) (*e
 		return nil, err
 	}
 	if err := k.delete(ctx, c, req.GetId(), state); err != nil {
-		return nil, fmt.Errorf("deleting %s %s: %w", shortType(req.GetType()), req.GetId(), err)
+		return nil, plainDaemonError(fmt.Errorf("deleting %s %s: %w", shortType(req.GetType()), req.GetId(), err))
 	}
 	return &emptypb.Empty{}, nil
 }
