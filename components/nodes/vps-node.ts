@@ -15,7 +15,7 @@ import {
   rewriteKubeconfig,
   type AirgapFiles,
 } from "./k3s";
-import { launcher, renderStep, type StepContext } from "./shell";
+import { launcher, renderStep, shq, type StepContext } from "./shell";
 
 type Remote = Pick<Node, "name" | "host" | "port" | "user"> & { hostKey?: string };
 
@@ -184,15 +184,28 @@ export class VpsNode extends pulumi.ComponentResource {
     };
 
     const factsCmd = step("facts", renderStep(ctx("facts"), renderFactsBody(sample)));
-    this.facts = factsCmd.stdout.apply((out) => {
+    const verdict = factsCmd.stdout.apply((out) => {
       const facts = parseFacts(node.name, out);
       const { errors, warnings } = checkPreconditions(node, facts, {
         maxStealPercent: args.maxStealPercent ?? 2,
       });
       for (const w of warnings) pulumi.log.warn(w, this);
-      if (errors.length > 0) throw new pulumi.ResourceError(errors.join("\n"), this, true);
-      return facts;
+      return { facts, errors };
     });
+    // A failed precondition fails this resource instead of throwing in an apply: a throw leaves
+    // every step that depends on the gated ones waiting forever under the Automation API
+    // (pulumi/pulumi#14980), while a failed resource ends the update.
+    const preconditions = new command.local.Command(
+      `${name}-preconditions`,
+      {
+        create: verdict.apply((v) =>
+          v.errors.length > 0 ? `printf '%s\\n' ${shq(v.errors.join("\n"))} >&2; exit 1` : "true",
+        ),
+        logging: "none",
+      },
+      { parent: this },
+    );
+    this.facts = pulumi.all([verdict, preconditions.stdout]).apply(([v]) => v.facts);
     // Later steps read the checked facts, so nothing changes on a node that failed a precondition.
     const gated = (script: string) => this.facts.apply(() => script);
 

@@ -216,11 +216,11 @@ func (p *provider) outputs(ctx context.Context, urn string, s spec, stdout, stde
 	io.Writer, io.Writer, func(),
 ) {
 	emit := func(line string) {
-		p.engine.Log(ctx, pulumirpc.LogSeverity_INFO, urn, s.redact.apply(line), true)
+		p.log(ctx, pulumirpc.LogSeverity_INFO, urn, s.redact.apply(line), true)
 	}
 	var logs []*lineLog
 	wrap := func(buf *bytes.Buffer, on bool) io.Writer {
-		if !on || p.engine == nil {
+		if !on {
 			return buf
 		}
 		l := &lineLog{emit: emit}

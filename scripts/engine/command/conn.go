@@ -20,9 +20,9 @@ import (
 // defaults the SDK fills in (port 22, user root, dialErrorLimit 10, perDialTimeout 15).
 type connection struct {
 	host, user, password, privateKey, privateKeyPassword, agentSocket, hostKey string
-	port, dialErrorLimit                                                         int
-	perDialTimeout                                                               time.Duration
-	proxy                                                                        *connection
+	port, dialErrorLimit                                                       int
+	perDialTimeout                                                             time.Duration
+	proxy                                                                      *connection
 }
 
 // Retry delays between dials: the first wait, growth per attempt, and the cap.

@@ -33,14 +33,26 @@ const (
 )
 
 func main() {
-	providerkit.ServeWithEngine("command", func(e *providerkit.Engine) pulumirpc.ResourceProviderServer {
-		return &provider{Base: providerkit.Base{Name: "command", Version: version}, engine: e}
-	})
+	providerkit.Serve("command", newProvider())
 }
 
 type provider struct {
 	providerkit.Base
-	engine *providerkit.Engine
+	// log sends a message to the engine; ephemeral ones only show in the progress display.
+	log func(ctx context.Context, sev pulumirpc.LogSeverity, urn, msg string, ephemeral bool)
+}
+
+func newProvider() *provider {
+	return &provider{
+		Base: providerkit.Base{Name: "command", Version: version},
+		log: func(ctx context.Context, sev pulumirpc.LogSeverity, urn, msg string, ephemeral bool) {
+			if ephemeral && sev == pulumirpc.LogSeverity_INFO {
+				providerkit.EngineStatus(ctx, urn, msg)
+			} else {
+				providerkit.EngineLog(ctx, sev, urn, msg)
+			}
+		},
+	}
 }
 
 func supported(typ string) error {
@@ -114,7 +126,7 @@ func (p *provider) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*p
 	}
 	var outs resource.PropertyMap
 	if isCopy(req.GetType()) {
-		outs, err = p.copy(ctx, req.GetType(), inputs)
+		outs, err = p.copy(ctx, req.GetType(), req.GetUrn(), inputs)
 	} else {
 		outs, err = p.run(ctx, req.GetType(), req.GetUrn(), inputs, "create", nil)
 	}
