@@ -127,7 +127,17 @@ export function logShipper(s: Scope, a: LogShipperArgs): void {
   new k8s.apps.v1.DaemonSet(
     `${s.name}-log-shipper`,
     {
-      metadata: { name: app, namespace: a.namespace, labels },
+      metadata: {
+        name: app,
+        namespace: a.namespace,
+        labels,
+        // The one root container fjord runs; the policy pack reports the exemption with its reason.
+        annotations: {
+          "fjord.io/policy-exempt": "run-as-non-root",
+          "fjord.io/policy-exempt-reason":
+            "Fluent Bit reads the root-owned container logs under /var/log; it runs with every capability dropped, a read-only host mount and no API access.",
+        },
+      },
       spec: {
         selector: { matchLabels: { app } },
         updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } },

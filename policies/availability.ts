@@ -1,0 +1,343 @@
+/**
+ * Availability: replicated workloads spread across nodes, readiness probes, disruption budgets,
+ * and anti-affinity that the environment's node count can actually satisfy. Mandatory in prod,
+ * advisory in dev (policies/config/*.json).
+ */
+import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import {
+  type Setting,
+  type StackResource,
+  describe,
+  resourcePolicy,
+  stackPolicy,
+} from "./lib/policy";
+import { containerLabel, containersOf, kindOf, podOf, selects, namespaceIn } from "./lib/k8s";
+import { type Obj, type Unknown, UNKNOWN, isObj, list, num, obj, str } from "./lib/values";
+
+const HOSTNAME = "kubernetes.io/hostname";
+const COMPONENT = "app.kubernetes.io/component";
+
+interface ScopeConfig {
+  kinds: string[];
+  skipComponents: string[];
+}
+
+const scopeSettings = (kinds: string[]): { [K in keyof ScopeConfig]: Setting<ScopeConfig[K]> } => ({
+  kinds: {
+    schema: {
+      type: "array",
+      items: { type: "string" },
+      description: "Workload kinds the policy checks.",
+    },
+    default: kinds,
+  },
+  skipComponents: {
+    schema: {
+      type: "array",
+      items: { type: "string" },
+      description: `Values of the ${COMPONENT} label that mark single-instance tiers, which are not checked.`,
+    },
+    default: ["database", "observability"],
+  },
+});
+
+/** Why a workload is out of scope, or undefined. */
+function outOfScope(type: string, props: Obj, cfg: ScopeConfig): string | undefined {
+  const kind = kindOf(type);
+  if (!kind || !cfg.kinds.includes(kind))
+    return `Only ${cfg.kinds.join(", ")} workloads are checked.`;
+  const pod = podOf(type, props);
+  const component = pod && pod.labels !== UNKNOWN ? pod.labels[COMPONENT] : undefined;
+  if (typeof component === "string" && cfg.skipComponents.includes(component))
+    return `The ${component} tier is single-instance by design.`;
+  return undefined;
+}
+
+/** Replicas as Kubernetes sees them (a missing field means 1). */
+export function replicasOf(props: Obj): number | Unknown {
+  const r = num(props, "spec.replicas");
+  return r === undefined ? 1 : r;
+}
+
+/** Whether the pod spec has a required anti-affinity term on the hostname selecting its own pods. */
+export function spreadsByHostname(
+  spec: Obj,
+  labels: Record<string, string | Unknown> | Unknown,
+): boolean | Unknown {
+  const terms = list(
+    spec,
+    "affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution",
+  );
+  if (terms === UNKNOWN || labels === UNKNOWN) return UNKNOWN;
+  let unknown = false;
+  for (const t of terms) {
+    const key = str(t, "topologyKey");
+    if (key === UNKNOWN) unknown = true;
+    if (key !== HOSTNAME) continue;
+    const sel = obj(t, "labelSelector");
+    if (sel === UNKNOWN) {
+      unknown = true;
+      continue;
+    }
+    const hit = selects(isObj(sel) ? sel : undefined, labels);
+    if (hit === true) return true;
+    if (hit === UNKNOWN) unknown = true;
+  }
+  return unknown ? UNKNOWN : false;
+}
+
+interface ReplicasConfig extends ScopeConfig {
+  minReplicas: number;
+}
+
+export const replicasAntiAffinity: ResourceValidationPolicy = resourcePolicy<ReplicasConfig>({
+  name: "replicas-anti-affinity",
+  description: `Replicated workloads run at least two replicas with required pod anti-affinity on ${HOSTNAME}.`,
+  severity: "high",
+  config: {
+    ...scopeSettings(["Deployment"]),
+    minReplicas: {
+      schema: { type: "integer", minimum: 1, description: "Fewest replicas a workload may run." },
+      default: 2,
+    },
+  },
+  scope: (type) =>
+    kindOf(type) && ["Deployment", "StatefulSet", "ReplicaSet"].includes(kindOf(type)!)
+      ? undefined
+      : "Only Deployments, StatefulSets and ReplicaSets have replicas.",
+  validate: (r, ctx) => {
+    const why = outOfScope(r.type, r.props, ctx.config);
+    if (why) return ctx.notApplicable(why);
+    const label = describe(r.type, r.name, r.props);
+    const replicas = replicasOf(r.props);
+    if (replicas === UNKNOWN)
+      ctx.cannotVerify(
+        `Cannot verify the replica count of ${label} at preview: spec.replicas is computed.`,
+      );
+    else if (replicas < ctx.config.minReplicas) {
+      ctx.violation(
+        `${label} runs ${replicas} replica${replicas === 1 ? "" : "s"}; run at least ${ctx.config.minReplicas} so one node failure does not take it down.`,
+      );
+    }
+    const pod = podOf(r.type, r.props)!;
+    if (pod.spec === UNKNOWN)
+      return ctx.cannotVerify(
+        `Cannot verify the anti-affinity of ${label} at preview: its pod spec is computed.`,
+      );
+    const spread = pod.spec ? spreadsByHostname(pod.spec, pod.labels) : false;
+    if (spread === UNKNOWN)
+      ctx.cannotVerify(
+        `Cannot verify the anti-affinity of ${label} at preview: its affinity or labels are computed.`,
+      );
+    else if (!spread) {
+      ctx.violation(
+        `${label} has no required pod anti-affinity on ${HOSTNAME} selecting its own pods, so its replicas may share a node; add affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution with topologyKey ${HOSTNAME}.`,
+      );
+    }
+  },
+});
+
+export const readinessProbes: ResourceValidationPolicy = resourcePolicy<
+  ScopeConfig & { allContainers: boolean }
+>({
+  name: "readiness-probes",
+  description:
+    "Workloads declare readiness probes, so traffic only reaches pods that can serve it.",
+  severity: "medium",
+  config: {
+    ...scopeSettings(["Deployment", "StatefulSet"]),
+    allContainers: {
+      schema: {
+        type: "boolean",
+        description: "Require a probe on every container, not only the main one.",
+      },
+      default: false,
+    },
+  },
+  scope: (type) => (podOf(type, {}) ? undefined : "Only workloads run pods."),
+  validate: (r, ctx) => {
+    const why = outOfScope(r.type, r.props, ctx.config);
+    if (why) return ctx.notApplicable(why);
+    const label = describe(r.type, r.name, r.props);
+    const pod = podOf(r.type, r.props)!;
+    const cs = pod.spec === UNKNOWN ? UNKNOWN : pod.spec ? containersOf(pod.spec) : [];
+    if (cs === UNKNOWN)
+      return ctx.cannotVerify(
+        `Cannot verify the readiness probes of ${label} at preview: its containers are computed.`,
+      );
+    const app = cs.filter((c) => !c.init);
+    // The main container: kubectl's default-container annotation, else the first one.
+    const main =
+      pod.annotations !== UNKNOWN
+        ? pod.annotations["kubectl.kubernetes.io/default-container"]
+        : undefined;
+    const mainName = typeof main === "string" ? main : app[0]?.name;
+    for (const c of app) {
+      if (!ctx.config.allContainers && c.name !== mainName) continue;
+      if (c.c === UNKNOWN) {
+        ctx.cannotVerify(
+          `Cannot verify the readiness probe of ${label} ${containerLabel(c)} at preview: it is computed.`,
+        );
+        continue;
+      }
+      const probe = obj(c.c, "readinessProbe");
+      if (probe === UNKNOWN)
+        ctx.cannotVerify(
+          `Cannot verify the readiness probe of ${label} ${containerLabel(c)} at preview: it is computed.`,
+        );
+      else if (!probe)
+        ctx.violation(
+          `${label} ${containerLabel(c)} has no readinessProbe; add one that fails while the container cannot serve requests.`,
+        );
+    }
+  },
+});
+
+interface Workload {
+  r: StackResource;
+  label: string;
+  namespace: string | Unknown;
+  labels: Record<string, string | Unknown> | Unknown;
+  spec: Obj | Unknown | undefined;
+}
+
+function workloads(resources: StackResource[], cfg: ScopeConfig): Workload[] {
+  const byUrn = new Map(resources.map((r) => [r.urn, r]));
+  return resources
+    .filter((r) => !outOfScope(r.type, r.props, cfg))
+    .map((r) => {
+      const pod = podOf(r.type, r.props)!;
+      return {
+        r,
+        label: describe(r.type, r.name, r.props),
+        namespace: namespaceIn(r, byUrn),
+        labels: pod.labels,
+        spec: pod.spec,
+      };
+    });
+}
+
+export const podDisruptionBudget: StackValidationPolicy = stackPolicy<ScopeConfig>({
+  name: "pod-disruption-budget",
+  description:
+    "Every Deployment is selected by a PodDisruptionBudget, so node drains keep it serving.",
+  severity: "medium",
+  config: scopeSettings(["Deployment"]),
+  scope: (rs) =>
+    rs.some((r) => kindOf(r.type) === "Deployment") ? undefined : "The stack has no Deployments.",
+  validate: (resources, ctx) => {
+    const pdbs = resources.filter((r) => kindOf(r.type) === "PodDisruptionBudget");
+    const byUrn = new Map(resources.map((r) => [r.urn, r]));
+    for (const w of workloads(resources, ctx.config)) {
+      if (w.labels === UNKNOWN || w.namespace === UNKNOWN) {
+        ctx.cannotVerify(
+          `Cannot verify which PodDisruptionBudget selects ${w.label} at preview: its labels or namespace are computed.`,
+          w.r.urn,
+        );
+        continue;
+      }
+      let unknown = false;
+      const covered = pdbs.some((p) => {
+        const ns = namespaceIn(p, byUrn);
+        const sel = obj(p.props, "spec.selector");
+        if (ns === UNKNOWN || sel === UNKNOWN) {
+          unknown = true;
+          return false;
+        }
+        if (ns !== w.namespace || !sel) return false;
+        const hit = selects(sel, w.labels as Record<string, string | Unknown>);
+        if (hit === UNKNOWN) unknown = true;
+        return hit === true;
+      });
+      if (covered) continue;
+      if (unknown)
+        ctx.cannotVerify(
+          `Cannot verify that a PodDisruptionBudget selects ${w.label} at preview: some budgets have computed namespaces or selectors.`,
+          w.r.urn,
+        );
+      else
+        ctx.violation(
+          `${w.label} is not selected by any PodDisruptionBudget in its namespace; add one (e.g. maxUnavailable: 1) whose selector matches its pod labels.`,
+          w.r.urn,
+        );
+    }
+  },
+});
+
+interface ScheduleConfig {
+  nodeCount: number | null;
+}
+
+/** Distinct FJORD_NODE values on remote commands (one per fjord VpsNode). */
+export function fjordNodeCount(resources: StackResource[]): { count: number; unknown: boolean } {
+  const names = new Set<string>();
+  let unknown = false;
+  for (const r of resources) {
+    if (r.type !== "command:remote:Command") continue;
+    const n = str(r.props, "environment.FJORD_NODE");
+    if (n === UNKNOWN) unknown = true;
+    else if (typeof n === "string") names.add(n);
+  }
+  return { count: names.size, unknown };
+}
+
+export const antiAffinitySchedulable: StackValidationPolicy = stackPolicy<ScheduleConfig>({
+  name: "anti-affinity-schedulable",
+  description:
+    "Workloads with required anti-affinity on the hostname never ask for more replicas than the environment has nodes.",
+  severity: "high",
+  config: {
+    nodeCount: {
+      schema: {
+        type: ["integer", "null"],
+        minimum: 1,
+        description:
+          "Nodes in the environment; null counts fjord VpsNodes (distinct FJORD_NODE values).",
+      },
+      default: null,
+    },
+  },
+  scope: (rs) =>
+    rs.some((r) => ["Deployment", "StatefulSet", "ReplicaSet"].includes(kindOf(r.type) ?? ""))
+      ? undefined
+      : "The stack has no replicated workloads.",
+  validate: (resources, ctx) => {
+    const fromNodes = fjordNodeCount(resources);
+    const nodes = ctx.config.nodeCount ?? (fromNodes.count > 0 ? fromNodes.count : undefined);
+    const source = ctx.config.nodeCount ? "policy config nodeCount" : "fjord VpsNodes in the stack";
+    for (const r of resources) {
+      if (!["Deployment", "StatefulSet", "ReplicaSet"].includes(kindOf(r.type) ?? "")) continue;
+      const pod = podOf(r.type, r.props)!;
+      const label = describe(r.type, r.name, r.props);
+      if (!pod.spec || pod.spec === UNKNOWN) continue;
+      const spread = spreadsByHostname(pod.spec, pod.labels);
+      if (spread === false) continue;
+      const replicas = replicasOf(r.props);
+      if (spread === UNKNOWN || replicas === UNKNOWN) {
+        ctx.cannotVerify(
+          `Cannot verify that ${label} can be scheduled at preview: its replicas or affinity are computed.`,
+          r.urn,
+        );
+        continue;
+      }
+      if (nodes === undefined) {
+        if (replicas > 1)
+          ctx.cannotVerify(
+            `Cannot verify that the ${replicas} replicas of ${label} fit one per node: the stack has no fjord VpsNodes; set the policy config nodeCount.`,
+            r.urn,
+          );
+        continue;
+      }
+      if (replicas > nodes) {
+        ctx.violation(
+          `${label} asks for ${replicas} replicas with required anti-affinity on ${HOSTNAME}, but the environment has ${nodes} node${nodes === 1 ? "" : "s"} (${source}), so ${replicas - nodes} replica${replicas - nodes === 1 ? "" : "s"} would stay Pending; lower replicas to ${nodes} or add nodes.`,
+          r.urn,
+        );
+      }
+    }
+    if (fromNodes.unknown && !ctx.config.nodeCount)
+      ctx.note(
+        "Some remote commands have a computed FJORD_NODE at preview, so the node count may be low.",
+      );
+  },
+});

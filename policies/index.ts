@@ -1,0 +1,71 @@
+/**
+ * fjord's policy pack. Every policy is listed here by hand, so what runs in CI is exactly what
+ * this file says (no registry, no import side effects). Levels per environment come from
+ * policies/config/<env>.json via `pulumi preview --policy-pack policies --policy-pack-config ...`.
+ */
+import { PolicyPack, type Policies } from "@pulumi/policy";
+import { residencyEndpoints, residencyNodes, residencyWorkloads } from "./residency";
+import { residencyEvidence } from "./residency-evidence";
+import {
+  tlsHsts,
+  tlsHttpRedirectOnly,
+  tlsMinVersion,
+  tlsStrongCiphers,
+  traefikApiSecure,
+} from "./tls";
+import { containerResources, limitsFitNode } from "./resources";
+import { databaseMemoryTuning } from "./database-tuning";
+import {
+  antiAffinitySchedulable,
+  podDisruptionBudget,
+  readinessProbes,
+  replicasAntiAffinity,
+} from "./availability";
+import { noHostNamespaces, noPrivilegedContainers, pinnedImages, runAsNonRoot } from "./security";
+import { databaseServiceInternal, defaultDenyNetworkPolicy, noSecretLiterals } from "./isolation";
+import { oneDatabasePerService } from "./databases";
+import { latencyCallResidency, latencyRouteBudget } from "./latency";
+
+export const policies: Policies = [
+  // Residency
+  residencyNodes,
+  residencyWorkloads,
+  residencyEndpoints,
+  residencyEvidence,
+  latencyCallResidency,
+  // TLS
+  tlsMinVersion,
+  tlsStrongCiphers,
+  tlsHsts,
+  tlsHttpRedirectOnly,
+  traefikApiSecure,
+  // Resources
+  containerResources,
+  limitsFitNode,
+  databaseMemoryTuning,
+  // Availability and latency
+  replicasAntiAffinity,
+  readinessProbes,
+  podDisruptionBudget,
+  antiAffinitySchedulable,
+  latencyRouteBudget,
+  // Security and isolation
+  noPrivilegedContainers,
+  noHostNamespaces,
+  runAsNonRoot,
+  pinnedImages,
+  noSecretLiterals,
+  databaseServiceInternal,
+  defaultDenyNetworkPolicy,
+  oneDatabasePerService,
+];
+
+// Tests import this module to check the list; constructing the pack starts the gRPC server.
+if (process.env.FJORD_POLICY_PACK_NO_SERVE !== "1") {
+  new PolicyPack("fjord", {
+    description:
+      "fjord: residency (Norway by default), TLS, resources, availability and security of the platform.",
+    enforcementLevel: "mandatory",
+    policies,
+  });
+}

@@ -1,0 +1,119 @@
+/**
+ * Regions and jurisdictions as the residency policies see them. Kept apart from
+ * components/spec/regions.ts on purpose (the pack never imports components); the defaults agree
+ * with it and policy config extends them.
+ */
+import type { Settings } from "./policy";
+
+export const DEFAULT_REGION_CATALOG: Readonly<Record<string, string>> = {
+  "no-osl1": "NO",
+  "no-osl2": "NO",
+  "no-svg1": "NO",
+  "se-sto1": "SE",
+  "fi-hel1": "FI",
+  "de-fra1": "DE",
+  "nl-ams1": "NL",
+  "us-east1": "US",
+};
+
+/** EU member states plus Iceland, Liechtenstein and Norway. */
+export const EEA: readonly string[] = [
+  "AT",
+  "BE",
+  "BG",
+  "HR",
+  "CY",
+  "CZ",
+  "DK",
+  "EE",
+  "FI",
+  "FR",
+  "DE",
+  "GR",
+  "HU",
+  "IE",
+  "IT",
+  "LV",
+  "LT",
+  "LU",
+  "MT",
+  "NL",
+  "PL",
+  "PT",
+  "RO",
+  "SK",
+  "SI",
+  "ES",
+  "SE",
+  "IS",
+  "LI",
+  "NO",
+];
+
+export interface ResidencyConfig {
+  allowedJurisdictions: string[];
+  regions: Record<string, string>;
+  hostRegions: Record<string, string>;
+}
+
+export const residencySettings: Settings<ResidencyConfig> = {
+  allowedJurisdictions: {
+    schema: {
+      type: "array",
+      items: { type: "string" },
+      description:
+        'ISO 3166-1 alpha-2 codes where data may be processed; "EEA" stands for all EEA states.',
+    },
+    default: ["NO"],
+  },
+  regions: {
+    schema: {
+      type: "object",
+      additionalProperties: { type: "string" },
+      description: "Region name → jurisdiction, added to (and overriding) the built-in catalog.",
+    },
+    default: {},
+  },
+  hostRegions: {
+    schema: {
+      type: "object",
+      additionalProperties: { type: "string" },
+      description: "Host (IP or name) → region, for hosts whose region no resource declares.",
+    },
+    default: {},
+  },
+};
+
+export class Jurisdictions {
+  readonly allowed: ReadonlySet<string>;
+  readonly catalog: Readonly<Record<string, string>>;
+
+  constructor(readonly cfg: ResidencyConfig) {
+    const allowed = new Set<string>();
+    for (const j of cfg.allowedJurisdictions) {
+      if (j.toUpperCase() === "EEA") EEA.forEach((c) => allowed.add(c));
+      else allowed.add(j.toUpperCase());
+    }
+    this.allowed = allowed;
+    this.catalog = { ...DEFAULT_REGION_CATALOG, ...cfg.regions };
+  }
+
+  /** Jurisdiction of a region, undefined when the catalog does not know it. */
+  of(region: string): string | undefined {
+    const j = this.catalog[region] ?? this.catalog[region.toLowerCase()];
+    return j?.toUpperCase();
+  }
+
+  isAllowed(jurisdiction: string): boolean {
+    return this.allowed.has(jurisdiction.toUpperCase());
+  }
+
+  /** The configured region of a host, if any. */
+  regionOfHost(host: string): string | undefined {
+    return this.cfg.hostRegions[host] ?? this.cfg.hostRegions[host.toLowerCase()];
+  }
+
+  allowedText(): string {
+    return [...this.allowed].sort().join(", ");
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Export destinations outside config files: where a Docker log driver ships logs, and the
+ * exporter endpoints services read from their environment (OTLP, Sentry, Datadog, Loki).
+ */
+import type { Endpoint } from "./endpoints";
+import { containersOf, podOf } from "./k8s";
+import { type Obj, UNKNOWN, list, str } from "./values";
+
+const LOCAL_LOG_DRIVERS = ["json-file", "local", "none", "journald", "etwlogs"];
+
+/** Where a Docker log driver ships logs. */
+export function logDriverTargets(
+  driver: string,
+  opts: Record<string, string | typeof UNKNOWN>,
+): Endpoint[] | typeof UNKNOWN {
+  if (LOCAL_LOG_DRIVERS.includes(driver)) return [];
+  const urlish = Object.entries(opts).filter(([k]) =>
+    /(-url|-address|-endpoint|^endpoint)$/.test(k),
+  );
+  if (urlish.some(([, v]) => v === UNKNOWN)) return UNKNOWN;
+  const out: Endpoint[] = urlish.map(([k, v]) => ({ url: v as string, at: `logOpts.${k}` }));
+  if (out.length > 0) return out;
+  const region = typeof opts["awslogs-region"] === "string" ? opts["awslogs-region"] : "us-east-1";
+  const fixed: Record<string, string> = {
+    awslogs: `logs.${region}.amazonaws.com`,
+    gcplogs: "logging.googleapis.com",
+    logentries: "data.logentries.com",
+    fluentd: "localhost", // fluentd-address defaults to the local forwarder
+    syslog: "localhost", // the local syslog socket
+  };
+  return [{ url: fixed[driver] ?? `unknown log driver '${driver}'`, at: "logDriver" }];
+}
+
+export const ENV_ENDPOINT =
+  /^(OTEL_EXPORTER_OTLP(_TRACES|_METRICS|_LOGS)?_ENDPOINT|SENTRY_DSN|DD_SITE|DD_URL|LOKI_URL|LOKI_PUSH_URL)$/;
+
+export function envEndpoints(type: string, props: Obj): Endpoint[] {
+  const out: Endpoint[] = [];
+  if (type === "docker:index/container:Container") {
+    const envs = list(props, "envs");
+    for (const e of envs === UNKNOWN ? [] : envs) {
+      if (typeof e !== "string") continue;
+      const [k, ...v] = e.split("=");
+      if (ENV_ENDPOINT.test(k!))
+        out.push({ url: k === "DD_SITE" ? `x.${v.join("=")}` : v.join("="), at: `envs ${k}` });
+    }
+    return out;
+  }
+  const pod = podOf(type, props);
+  if (!pod || pod.spec === undefined || pod.spec === UNKNOWN) return out;
+  const cs = containersOf(pod.spec);
+  for (const c of cs === UNKNOWN ? [] : cs) {
+    const env = c.c === UNKNOWN ? [] : list(c.c, "env");
+    for (const e of env === UNKNOWN ? [] : env) {
+      const k = str(e, "name");
+      const v = str(e, "value");
+      if (typeof k === "string" && ENV_ENDPOINT.test(k) && typeof v === "string") {
+        out.push({ url: k === "DD_SITE" ? `x.${v}` : v, at: `container '${c.name}' env ${k}` });
+      }
+    }
+  }
+  return out;
+}

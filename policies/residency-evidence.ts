@@ -1,0 +1,262 @@
+/**
+ * Residency evidence: a JSON record of where each resource in the stack runs and why the pack
+ * believes so, written on every preview/update so a data controller can file it. It only
+ * records; the residency-* policies are what block.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import type { StackValidationPolicy } from "@pulumi/policy";
+import { type Setting, type StackResource, describe, stackPolicy } from "./lib/policy";
+import { Jurisdictions, type ResidencyConfig, residencySettings } from "./lib/regions";
+import { UNKNOWN, str, strMap } from "./lib/values";
+import { kindOf } from "./lib/k8s";
+import { nodesOf, placeNode } from "./residency";
+
+interface EvidenceConfig extends ResidencyConfig {
+  evidenceFile: string;
+  localRegion: string | null;
+  reportSummary: boolean;
+}
+
+const settings: { [K in keyof EvidenceConfig]: Setting<EvidenceConfig[K]> } = {
+  ...residencySettings,
+  evidenceFile: {
+    schema: {
+      type: "string",
+      description: "Where to write the evidence JSON, relative to the directory pulumi runs in.",
+    },
+    default: "out/residency-evidence.json",
+  },
+  localRegion: {
+    schema: {
+      type: ["string", "null"],
+      description: "Region of the machine running local Docker (dev stacks); null when unknown.",
+    },
+    default: null,
+  },
+  reportSummary: {
+    schema: {
+      type: "boolean",
+      description:
+        "Also report the summary as an advisory finding (it is always logged to the preview output).",
+    },
+    default: false,
+  },
+};
+
+export interface EvidenceEntry {
+  urn: string;
+  type: string;
+  name: string;
+  region: string | null;
+  jurisdiction: string | null;
+  /** Why the pack places it there ("label fjord.io/region on Namespace fjord-orders", ...). */
+  basis: string;
+}
+
+export interface Evidence {
+  generatedAt: string;
+  stack: string | null;
+  allowedJurisdictions: string[];
+  compliant: boolean;
+  summary: Record<string, number>;
+  nodes: EvidenceEntry[];
+  resources: EvidenceEntry[];
+}
+
+const LOGICAL = /^(pulumi:|random:|tls:|fjord:)/;
+
+/** Everything in the stack with its jurisdiction; pure, so tests read it directly. */
+export function buildEvidence(
+  resources: StackResource[],
+  cfg: EvidenceConfig,
+  now = new Date(),
+): Evidence {
+  const j = new Jurisdictions(cfg);
+  const nodes = nodesOf(resources);
+  const nodeEntries: EvidenceEntry[] = [];
+  const byUrn = new Map(resources.map((r) => [r.urn, r]));
+  for (const n of nodes) {
+    const p = placeNode(n, nodes, j);
+    const r = byUrn.get(n.urn)!;
+    nodeEntries.push({
+      urn: n.urn,
+      type: r.type,
+      name: r.name,
+      region: p.kind === "ok" ? p.region : null,
+      jurisdiction: p.kind === "ok" ? p.jurisdiction : null,
+      basis:
+        p.kind === "ok"
+          ? `${p.basis}${typeof n.host === "string" ? ` (host ${n.host})` : ""}`
+          : p.message,
+    });
+  }
+  const clusterJuris = [
+    ...new Set(
+      nodeEntries.filter((e) => e.type === "command:remote:Command").map((e) => e.jurisdiction),
+    ),
+  ];
+  const nsRegion = new Map<string, string>();
+  for (const r of resources) {
+    if (kindOf(r.type) !== "Namespace") continue;
+    const n = str(r.props, "metadata.name");
+    const labels = strMap(r.props, "metadata.labels");
+    const reg = labels === UNKNOWN ? undefined : labels["fjord.io/region"];
+    if (typeof n === "string" && typeof reg === "string") nsRegion.set(n, reg);
+  }
+  const dockerHost = nodeEntries.find((e) => e.type === "pulumi:providers:docker");
+  const place = (
+    region: string | null | undefined,
+    basis: string,
+  ): Omit<EvidenceEntry, "urn" | "type" | "name"> => ({
+    region: region ?? null,
+    jurisdiction: region ? (j.of(region) ?? null) : null,
+    basis,
+  });
+
+  const entries: EvidenceEntry[] = [];
+  for (const r of resources) {
+    const head = { urn: r.urn, type: r.type, name: r.name };
+    const node = nodeEntries.find((e) => e.urn === r.urn);
+    if (node) continue;
+    if (LOGICAL.test(r.type)) {
+      entries.push({
+        ...head,
+        region: null,
+        jurisdiction: null,
+        basis: "logical resource (state only, no workload or data)",
+      });
+      continue;
+    }
+    if (r.type.startsWith("kubernetes:")) {
+      const labels = strMap(r.props, "metadata.labels");
+      const own = labels === UNKNOWN ? undefined : labels["fjord.io/region"];
+      const ns = str(r.props, "metadata.namespace");
+      if (typeof own === "string")
+        entries.push({
+          ...head,
+          ...place(own, `label fjord.io/region on ${describe(r.type, r.name, r.props)}`),
+        });
+      else if (typeof ns === "string" && nsRegion.has(ns))
+        entries.push({
+          ...head,
+          ...place(nsRegion.get(ns), `label fjord.io/region on Namespace ${ns}`),
+        });
+      else if (clusterJuris.length === 1 && clusterJuris[0]) {
+        entries.push({
+          ...head,
+          region: null,
+          jurisdiction: clusterJuris[0],
+          basis: "every cluster node is in this jurisdiction",
+        });
+      } else
+        entries.push({
+          ...head,
+          region: null,
+          jurisdiction: null,
+          basis: "no region label and the cluster's nodes are not all in one known jurisdiction",
+        });
+      continue;
+    }
+    if (r.type.startsWith("command:local:")) {
+      entries.push({
+        ...head,
+        ...place(
+          cfg.localRegion,
+          cfg.localRegion
+            ? "runs on the machine running pulumi (policy config localRegion)"
+            : "runs on the machine running pulumi; set localRegion to record its region",
+        ),
+      });
+      continue;
+    }
+    if (r.type.startsWith("docker:")) {
+      if (dockerHost)
+        entries.push({
+          ...head,
+          region: dockerHost.region,
+          jurisdiction: dockerHost.jurisdiction,
+          basis: `remote Docker host: ${dockerHost.basis}`,
+        });
+      else
+        entries.push({
+          ...head,
+          ...place(
+            cfg.localRegion,
+            cfg.localRegion
+              ? "local Docker daemon (policy config localRegion)"
+              : "local Docker daemon; set localRegion to record its region",
+          ),
+        });
+      continue;
+    }
+    entries.push({
+      ...head,
+      region: null,
+      jurisdiction: null,
+      basis: "no residency information for this resource type",
+    });
+  }
+
+  const all = [...nodeEntries, ...entries];
+  const summary: Record<string, number> = {};
+  for (const e of all) {
+    const key = e.jurisdiction ?? (e.basis.startsWith("logical") ? "logical" : "unknown");
+    summary[key] = (summary[key] ?? 0) + 1;
+  }
+  const placed = all.filter((e) => e.jurisdiction !== null);
+  const compliant =
+    nodeEntries.every((e) => e.jurisdiction !== null) &&
+    placed.every((e) => j.isAllowed(e.jurisdiction!));
+  return {
+    generatedAt: now.toISOString(),
+    stack: process.env.PULUMI_STACK ?? null,
+    allowedJurisdictions: [...j.allowed].sort(),
+    compliant,
+    summary,
+    nodes: nodeEntries,
+    resources: entries,
+  };
+}
+
+export function summaryLine(e: Evidence, file: string): string {
+  const counts = Object.entries(e.summary)
+    .sort()
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(", ");
+  const unplaced = e.summary.unknown
+    ? `; ${e.summary.unknown} resource(s) have no recorded region`
+    : "";
+  return `Residency evidence written to ${file}: ${e.nodes.length} node(s) and ${e.resources.length} other resource(s) (${counts}); ${e.compliant ? "every placed resource is in" : "NOT every resource is shown to be in"} ${e.allowedJurisdictions.join(", ")}${unplaced}.`;
+}
+
+export const residencyEvidence: StackValidationPolicy = stackPolicy<EvidenceConfig>({
+  name: "residency-evidence",
+  description:
+    "Records the jurisdiction of every resource in a JSON evidence file; it never blocks.",
+  enforcementLevel: "advisory",
+  severity: "low",
+  config: settings,
+  scope: (rs) =>
+    rs.some((r) => !r.type.startsWith("pulumi:"))
+      ? undefined
+      : "The stack has no resources to place.",
+  validate: (resources, ctx) => {
+    const evidence = buildEvidence(resources, ctx.config);
+    const file = path.resolve(
+      process.env.PWD ?? process.cwd(),
+      process.env.FJORD_RESIDENCY_EVIDENCE ?? ctx.config.evidenceFile,
+    );
+    const line = summaryLine(evidence, file);
+    try {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, `${JSON.stringify(evidence, null, 2)}\n`);
+      process.stderr.write(`${line}\n`);
+      if (ctx.config.reportSummary) ctx.note(line);
+    } catch (e) {
+      ctx.note(
+        `The residency evidence could not be written to ${file} (${(e as Error).message}); set evidenceFile to a writable path.`,
+      );
+    }
+  },
+});

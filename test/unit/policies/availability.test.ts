@@ -1,0 +1,164 @@
+import { describe, expect, it } from "vitest";
+import { type Fixture, edit, runResource, runStack, unknown } from "./harness";
+import { T, dbStatefulSet, deployment, pdb, prodStack } from "./fixtures";
+import {
+  antiAffinitySchedulable,
+  podDisruptionBudget,
+  readinessProbes,
+  replicasAntiAffinity,
+} from "../../../policies/availability";
+
+const dep = deployment();
+const k8s = (props: object) => ({ type: T.deployment, props });
+
+describe("replicas-anti-affinity", () => {
+  it("passes three replicas spread by hostname", async () => {
+    expect((await runResource(replicasAntiAffinity, k8s(dep))).violations).toEqual([]);
+  });
+  it("refuses a single replica", async () => {
+    const d = edit(dep, (x) => delete x.spec.replicas);
+    expect((await runResource(replicasAntiAffinity, k8s(d))).mandatory).toEqual([
+      "Deployment fjord-orders/orders runs 1 replica; run at least 2 so one node failure does not take it down.",
+    ]);
+  });
+  it("refuses replicas without required anti-affinity, and is advisory in dev", async () => {
+    const d = edit(dep, (x) => delete x.spec.template.spec.affinity);
+    const msg =
+      "Deployment fjord-orders/orders has no required pod anti-affinity on kubernetes.io/hostname selecting its own pods, so its replicas may share a node; add affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution with topologyKey kubernetes.io/hostname.";
+    expect((await runResource(replicasAntiAffinity, k8s(d))).mandatory).toEqual([msg]);
+    const dev = await runResource(replicasAntiAffinity, k8s(d), { level: "advisory" });
+    expect(dev.mandatory).toEqual([]);
+    expect(dev.advisory).toEqual([msg]);
+  });
+  it("does not count anti-affinity that selects other pods", async () => {
+    const d = edit(
+      dep,
+      (x) =>
+        (x.spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector.matchExpressions[0].values =
+          ["payment"]),
+    );
+    expect((await runResource(replicasAntiAffinity, k8s(d))).mandatory).toHaveLength(1);
+  });
+  it("cannot verify computed replicas", async () => {
+    const d = edit(dep, (x) => (x.spec.replicas = unknown("number")));
+    expect((await runResource(replicasAntiAffinity, k8s(d))).advisory).toEqual([
+      "Cannot verify the replica count of Deployment fjord-orders/orders at preview: spec.replicas is computed.",
+    ]);
+  });
+  it("is not applicable to single-instance tiers and to StatefulSets by default", async () => {
+    expect(
+      (await runResource(replicasAntiAffinity, { type: T.statefulSet, props: dbStatefulSet() }))
+        .notApplicable,
+    ).toEqual(["Only Deployment workloads are checked."]);
+    const grafana = edit(
+      dep,
+      (x) => (x.spec.template.metadata.labels["app.kubernetes.io/component"] = "observability"),
+    );
+    expect((await runResource(replicasAntiAffinity, k8s(grafana))).notApplicable).toEqual([
+      "The observability tier is single-instance by design.",
+    ]);
+  });
+});
+
+describe("readiness-probes", () => {
+  it("passes a main container with a probe", async () => {
+    expect((await runResource(readinessProbes, k8s(dep))).violations).toEqual([]);
+  });
+  it("refuses a main container without one", async () => {
+    const d = edit(dep, (x) => delete x.spec.template.spec.containers[0].readinessProbe);
+    expect((await runResource(readinessProbes, k8s(d))).mandatory).toEqual([
+      "Deployment fjord-orders/orders container 'orders' has no readinessProbe; add one that fails while the container cannot serve requests.",
+    ]);
+  });
+  it("lets sidecars go without, unless allContainers is set", async () => {
+    const d = edit(dep, (x) =>
+      x.spec.template.spec.containers.push({ name: "exporter", image: "e:1" }),
+    );
+    expect((await runResource(readinessProbes, k8s(d))).violations).toEqual([]);
+    expect(
+      (await runResource(readinessProbes, k8s(d), { config: { allContainers: true } })).mandatory,
+    ).toEqual([
+      "Deployment fjord-orders/orders container 'exporter' has no readinessProbe; add one that fails while the container cannot serve requests.",
+    ]);
+  });
+  it("is not applicable to a Service", async () => {
+    expect(
+      (await runResource(readinessProbes, { type: T.service, props: {} })).notApplicable,
+    ).toEqual(["Only workloads run pods."]);
+  });
+});
+
+describe("pod-disruption-budget", () => {
+  const stack = prodStack();
+  it("passes a Deployment with a matching budget", async () => {
+    expect((await runStack(podDisruptionBudget, stack)).violations).toEqual([]);
+  });
+  it("names the Deployment no budget selects", async () => {
+    const s = stack.map((r): Fixture =>
+      r.name === "orders-pdb" ? { ...r, props: pdb("payment", "fjord-orders") } : r,
+    );
+    expect((await runStack(podDisruptionBudget, s)).mandatory).toEqual([
+      "Deployment fjord-orders/orders is not selected by any PodDisruptionBudget in its namespace; add one (e.g. maxUnavailable: 1) whose selector matches its pod labels.",
+    ]);
+  });
+  it("does not accept a budget from another namespace", async () => {
+    const s = stack.map((r): Fixture =>
+      r.name === "orders-pdb" ? { ...r, props: pdb("orders", "default") } : r,
+    );
+    expect((await runStack(podDisruptionBudget, s)).mandatory).toHaveLength(1);
+  });
+  it("cannot verify against a budget with a computed selector", async () => {
+    const s = stack.map((r): Fixture =>
+      r.name === "orders-pdb"
+        ? {
+            ...r,
+            props: {
+              metadata: { namespace: "fjord-orders" },
+              spec: { selector: unknown("object") },
+            },
+          }
+        : r,
+    );
+    expect((await runStack(podDisruptionBudget, s)).advisory).toEqual([
+      "Cannot verify that a PodDisruptionBudget selects Deployment fjord-orders/orders at preview: some budgets have computed namespaces or selectors.",
+    ]);
+  });
+  it("is not applicable without Deployments", async () => {
+    expect(
+      (await runStack(podDisruptionBudget, [{ type: T.namespace, name: "n", props: {} }]))
+        .notApplicable,
+    ).toEqual(["The stack has no Deployments."]);
+  });
+});
+
+describe("anti-affinity-schedulable", () => {
+  const stack = prodStack();
+  it("passes three replicas on three fjord nodes", async () => {
+    expect((await runStack(antiAffinitySchedulable, stack)).violations).toEqual([]);
+  });
+  it("names the workload that needs more nodes than the environment has", async () => {
+    const s = stack.filter((r) => r.name !== "osl-3-facts");
+    expect((await runStack(antiAffinitySchedulable, s)).mandatory).toEqual([
+      "Deployment fjord-orders/orders asks for 3 replicas with required anti-affinity on kubernetes.io/hostname, but the environment has 2 nodes (fjord VpsNodes in the stack), so 1 replica would stay Pending; lower replicas to 2 or add nodes.",
+    ]);
+  });
+  it("takes nodeCount from config over the stack's nodes", async () => {
+    expect(
+      (await runStack(antiAffinitySchedulable, stack, { config: { nodeCount: 1 } })).mandatory,
+    ).toEqual([
+      "Deployment fjord-orders/orders asks for 3 replicas with required anti-affinity on kubernetes.io/hostname, but the environment has 1 node (policy config nodeCount), so 2 replicas would stay Pending; lower replicas to 1 or add nodes.",
+    ]);
+  });
+  it("cannot verify without any node count", async () => {
+    const s = stack.filter((r) => r.type !== T.command);
+    expect((await runStack(antiAffinitySchedulable, s)).advisory).toEqual([
+      "Cannot verify that the 3 replicas of Deployment fjord-orders/orders fit one per node: the stack has no fjord VpsNodes; set the policy config nodeCount.",
+    ]);
+  });
+  it("is not applicable without replicated workloads", async () => {
+    expect(
+      (await runStack(antiAffinitySchedulable, [{ type: T.namespace, name: "n", props: {} }]))
+        .notApplicable,
+    ).toEqual(["The stack has no replicated workloads."]);
+  });
+});

@@ -1,0 +1,62 @@
+/**
+ * fjord's own production Platform (the real components under Pulumi mocks, from Pulumi.prod.yaml)
+ * through every policy with policies/config/prod.json: it must pass.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Policies } from "@pulumi/policy";
+import { setupMocks, stackConfig } from "../../support/mocks";
+import { parseSpec } from "../../../components/spec";
+import { type Fixture, runPack } from "./harness";
+
+const rec = await setupMocks({ stack: "prod", preview: true });
+const { Platform } = await import("../../../components/kubernetes");
+process.env.FJORD_POLICY_PACK_NO_SERVE = "1";
+const { policies } = (await import("../../../policies/index")) as { policies: Policies };
+
+const ROOT = path.resolve(__dirname, "../../..");
+const packConfig = JSON.parse(
+  fs.readFileSync(path.join(ROOT, "policies/config/prod.json"), "utf8"),
+);
+const json = (v: string): unknown => {
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
+};
+
+let stack: Fixture[] = [];
+beforeAll(async () => {
+  process.env.FJORD_RESIDENCY_EVIDENCE = path.join(
+    fs.mkdtempSync(path.join(os.tmpdir(), "fjord-")),
+    "ev.json",
+  );
+  const values = Object.fromEntries(
+    Object.entries(stackConfig("prod")).map(([k, v]) => [k.slice("fjord:".length), json(v)]),
+  );
+  const { spec } = parseSpec({ stack: "prod", values, secrets: {}, dryRun: true });
+  new Platform("fjord", { spec });
+  stack = (await rec.settle()).map((r) => ({ type: r.type, name: r.name, props: r.inputs }));
+  // The remote commands each VpsNode creates (K3sCluster's own tests cover them).
+  for (const n of spec.nodes) {
+    stack.push({
+      type: "command:remote:Command",
+      name: `${n.name}-facts`,
+      props: {
+        connection: { host: n.host },
+        environment: { FJORD_NODE: n.name, FJORD_REGION: n.region },
+      },
+    });
+  }
+});
+
+describe("fjord's prod Platform", () => {
+  it("gets no mandatory finding from any policy, and reports the log shipper's exemption", async () => {
+    const { mandatory, advisory } = await runPack(policies, stack, packConfig);
+    expect(mandatory).toEqual([]);
+    expect(advisory.some((m: string) => /run-as-non-root.*log-shipper.*exempt/i.test(m))).toBe(true);
+  });
+});

@@ -1,0 +1,345 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { describe, expect, it } from "vitest";
+import { type Fixture, edit, runResource, runStack, unknown } from "./harness";
+import { T, deployment, dockerContainer, namespace, prodStack, vpsCommand } from "./fixtures";
+import {
+  residencyEndpoints,
+  residencyNodes,
+  residencyWorkloads,
+} from "../../../policies/residency";
+import { residencyEvidence } from "../../../policies/residency-evidence";
+import { judgeEndpoint } from "../../../policies/lib/endpoints";
+import { Jurisdictions } from "../../../policies/lib/regions";
+
+const stack = prodStack();
+const cmd = (name: string, props: Record<string, unknown>): Fixture => ({
+  type: T.command,
+  name,
+  props,
+});
+
+describe("residency-nodes", () => {
+  it("passes nodes in Oslo", async () => {
+    expect((await runStack(residencyNodes, stack)).violations).toEqual([]);
+  });
+  it("refuses a node in us-east1", async () => {
+    const r = await runStack(residencyNodes, [
+      ...stack,
+      cmd("iad-1-facts", vpsCommand("iad-1", "198.51.100.7", "us-east1")),
+    ]);
+    expect(r.mandatory).toEqual([
+      "remote command 'iad-1-facts' runs in region 'us-east1' (US), outside the allowed jurisdictions (NO); move the node to an allowed region.",
+    ]);
+  });
+  it("allows Frankfurt when the config allows the EEA", async () => {
+    const s = [...stack, cmd("fra-1-facts", vpsCommand("fra-1", "198.51.100.8", "de-fra1"))];
+    expect((await runStack(residencyNodes, s)).mandatory).toHaveLength(1);
+    expect(
+      (await runStack(residencyNodes, s, { config: { allowedJurisdictions: ["EEA"] } })).violations,
+    ).toEqual([]);
+  });
+  it("cannot prove a command without a region, unless its host is listed", async () => {
+    const bare = cmd("backup", { connection: { host: "203.0.113.9" }, create: "tar c /data" });
+    expect((await runStack(residencyNodes, [bare])).mandatory).toEqual([
+      "remote command 'backup' connects to host '203.0.113.9' but declares no region, so it cannot be proven resident; set environment.FJORD_REGION on the command or list the host in the policy config hostRegions.",
+    ]);
+    expect(
+      (
+        await runStack(residencyNodes, [bare], {
+          config: { hostRegions: { "203.0.113.9": "no-svg1" } },
+        })
+      ).violations,
+    ).toEqual([]);
+  });
+  it("places a CopyToRemote by another resource on the same host", async () => {
+    const copy: Fixture = {
+      type: T.copy,
+      name: "osl-1-airgap-k3s",
+      props: { connection: { host: "192.0.2.11" }, remotePath: "/opt/k3s" },
+    };
+    expect((await runStack(residencyNodes, [...stack, copy])).violations).toEqual([]);
+  });
+  it("names a region missing from the catalog", async () => {
+    const r = await runStack(residencyNodes, [cmd("x", vpsCommand("x", "192.0.2.99", "no-trd1"))]);
+    expect(r.mandatory).toEqual([
+      "remote command 'x' runs in region 'no-trd1', which is not in the region catalog; add it to the policy config regions with its jurisdiction.",
+    ]);
+    expect(
+      (
+        await runStack(residencyNodes, [cmd("x", vpsCommand("x", "192.0.2.99", "no-trd1"))], {
+          config: { regions: { "no-trd1": "NO" } },
+        })
+      ).violations,
+    ).toEqual([]);
+  });
+  it("says a computed region cannot be verified at preview", async () => {
+    const r = await runStack(residencyNodes, [
+      cmd("x", { connection: { host: "192.0.2.11" }, environment: { FJORD_REGION: unknown() } }),
+    ]);
+    expect(r.mandatory).toEqual([]);
+    expect(r.advisory).toEqual([
+      "Cannot verify the region of remote command 'x' at preview: environment.FJORD_REGION is computed.",
+    ]);
+  });
+  it("treats a remote Docker daemon as a node", async () => {
+    const p: Fixture = {
+      type: T.dockerProvider,
+      name: "remote",
+      props: { host: "ssh://deploy@203.0.113.20" },
+    };
+    expect((await runStack(residencyNodes, [p])).mandatory).toEqual([
+      "Docker provider 'remote' connects to host '203.0.113.20' but declares no region, so it cannot be proven resident; set environment.FJORD_REGION on the command or list the host in the policy config hostRegions.",
+    ]);
+  });
+  it("is not applicable to a local-only stack", async () => {
+    expect(
+      (await runStack(residencyNodes, [{ type: T.docker, name: "c", props: dockerContainer() }]))
+        .notApplicable,
+    ).toEqual(["The stack has no remote commands or remote Docker hosts."]);
+  });
+});
+
+describe("residency-workloads", () => {
+  it("passes fjord's labels", async () => {
+    expect(
+      (
+        await runResource(residencyWorkloads, {
+          type: T.namespace,
+          props: namespace("fjord-orders"),
+        })
+      ).violations,
+    ).toEqual([]);
+    expect(
+      (await runResource(residencyWorkloads, { type: T.deployment, props: deployment() }))
+        .violations,
+    ).toEqual([]);
+  });
+  it("refuses a namespace labelled for the US", async () => {
+    const ns = edit(namespace("fjord-x"), (n) =>
+      Object.assign(n.metadata.labels, {
+        "fjord.io/region": "us-east1",
+        "fjord.io/jurisdiction": "US",
+      }),
+    );
+    expect(
+      (await runResource(residencyWorkloads, { type: T.namespace, props: ns })).mandatory,
+    ).toEqual([
+      "Namespace fjord-x has label fjord.io/region 'us-east1' (US), outside the allowed jurisdictions (NO); use a region in NO.",
+      "Namespace fjord-x has label fjord.io/jurisdiction=US, outside the allowed jurisdictions (NO); place it in an allowed jurisdiction.",
+    ]);
+  });
+  it("refuses pods pinned to a foreign region by node affinity", async () => {
+    const d = edit(deployment(), (x) => {
+      x.spec.template.spec.affinity.nodeAffinity = {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [
+            {
+              matchExpressions: [
+                {
+                  key: "topology.kubernetes.io/region",
+                  operator: "In",
+                  values: ["no-osl1", "de-fra1"],
+                },
+              ],
+            },
+          ],
+        },
+      };
+    });
+    expect(
+      (await runResource(residencyWorkloads, { type: T.deployment, props: d })).mandatory,
+    ).toEqual([
+      "Deployment fjord-orders/orders has a node selector on region 'de-fra1' (DE), outside the allowed jurisdictions (NO); use a region in NO.",
+    ]);
+  });
+  it("cannot verify a computed region label", async () => {
+    const ns = edit(
+      namespace("fjord-x"),
+      (n) => (n.metadata.labels["fjord.io/region"] = unknown()),
+    );
+    expect(
+      (await runResource(residencyWorkloads, { type: T.namespace, props: ns })).advisory,
+    ).toEqual([
+      "Cannot verify the region of Namespace fjord-x at preview: its fjord.io/region label is computed.",
+    ]);
+  });
+  it("is not applicable to Docker containers", async () => {
+    expect(
+      (await runResource(residencyWorkloads, { type: T.docker, props: dockerContainer() }))
+        .notApplicable,
+    ).toEqual(["Only Kubernetes objects carry region labels."]);
+  });
+});
+
+describe("judgeEndpoint", () => {
+  const j = new Jurisdictions({
+    allowedJurisdictions: ["NO"],
+    regions: {},
+    hostRegions: { "192.0.2.11": "no-osl1" },
+  });
+  it.each([
+    ["http://prometheus.fjord-system.svc.cluster.local:9090/api/v1/write", "ok"],
+    ["http://loki:3100/loki/api/v1/push", "ok"],
+    ["10.43.0.10:9093", "ok"],
+    ["http://[::1]:9090", "ok"],
+    ["https://192.0.2.11:3100", "ok"],
+    ["https://logs.example.no/push", "violation"],
+    ["https://prometheus-prod-01-eu-west-0.grafana.net/api/prom/push", "violation"],
+    ["https://${LOKI_HOST}/push", "unknown"],
+  ])("%s → %s", (url, kind) => expect(judgeEndpoint(url, j, {}).kind).toBe(kind));
+  it("accepts an allowed endpoint by suffix, and refuses it in a disallowed jurisdiction", () => {
+    expect(judgeEndpoint("https://logs.example.no/push", j, { "example.no": "NO" })).toEqual({
+      kind: "ok",
+      basis: "allowedEndpoints 'example.no'",
+      jurisdiction: "NO",
+    });
+    expect(judgeEndpoint("https://logs.example.de/push", j, { "example.de": "DE" }).kind).toBe(
+      "violation",
+    );
+  });
+});
+
+const cm = (files: Record<string, string>) => ({
+  type: T.configMap,
+  props: { metadata: { name: "obs", namespace: "fjord-system" }, data: files },
+});
+
+describe("residency-endpoints", () => {
+  it("passes in-cluster observability", async () => {
+    const prom =
+      "global: {}\nremote_write:\n  - url: http://mimir.fjord-system.svc:9009/api/v1/push\nalerting:\n  alertmanagers:\n    - static_configs:\n        - targets: [alertmanager:9093]\n";
+    const grafana =
+      "apiVersion: 1\ndatasources:\n  - name: Prometheus\n    url: http://prometheus:9090\n";
+    expect(
+      (
+        await runResource(
+          residencyEndpoints,
+          cm({ "prometheus.yml": prom, "datasources.yaml": grafana }),
+        )
+      ).violations,
+    ).toEqual([]);
+  });
+  it("refuses a remote_write to a US SaaS", async () => {
+    const prom =
+      "remote_write:\n  - url: https://prometheus-us-central1.grafana.net/api/prom/push\n";
+    expect(
+      (await runResource(residencyEndpoints, cm({ "prometheus.yml": prom }))).mandatory,
+    ).toEqual([
+      "ConfigMap fjord-system/obs sends data to https://prometheus-us-central1.grafana.net/api/prom/push (data key 'prometheus.yml' remote_write[0].url): 'prometheus-us-central1.grafana.net' is Grafana Cloud, a SaaS operated outside the allowed jurisdictions; use an in-platform endpoint or list the host in allowedEndpoints with its jurisdiction.",
+    ]);
+  });
+  it("accepts an allowed Norwegian endpoint", async () => {
+    const prom = "remote_write:\n  - url: https://metrics.example.no/push\n";
+    expect(
+      (
+        await runResource(residencyEndpoints, cm({ "prometheus.yml": prom }), {
+          config: { allowedEndpoints: { "example.no": "NO" } },
+        })
+      ).violations,
+    ).toEqual([]);
+  });
+  it("knows Alertmanager's Slack default and webhook URLs", async () => {
+    const am =
+      "route: { receiver: team }\nreceivers:\n  - name: team\n    slack_configs:\n      - channel: '#ops'\n    webhook_configs:\n      - url: http://relay.fjord-system.svc:8080/\n";
+    expect(
+      (await runResource(residencyEndpoints, cm({ "alertmanager.yml": am }))).mandatory,
+    ).toEqual([
+      "ConfigMap fjord-system/obs sends data to https://hooks.slack.com (data key 'alertmanager.yml' receivers[0].slack_configs[0]): 'hooks.slack.com' is Slack, a SaaS operated outside the allowed jurisdictions; use an in-platform endpoint or list the host in allowedEndpoints with its jurisdiction.",
+    ]);
+  });
+  it("reads Fluent Bit outputs, including plugins with a fixed SaaS endpoint", async () => {
+    const fb =
+      "[INPUT]\n    Name tail\n[OUTPUT]\n    Name loki\n    Host loki.fjord-system.svc\n[OUTPUT]\n    Name datadog\n    Match *\n";
+    expect(
+      (await runResource(residencyEndpoints, cm({ "fluent-bit.conf": fb }))).mandatory,
+    ).toEqual([
+      "ConfigMap fjord-system/obs sends data to http-intake.logs.datadoghq.com (data key 'fluent-bit.conf' [OUTPUT] #3 (datadog)): 'http-intake.logs.datadoghq.com' is Datadog, a SaaS operated outside the allowed jurisdictions; use an in-platform endpoint or list the host in allowedEndpoints with its jurisdiction.",
+    ]);
+  });
+  it("reads a Docker log driver", async () => {
+    expect(
+      (await runResource(residencyEndpoints, { type: T.docker, props: dockerContainer() }))
+        .violations,
+    ).toEqual([]);
+    const aws = dockerContainer({
+      logDriver: "awslogs",
+      logOpts: { "awslogs-region": "eu-north-1", "awslogs-group": "fjord" },
+    });
+    expect(
+      (await runResource(residencyEndpoints, { type: T.docker, props: aws })).mandatory,
+    ).toEqual([
+      "Docker container 'fjord-dev-orders-1' sends data to logs.eu-north-1.amazonaws.com (log driver awslogs logDriver): 'logs.eu-north-1.amazonaws.com' is AWS, a SaaS operated outside the allowed jurisdictions; use an in-platform endpoint or list the host in allowedEndpoints with its jurisdiction.",
+    ]);
+    const syslog = dockerContainer({
+      logDriver: "syslog",
+      logOpts: { "syslog-address": "udp://203.0.113.50:514" },
+    });
+    expect(
+      (await runResource(residencyEndpoints, { type: T.docker, props: syslog })).mandatory,
+    ).toEqual([
+      "Docker container 'fjord-dev-orders-1' sends data to udp://203.0.113.50:514 (log driver syslog logOpts.syslog-address): '203.0.113.50' cannot be shown to be in-platform or in NO; use an in-platform endpoint or list the host in allowedEndpoints with its jurisdiction.",
+    ]);
+  });
+  it("reads OTLP exporter settings in a pod spec", async () => {
+    const d = edit(deployment(), (x) =>
+      x.spec.template.spec.containers[0].env.push({
+        name: "OTEL_EXPORTER_OTLP_ENDPOINT",
+        value: "https://api.honeycomb.io",
+      }),
+    );
+    expect(
+      (await runResource(residencyEndpoints, { type: T.deployment, props: d })).mandatory,
+    ).toEqual([
+      "Deployment fjord-orders/orders sends data to https://api.honeycomb.io (environment container 'orders' env OTEL_EXPORTER_OTLP_ENDPOINT): 'api.honeycomb.io' is Honeycomb, a SaaS operated outside the allowed jurisdictions; use an in-platform endpoint or list the host in allowedEndpoints with its jurisdiction.",
+    ]);
+  });
+  it("cannot verify a computed prometheus.yml", async () => {
+    const r = await runResource(residencyEndpoints, cm({ "prometheus.yml": unknown() }));
+    expect(r.advisory).toEqual([
+      "Cannot verify the prometheus config in ConfigMap fjord-system/obs (data key 'prometheus.yml') at preview: its content is computed.",
+    ]);
+  });
+  it("is not applicable to a Service", async () => {
+    expect(
+      (await runResource(residencyEndpoints, { type: T.service, props: {} })).notApplicable,
+    ).toHaveLength(1);
+  });
+});
+
+describe("residency-evidence", () => {
+  it("writes each resource's jurisdiction and reports an advisory summary", async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "fjord-ev-")), "evidence.json");
+    const r = await runStack(
+      residencyEvidence,
+      [{ type: T.stack, name: "fjord-prod", props: {} }, ...stack],
+      { config: { evidenceFile: file, reportSummary: true } },
+    );
+    expect(r.mandatory).toEqual([]);
+    expect(r.advisory).toHaveLength(1);
+    expect(r.advisory[0]).toMatch(
+      /^Residency evidence written to .*evidence\.json: 3 node\(s\) and 8 other resource\(s\) \(NO: 10, logical: 1\); every placed resource is in NO\.$/,
+    );
+    const ev = JSON.parse(fs.readFileSync(file, "utf8"));
+    expect(ev.compliant).toBe(true);
+    expect(ev.nodes[0]).toMatchObject({
+      name: "osl-1-facts",
+      region: "no-osl1",
+      jurisdiction: "NO",
+      basis: "environment.FJORD_REGION (host 192.0.2.11)",
+    });
+    expect(
+      ev.resources.find((e: { name: string }) => e.name === "orders-deployment"),
+    ).toMatchObject({
+      jurisdiction: "NO",
+      basis: "label fjord.io/region on Deployment fjord-orders/orders",
+    });
+  });
+  it("is not applicable to an empty stack", async () => {
+    expect(
+      (await runStack(residencyEvidence, [{ type: T.stack, name: "fjord-prod", props: {} }]))
+        .notApplicable,
+    ).toEqual(["The stack has no resources to place."]);
+  });
+});
