@@ -4,14 +4,45 @@ import pulumi from "@pulumi/eslint-plugin";
 
 export default tseslint.config(
   {
-    ignores: ["node_modules/**", "bin/**", ".tools/**", ".pulumi-home/**", ".pulumi-state/**", "out/**", "eslint.config.mjs"],
+    ignores: [
+      "node_modules/**",
+      "bin/**",
+      ".tools/**",
+      ".pulumi-home/**",
+      ".pulumi-state/**",
+      "out/**",
+      ".scratch/**",
+      "eslint.config.mjs",
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
+    files: ["**/*.js", "**/*.mjs"],
+    languageOptions: {
+      globals: {
+        process: "readonly",
+        console: "readonly",
+        require: "readonly",
+        module: "writable",
+        __dirname: "readonly",
+        Buffer: "readonly",
+        setTimeout: "readonly",
+        clearTimeout: "readonly",
+        URL: "readonly",
+        fetch: "readonly",
+        AbortSignal: "readonly",
+      },
+    },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
+  {
     files: ["**/*.ts"],
     languageOptions: {
-      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ["vitest.config.ts"] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     plugins: { "@pulumi": pulumi },
     rules: {

@@ -1,10 +1,18 @@
 /** Reads every `fjord:*` key once, so the spec sees the whole config and can report all problems. */
 import * as pulumi from "@pulumi/pulumi";
-import { SECRET_KEYS, SpecError, parseSpec, type ParsedSpec, type SecretKey } from "../components/spec";
+import {
+  SECRET_KEYS,
+  SpecError,
+  parseSpec,
+  type ParsedSpec,
+  type SecretKey,
+} from "../components/spec";
 
 // Not in the SDK's typings, but it is how the SDK itself knows which keys are secret.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecret?: (k: string) => boolean };
+const runtimeConfig = require("@pulumi/pulumi/runtime/config") as {
+  isConfigSecret?: (k: string) => boolean;
+};
 const isSecret = (key: string): boolean => runtimeConfig.isConfigSecret?.(key) ?? false;
 
 function decode(raw: string): unknown {
@@ -16,18 +24,26 @@ function decode(raw: string): unknown {
 }
 
 /** The validated spec, or a clean one-message failure naming every bad key. */
-export function loadSpec(): ParsedSpec & { secret: (key: SecretKey) => pulumi.Output<string> | undefined } {
+export function loadSpec(): ParsedSpec & {
+  secret: (key: SecretKey) => pulumi.Output<string> | undefined;
+} {
   const values: Record<string, unknown> = {};
   const secrets: Partial<Record<SecretKey, { secret: boolean }>> = {};
   for (const [key, raw] of Object.entries(pulumi.runtime.allConfig())) {
     const [ns, name] = key.split(":", 2);
     if (ns !== "fjord" || name === undefined) continue;
-    if ((SECRET_KEYS as readonly string[]).includes(name)) secrets[name as SecretKey] = { secret: isSecret(key) };
+    if ((SECRET_KEYS as readonly string[]).includes(name))
+      secrets[name as SecretKey] = { secret: isSecret(key) };
     else values[name] = decode(raw);
   }
   let parsed: ParsedSpec;
   try {
-    parsed = parseSpec({ stack: pulumi.getStack(), values, secrets, dryRun: pulumi.runtime.isDryRun() });
+    parsed = parseSpec({
+      stack: pulumi.getStack(),
+      values,
+      secrets,
+      dryRun: pulumi.runtime.isDryRun(),
+    });
   } catch (e) {
     // RunError prints just the message: no stack trace for a config mistake.
     if (e instanceof SpecError) throw new pulumi.RunError(e.message);

@@ -6,7 +6,10 @@ import type { SecretKey, Spec } from "../components/spec";
 import { Platform } from "../components/kubernetes";
 import { K3sCluster } from "../components/nodes";
 
-export function deployKubernetes(spec: Spec, secret: (key: SecretKey) => pulumi.Output<string> | undefined) {
+export function deployKubernetes(
+  spec: Spec,
+  secret: (key: SecretKey) => pulumi.Output<string> | undefined,
+) {
   // Relative to the project (where Pulumi.yaml is), not to the program's directory.
   const renderDir = path.resolve(pulumi.runtime.getRootDirectory(), spec.cluster.renderDir);
   let provider: k8s.Provider;
@@ -17,7 +20,10 @@ export function deployKubernetes(spec: Spec, secret: (key: SecretKey) => pulumi.
       provider = new k8s.Provider("cluster", { renderYamlToDirectory: renderDir });
       break;
     case "kubeconfig":
-      provider = new k8s.Provider("cluster", { kubeconfig: secret("kubeconfig")!, enableServerSideApply: true });
+      provider = new k8s.Provider("cluster", {
+        kubeconfig: secret("kubeconfig")!,
+        enableServerSideApply: true,
+      });
       break;
     case "k3s": {
       // Preview works without the key: nothing connects until `up`, which the spec refuses without it.

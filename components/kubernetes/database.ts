@@ -41,12 +41,24 @@ export class ServiceDatabase extends pulumi.ComponentResource {
     const plan = planDatabase(db);
     const app = `${args.owner}-db`;
     const labels = workloadLabels(app, "database", region);
-    const dbLabels = { ...labels, "fjord.io/owner-service": args.owner, "fjord.io/database-engine": db.engine };
+    const dbLabels = {
+      ...labels,
+      "fjord.io/owner-service": args.owner,
+      "fjord.io/database-engine": db.engine,
+    };
 
-    const password = new random.RandomPassword(`${name}-password`, { length: 32, special: false }, { parent: this });
+    const password = new random.RandomPassword(
+      `${name}-password`,
+      { length: 32, special: false },
+      { parent: this },
+    );
     const rootPassword =
       db.engine === "mysql"
-        ? new random.RandomPassword(`${name}-root-password`, { length: 32, special: false }, { parent: this })
+        ? new random.RandomPassword(
+            `${name}-root-password`,
+            { length: 32, special: false },
+            { parent: this },
+          )
         : undefined;
 
     // Renaming these objects orphans the volume claim and the credentials: never rename.
@@ -74,7 +86,9 @@ export class ServiceDatabase extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const fromSecret = (key: string) => ({ valueFrom: { secretKeyRef: { name: secret.metadata.name, key } } });
+    const fromSecret = (key: string) => ({
+      valueFrom: { secretKeyRef: { name: secret.metadata.name, key } },
+    });
     const engineEnv =
       db.engine === "postgres"
         ? [
@@ -94,7 +108,10 @@ export class ServiceDatabase extends pulumi.ComponentResource {
       db.engine === "postgres"
         ? {
             env: [
-              { name: "DATA_SOURCE_URI", value: `127.0.0.1:${plan.port}/${db.name}?sslmode=disable` },
+              {
+                name: "DATA_SOURCE_URI",
+                value: `127.0.0.1:${plan.port}/${db.name}?sslmode=disable`,
+              },
               { name: "DATA_SOURCE_USER", value: db.name },
               { name: "DATA_SOURCE_PASS", ...fromSecret("password") },
             ],
@@ -110,13 +127,23 @@ export class ServiceDatabase extends pulumi.ComponentResource {
       {
         metadata: { name: app, namespace: args.namespace, labels: dbLabels },
         // ClusterIP only: a database is never reachable from outside the cluster.
-        spec: { type: "ClusterIP", selector: { app }, ports: [{ name: "db", port: plan.port, targetPort: "db" }] },
+        spec: {
+          type: "ClusterIP",
+          selector: { app },
+          ports: [{ name: "db", port: plan.port, targetPort: "db" }],
+        },
       },
       { parent: this },
     );
 
-    const resources = { requests: { cpu: db.cpu, memory: db.memory }, limits: { cpu: db.cpu, memory: db.memory } };
-    const exporterResources = { requests: { cpu: "25m", memory: "32Mi" }, limits: { cpu: "100m", memory: "64Mi" } };
+    const resources = {
+      requests: { cpu: db.cpu, memory: db.memory },
+      limits: { cpu: db.cpu, memory: db.memory },
+    };
+    const exporterResources = {
+      requests: { cpu: "25m", memory: "32Mi" },
+      limits: { cpu: "100m", memory: "64Mi" },
+    };
     new k8s.apps.v1.StatefulSet(
       `${name}-statefulset`,
       {
@@ -138,7 +165,11 @@ export class ServiceDatabase extends pulumi.ComponentResource {
             spec: {
               automountServiceAccountToken: false,
               terminationGracePeriodSeconds: 60,
-              securityContext: { runAsNonRoot: true, fsGroup: plan.uid, seccompProfile: { type: "RuntimeDefault" } },
+              securityContext: {
+                runAsNonRoot: true,
+                fsGroup: plan.uid,
+                seccompProfile: { type: "RuntimeDefault" },
+              },
               containers: [
                 {
                   name: db.engine,
@@ -147,8 +178,16 @@ export class ServiceDatabase extends pulumi.ComponentResource {
                   env: engineEnv,
                   ports: [{ name: "db", containerPort: plan.port }],
                   resources,
-                  readinessProbe: { exec: { command: plan.readyCommand }, periodSeconds: 10, timeoutSeconds: 5 },
-                  livenessProbe: { tcpSocket: { port: "db" }, initialDelaySeconds: 30, periodSeconds: 20 },
+                  readinessProbe: {
+                    exec: { command: plan.readyCommand },
+                    periodSeconds: 10,
+                    timeoutSeconds: 5,
+                  },
+                  livenessProbe: {
+                    tcpSocket: { port: "db" },
+                    initialDelaySeconds: 30,
+                    periodSeconds: 20,
+                  },
                   securityContext: restrictedSecurityContext(plan.uid),
                   volumeMounts: [
                     { name: "data", mountPath: plan.dataDir },

@@ -37,10 +37,15 @@ export class ApiGateway extends pulumi.ComponentResource {
     const region = args.region ?? "no-osl1";
     const annotations = args.annotations ?? {};
     if (!args.certificate && !args.tlsSecretName) {
-      throw new Error(`fjord: gateway '${name}' needs a certificate or an existing TLS Secret (fjord:gateway.tls)`);
+      throw new Error(
+        `fjord: gateway '${name}' needs a certificate or an existing TLS Secret (fjord:gateway.tls)`,
+      );
     }
     const app = "gateway";
-    const labels = { ...workloadLabels(app, "gateway", region), "fjord.io/gateway-kind": args.plan.kind };
+    const labels = {
+      ...workloadLabels(app, "gateway", region),
+      "fjord.io/gateway-kind": args.plan.kind,
+    };
     const files = gatewayFiles(args.plan, "/etc/fjord");
 
     const tlsSecretName: pulumi.Input<string> = args.certificate
@@ -49,7 +54,10 @@ export class ApiGateway extends pulumi.ComponentResource {
           {
             metadata: { name: "gateway-tls", namespace: args.namespace, labels },
             type: "kubernetes.io/tls",
-            stringData: { "tls.crt": args.certificate.certPem, "tls.key": pulumi.secret(args.certificate.keyPem) },
+            stringData: {
+              "tls.crt": args.certificate.certPem,
+              "tls.key": pulumi.secret(args.certificate.keyPem),
+            },
           },
           { parent: this },
         ).metadata.name
@@ -57,7 +65,10 @@ export class ApiGateway extends pulumi.ComponentResource {
 
     const configMap = new k8s.core.v1.ConfigMap(
       `${name}-config`,
-      { metadata: { name: "gateway-config", namespace: args.namespace, labels }, data: files.files },
+      {
+        metadata: { name: "gateway-config", namespace: args.namespace, labels },
+        data: files.files,
+      },
       { parent: this },
     );
 
@@ -70,12 +81,19 @@ export class ApiGateway extends pulumi.ComponentResource {
             image: args.exporterImage,
             args: files.metrics.exporterArgs,
             ports: [{ name: "metrics", containerPort: files.metrics.port }],
-            resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "32Mi" } },
+            resources: {
+              requests: { cpu: "10m", memory: "16Mi" },
+              limits: { cpu: "100m", memory: "32Mi" },
+            },
             securityContext: restrictedSecurityContext(65534),
           },
         ]
       : [];
-    const probe = { httpGet: { path: files.healthPath, port: "internal" }, periodSeconds: 5, timeoutSeconds: 2 };
+    const probe = {
+      httpGet: { path: files.healthPath, port: "internal" },
+      periodSeconds: 5,
+      timeoutSeconds: 2,
+    };
     new k8s.apps.v1.Deployment(
       `${name}-deployment`,
       {
@@ -106,7 +124,9 @@ export class ApiGateway extends pulumi.ComponentResource {
                   ports: [
                     { name: "http", containerPort: http },
                     { name: "https", containerPort: https },
-                    ...(args.plan.http3 ? [{ name: "http3", containerPort: https, protocol: "UDP" }] : []),
+                    ...(args.plan.http3
+                      ? [{ name: "http3", containerPort: https, protocol: "UDP" }]
+                      : []),
                     { name: "internal", containerPort: internalPort },
                   ],
                   resources: args.resources,
@@ -145,7 +165,9 @@ export class ApiGateway extends pulumi.ComponentResource {
           ports: [
             { name: "http", port: 80, targetPort: "http", protocol: "TCP" },
             { name: "https", port: 443, targetPort: "https", protocol: "TCP" },
-            ...(args.plan.http3 ? [{ name: "http3", port: 443, targetPort: "http3", protocol: "UDP" }] : []),
+            ...(args.plan.http3
+              ? [{ name: "http3", port: 443, targetPort: "http3", protocol: "UDP" }]
+              : []),
           ],
         },
       },

@@ -8,12 +8,19 @@ export const serviceNamespace = (service: string): string => `fjord-${service}`;
 /** Namespace of the gateway and the observability stack. */
 export const SYSTEM_NAMESPACE = "fjord-system";
 
-export const MANAGED_BY = { "app.kubernetes.io/managed-by": "fjord", "app.kubernetes.io/part-of": "fjord" };
+export const MANAGED_BY = {
+  "app.kubernetes.io/managed-by": "fjord",
+  "app.kubernetes.io/part-of": "fjord",
+};
 
 export type Component = "service" | "database" | "gateway" | "observability";
 
 /** Labels for every object of one workload; `app` is what selectors and anti-affinity match. */
-export function workloadLabels(app: string, component: Component, region: string): Record<string, string> {
+export function workloadLabels(
+  app: string,
+  component: Component,
+  region: string,
+): Record<string, string> {
   return {
     app,
     "app.kubernetes.io/name": app,
@@ -24,7 +31,8 @@ export function workloadLabels(app: string, component: Component, region: string
 }
 
 /** In-cluster DNS name of a Service. */
-export const serviceDns = (name: string, namespace: string): string => `${name}.${namespace}.svc.cluster.local`;
+export const serviceDns = (name: string, namespace: string): string =>
+  `${name}.${namespace}.svc.cluster.local`;
 
 /** Restricted pod-security settings shared by every container fjord runs. */
 export function restrictedSecurityContext(uid: number, readOnlyRoot = true) {

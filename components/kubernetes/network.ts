@@ -27,7 +27,12 @@ export const allowDns = () => ({
   policyTypes: ["Egress"],
   egress: [
     {
-      to: [{ namespaceSelector: { matchLabels: { [NS_NAME]: "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
+      to: [
+        {
+          namespaceSelector: { matchLabels: { [NS_NAME]: "kube-system" } },
+          podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
+        },
+      ],
       ports: [
         { protocol: "UDP", port: 53 },
         { protocol: "TCP", port: 53 },

@@ -53,21 +53,29 @@ export class Platform extends pulumi.ComponentResource {
       );
     const systemNs = namespace(SYSTEM_NAMESPACE);
     const namespaces = new Map<string, k8s.core.v1.Namespace>([[SYSTEM_NAMESPACE, systemNs]]);
-    for (const s of spec.services) namespaces.set(serviceNamespace(s.name), namespace(serviceNamespace(s.name)));
+    for (const s of spec.services)
+      namespaces.set(serviceNamespace(s.name), namespace(serviceNamespace(s.name)));
     for (const [ns, res] of namespaces) {
       new k8s.networking.v1.NetworkPolicy(
         `${name}-${ns}-default-deny`,
-        { metadata: { name: "default-deny", namespace: res.metadata.name, labels: MANAGED_BY }, spec: defaultDeny() },
+        {
+          metadata: { name: "default-deny", namespace: res.metadata.name, labels: MANAGED_BY },
+          spec: defaultDeny(),
+        },
         child,
       );
       new k8s.networking.v1.NetworkPolicy(
         `${name}-${ns}-allow-dns`,
-        { metadata: { name: "allow-dns", namespace: res.metadata.name, labels: MANAGED_BY }, spec: allowDns() },
+        {
+          metadata: { name: "allow-dns", namespace: res.metadata.name, labels: MANAGED_BY },
+          spec: allowDns(),
+        },
         child,
       );
     }
 
-    const callersOf = (svc: Service) => spec.services.filter((s) => s.calls.some((c) => c.service === svc.name));
+    const callersOf = (svc: Service) =>
+      spec.services.filter((s) => s.calls.some((c) => c.service === svc.name));
     const databases: Record<string, pulumi.Output<string>> = {};
     // The latency model, on the workloads, for the policy pack (policies/latency.ts).
     const latency = latencyAnnotations(spec);
@@ -83,7 +91,10 @@ export class Platform extends pulumi.ComponentResource {
             namespace: nsName,
             owner: s.name,
             database: s.database,
-            exporterImage: s.database.engine === "postgres" ? spec.images.postgresExporter : spec.images.mysqlExporter,
+            exporterImage:
+              s.database.engine === "postgres"
+                ? spec.images.postgresExporter
+                : spec.images.mysqlExporter,
             region: s.region,
           },
           svcOpts,
@@ -115,7 +126,9 @@ export class Platform extends pulumi.ComponentResource {
                 }
               : {}),
           },
-          ...(db ? { secretEnv: { DB_PASSWORD: { secretName: db.secretName, key: "password" } } } : {}),
+          ...(db
+            ? { secretEnv: { DB_PASSWORD: { secretName: db.secretName, key: "password" } } }
+            : {}),
         },
         svcOpts,
       );
@@ -127,13 +140,18 @@ export class Platform extends pulumi.ComponentResource {
       const allow = (role: string, body: k8s.types.input.networking.v1.NetworkPolicySpec) =>
         new k8s.networking.v1.NetworkPolicy(
           `${s.name}-np-${role}`,
-          { metadata: { name: `${s.name}-${role}`, namespace: nsName, labels: MANAGED_BY }, spec: body },
+          {
+            metadata: { name: `${s.name}-${role}`, namespace: nsName, labels: MANAGED_BY },
+            spec: body,
+          },
           svcOpts,
         );
       if (from.length > 0) allow("ingress", allowIngress(s.name, s.port, from));
       allow("scrape", allowScrape(s.name, s.port));
       const egress = [
-        ...(dbPlan ? [{ namespace: serviceNamespace(s.name), app: `${s.name}-db`, port: dbPlan.port }] : []),
+        ...(dbPlan
+          ? [{ namespace: serviceNamespace(s.name), app: `${s.name}-db`, port: dbPlan.port }]
+          : []),
         ...s.calls.map((c) => {
           const callee = spec.services.find((x) => x.name === c.service)!;
           return { namespace: serviceNamespace(callee.name), app: callee.name, port: callee.port };
@@ -144,7 +162,11 @@ export class Platform extends pulumi.ComponentResource {
 
     const cert =
       spec.gateway.tls.certificate === "self-signed"
-        ? new SelfSignedCertificate(`${name}-gateway-cert`, { domains: spec.gateway.domains }, child)
+        ? new SelfSignedCertificate(
+            `${name}-gateway-cert`,
+            { domains: spec.gateway.domains },
+            child,
+          )
         : undefined;
     const plan = gatewayPlanFromSpec(spec, {
       servers: (s) => [{ host: serviceDns(s.name, serviceNamespace(s.name)), port: s.port }],
@@ -171,27 +193,42 @@ export class Platform extends pulumi.ComponentResource {
     const gwPolicy = (role: string, body: k8s.types.input.networking.v1.NetworkPolicySpec) =>
       new k8s.networking.v1.NetworkPolicy(
         `${name}-gateway-np-${role}`,
-        { metadata: { name: `gateway-${role}`, namespace: systemNs.metadata.name, labels: MANAGED_BY }, spec: body },
+        {
+          metadata: {
+            name: `gateway-${role}`,
+            namespace: systemNs.metadata.name,
+            labels: MANAGED_BY,
+          },
+          spec: body,
+        },
         { parent: this, dependsOn: [systemNs] },
       );
     // The gateway is the one workload that accepts traffic from anywhere.
     gwPolicy("ingress", {
       podSelector: { matchLabels: { app: "gateway" } },
       policyTypes: ["Ingress"],
-      ingress: [{ ports: [plan.listen.http, plan.listen.https].map((port) => ({ protocol: "TCP", port })) }],
+      ingress: [
+        { ports: [plan.listen.http, plan.listen.https].map((port) => ({ protocol: "TCP", port })) },
+      ],
     });
     gwPolicy(
       "egress",
       allowEgress(
         "gateway",
-        spec.services.filter((s) => s.route).map((s) => ({ namespace: serviceNamespace(s.name), app: s.name, port: s.port })),
+        spec.services
+          .filter((s) => s.route)
+          .map((s) => ({ namespace: serviceNamespace(s.name), app: s.name, port: s.port })),
       ),
     );
 
     if (spec.observability.enabled) {
       new Observability(
         `${name}-observability`,
-        { spec, namespace: systemNs.metadata.name, gatewayMetricsPort: gatewayFiles(plan, "/etc/fjord").metrics.port },
+        {
+          spec,
+          namespace: systemNs.metadata.name,
+          gatewayMetricsPort: gatewayFiles(plan, "/etc/fjord").metrics.port,
+        },
         { parent: this, dependsOn: [systemNs] },
       );
     }
@@ -199,6 +236,10 @@ export class Platform extends pulumi.ComponentResource {
     this.namespaces = pulumi.all([...namespaces.values()].map((n) => n.metadata.name));
     this.gatewayService = gateway.serviceName;
     this.databases = pulumi.all(databases);
-    this.registerOutputs({ namespaces: this.namespaces, gatewayService: this.gatewayService, databases: this.databases });
+    this.registerOutputs({
+      namespaces: this.namespaces,
+      gatewayService: this.gatewayService,
+      databases: this.databases,
+    });
   }
 }

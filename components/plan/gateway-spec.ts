@@ -47,7 +47,10 @@ export function gatewayPlanFromSpec(spec: Spec, bind: GatewayTargetBinding): Gat
       fallbackDurationSeconds: seconds(g.circuitBreaker.fallbackDuration),
       recoveryDurationSeconds: seconds(g.circuitBreaker.recoveryDuration),
     },
-    retry: { attempts: g.retry.attempts, initialIntervalMs: parseDuration(g.retry.initialInterval) },
+    retry: {
+      attempts: g.retry.attempts,
+      initialIntervalMs: parseDuration(g.retry.initialInterval),
+    },
     routes: routed.map((s) => ({
       name: s.name,
       path: s.route!.path,
@@ -55,7 +58,11 @@ export function gatewayPlanFromSpec(spec: Spec, bind: GatewayTargetBinding): Gat
       upstream: s.name,
       budgetMs: s.route!.budgetMs,
     })),
-    upstreams: routed.map((s) => ({ name: s.name, servers: bind.servers(s), healthCheckPath: s.healthPath })),
+    upstreams: routed.map((s) => ({
+      name: s.name,
+      servers: bind.servers(s),
+      healthCheckPath: s.healthPath,
+    })),
     ...(bind.resolver ? { resolver: bind.resolver } : {}),
   });
 }

@@ -33,7 +33,13 @@ function typeOf(s: JsonSchema): string {
   return String(s.type ?? "any");
 }
 
-function walk(s: JsonSchema, key: string, required: boolean, rows: Row[], inherited?: unknown): void {
+function walk(
+  s: JsonSchema,
+  key: string,
+  required: boolean,
+  rows: Row[],
+  inherited?: unknown,
+): void {
   const objectItems = s.type === "array" && s.items?.properties;
   const objectBranch = s.anyOf?.find((b) => b.properties);
   // A child of a defaulted object takes its default from the parent's default value.
@@ -43,13 +49,20 @@ function walk(s: JsonSchema, key: string, required: boolean, rows: Row[], inheri
     if (KEY_DOCS[key]) rows.push({ key, type: typeOf(s), default: def, doc: KEY_DOCS[key] });
     const inner = s.properties ? s : objectItems ? s.items! : objectBranch!;
     const prefix = s.properties ? key : `${key}[]`;
-    const parentValue = s.properties && value && typeof value === "object" ? (value as Record<string, unknown>) : undefined;
+    const parentValue =
+      s.properties && value && typeof value === "object"
+        ? (value as Record<string, unknown>)
+        : undefined;
     for (const [k, v] of Object.entries(inner.properties!)) {
       walk(v, `${prefix}.${k}`, inner.required?.includes(k) ?? false, rows, parentValue?.[k]);
     }
     return;
   }
-  if (s.type === "object" && typeof s.additionalProperties === "object" && s.additionalProperties.properties) {
+  if (
+    s.type === "object" &&
+    typeof s.additionalProperties === "object" &&
+    s.additionalProperties.properties
+  ) {
     rows.push({ key, type: "map", default: def, doc: KEY_DOCS[key] ?? "" });
     walk(s.additionalProperties, `${key}.<name>`, false, rows);
     return;
@@ -59,14 +72,27 @@ function walk(s: JsonSchema, key: string, required: boolean, rows: Row[], inheri
 
 /** Every documented key, `fjord:` prefix included. */
 export function configRows(): Row[] {
-  const schema = z.toJSONSchema(platformSchema, { io: "input", unrepresentable: "any" }) as JsonSchema;
+  const schema = z.toJSONSchema(platformSchema, {
+    io: "input",
+    unrepresentable: "any",
+  }) as JsonSchema;
   const rows: Row[] = [];
   for (const [k, v] of Object.entries(schema.properties!)) {
     walk(v, `fjord:${k}`, schema.required?.includes(k) ?? false, rows);
   }
   rows.push(
-    { key: "fjord:sshPrivateKey", type: "secret string", default: "required for cluster.mode k3s", doc: KEY_DOCS["fjord:sshPrivateKey"] },
-    { key: "fjord:kubeconfig", type: "secret string", default: "required for cluster.mode kubeconfig", doc: KEY_DOCS["fjord:kubeconfig"] },
+    {
+      key: "fjord:sshPrivateKey",
+      type: "secret string",
+      default: "required for cluster.mode k3s",
+      doc: KEY_DOCS["fjord:sshPrivateKey"],
+    },
+    {
+      key: "fjord:kubeconfig",
+      type: "secret string",
+      default: "required for cluster.mode kubeconfig",
+      doc: KEY_DOCS["fjord:kubeconfig"],
+    },
   );
   return rows;
 }
@@ -75,7 +101,9 @@ export function configReferenceMarkdown(): string {
   const esc = (s: string) => s.replace(/\|/g, "\\|").replace(/\\\\\|/g, "\\|");
   const lines = ["| key | type | default | meaning |", "| --- | --- | --- | --- |"];
   for (const r of configRows()) {
-    lines.push(`| \`${r.key.replace(/^fjord:/, "")}\` | ${r.type} | ${r.default ? `\`${r.default.replace(/\|/g, "\\|")}\`` : ""} | ${esc(r.doc)} |`);
+    lines.push(
+      `| \`${r.key.replace(/^fjord:/, "")}\` | ${r.type} | ${r.default ? `\`${r.default.replace(/\|/g, "\\|")}\`` : ""} | ${esc(r.doc)} |`,
+    );
   }
   return lines.join("\n");
 }

@@ -16,7 +16,11 @@ export class SelfSignedCertificate extends pulumi.ComponentResource {
   public readonly certPem: pulumi.Output<string>;
   public readonly keyPem: pulumi.Output<string>;
 
-  constructor(name: string, args: SelfSignedCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(
+    name: string,
+    args: SelfSignedCertificateArgs,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
     super("fjord:tls:SelfSignedCertificate", name, {}, opts);
     const validityDays = args.validityDays ?? 397;
     const san = args.domains.map((d) => (/^[\d.]+$/.test(d) ? `IP:${d}` : `DNS:${d}`)).join(",");
@@ -26,7 +30,7 @@ export class SelfSignedCertificate extends pulumi.ComponentResource {
       {
         create: [
           "set -eu",
-          'd=$(mktemp -d); trap \'rm -rf "$d"\' EXIT',
+          "d=$(mktemp -d); trap 'rm -rf \"$d\"' EXIT",
           'openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days "$DAYS" ' +
             '-subj "/CN=$CN" -addext "subjectAltName=$SAN" -keyout "$d/key.pem" -out "$d/cert.pem" 2>"$d/err" ' +
             '|| { echo "fjord: openssl could not create the self-signed certificate (is openssl installed?):" >&2; cat "$d/err" >&2; exit 1; }',

@@ -22,7 +22,13 @@ describe("prod on the real engine", () => {
       const creates = preview.changeSummary.create ?? 0;
       // Nodes, the cluster, every namespace, service, database, the gateway and observability.
       expect(creates).toBeGreaterThan(100);
-      for (const type of ["fjord:nodes:VpsNode", "fjord:nodes:K3sCluster", "fjord:kubernetes:Platform", "fjord:kubernetes:ServiceDatabase", "fjord:kubernetes:Observability"]) {
+      for (const type of [
+        "fjord:nodes:VpsNode",
+        "fjord:nodes:K3sCluster",
+        "fjord:kubernetes:Platform",
+        "fjord:kubernetes:ServiceDatabase",
+        "fjord:kubernetes:Observability",
+      ]) {
         expect(preview.stdout, type).toContain(type);
       }
     });
@@ -31,7 +37,11 @@ describe("prod on the real engine", () => {
   it("renders every manifest with up, changes nothing on a second preview, and removes them on destroy", async () => {
     let renderDir = "";
     await withEphemeralStack(
-      { name: "prod-render", baseStack: "prod", config: { cluster: { mode: "render", renderDir: "out/manifests" } } },
+      {
+        name: "prod-render",
+        baseStack: "prod",
+        config: { cluster: { mode: "render", renderDir: "out/manifests" } },
+      },
       async (e) => {
         renderDir = path.join(e.workDir, "out/manifests");
         const up = await e.up();
@@ -55,12 +65,19 @@ describe("prod on the real engine", () => {
       {
         name: "prod-bad",
         baseStack: "prod",
-        config: { cluster: { mode: "render" }, gateway: { kind: "haproxy", domains: ["api.example.no"] } },
+        config: {
+          cluster: { mode: "render" },
+          gateway: { kind: "haproxy", domains: ["api.example.no"] },
+        },
       },
       async (e) => {
-        await expect(e.up()).rejects.toThrow(/fjord:gateway\.kind: got "haproxy"; allowed: "nginx", "traefik"/);
+        await expect(e.up()).rejects.toThrow(
+          /fjord:gateway\.kind: got "haproxy"; allowed: "nginx", "traefik"/,
+        );
         const state = await e.stack.exportStack();
-        const made = (state.deployment?.resources ?? []).filter((r: { type: string }) => !r.type.startsWith("pulumi:"));
+        const made = (state.deployment?.resources ?? []).filter(
+          (r: { type: string }) => !r.type.startsWith("pulumi:"),
+        );
         expect(made).toEqual([]);
       },
     );

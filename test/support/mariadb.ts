@@ -32,6 +32,11 @@ export interface MariadbOptions {
   startTimeoutMs?: number;
   /** argv prefix the server is started through (e.g. joining a memory cgroup); see startProcess. */
   wrap?: string[];
+  /**
+   * Copy this data directory (one kept by `stop({ keepFiles: true })`, cleanly shut down) instead
+   * of running mariadb-install-db, so several configurations start from identical data.
+   */
+  templateDataDir?: string;
 }
 
 export interface MariadbServer {
@@ -48,8 +53,11 @@ export interface MariadbServer {
   clientArgs: string[];
   /** Runs SQL through the client in batch mode; returns tab-separated rows without a header. */
   query(sql: string): Promise<string>;
-  /** Clean shutdown (SIGTERM), then SIGKILL if needed; removes the temp dir. Safe to call twice. */
-  stop(): Promise<void>;
+  /**
+   * Clean shutdown (SIGTERM), then SIGKILL if needed; removes the temp dir unless `keepFiles` (then
+   * the caller owns `baseDir`). Safe to call twice.
+   */
+  stop(opts?: { keepFiles?: boolean }): Promise<void>;
 }
 
 function binaries(): { server: string; install: string; client: string } {
@@ -81,17 +89,25 @@ export async function startMariadb(opts: MariadbOptions = {}): Promise<MariadbSe
     // mariadbd ignores world-writable option files.
     chmodSync(confPath, 0o644);
     chownTo(confPath, osUser);
-    await run(
-      bins.install,
-      [
-        `--defaults-file=${confPath}`,
-        `--datadir=${dataDir}`,
-        "--auth-root-authentication-method=normal",
-        "--skip-test-db",
-        ...(opts.installArgs ?? []),
-      ],
-      { user: osUser, timeoutMs: 120_000 },
-    );
+    if (opts.templateDataDir) {
+      // Through `wrap` too: the copy's page cache then belongs to the server's cgroup, as a
+      // container's own files would.
+      const [cp, cpArgs]: [string, string[]] = opts.wrap?.length
+        ? [opts.wrap[0]!, [...opts.wrap.slice(1), "cp", "-a", opts.templateDataDir, dataDir]]
+        : ["cp", ["-a", opts.templateDataDir, dataDir]];
+      await run(cp, cpArgs, { timeoutMs: 600_000 });
+    } else
+      await run(
+        bins.install,
+        [
+          `--defaults-file=${confPath}`,
+          `--datadir=${dataDir}`,
+          "--auth-root-authentication-method=normal",
+          "--skip-test-db",
+          ...(opts.installArgs ?? []),
+        ],
+        { user: osUser, timeoutMs: 120_000 },
+      );
 
     const query = (sql: string) =>
       run(bins.client, [...clientArgs, "--batch", "--skip-column-names", "-e", sql]).then((out) =>
@@ -143,10 +159,10 @@ export async function startMariadb(opts: MariadbOptions = {}): Promise<MariadbSe
       logPath,
       clientArgs,
       query,
-      async stop() {
+      async stop(stopOpts) {
         // A clean InnoDB shutdown can take a while after heavy writes (benchmarks): be patient.
         await proc?.stop("SIGTERM", 60_000);
-        removeDir(baseDir);
+        if (!stopOpts?.keepFiles) removeDir(baseDir);
       },
     };
   } catch (err) {

@@ -35,9 +35,14 @@ const ROOT = path.resolve(__dirname, "../..");
 
 /** Stack file config as the engine hands it to the program: every value a string. */
 export function stackConfig(stack: string): Record<string, string> {
-  const doc = parse(readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config?: Record<string, unknown> };
+  const doc = parse(readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as {
+    config?: Record<string, unknown>;
+  };
   return Object.fromEntries(
-    Object.entries(doc.config ?? {}).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+    Object.entries(doc.config ?? {}).map(([k, v]) => [
+      k,
+      typeof v === "string" ? v : JSON.stringify(v),
+    ]),
   );
 }
 
@@ -125,7 +130,8 @@ const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const SECRET_VAL = "1b47061264138c4ac30d75fd1eb44270";
 
 /** The plain value of a recorded input that the engine would store encrypted; throws if it is not secret. */
-export function secretInput(v: unknown): any { // eslint-disable-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- recorded inputs are untyped JSON
+export function secretInput(v: unknown): any {
   const o = v as Record<string, unknown> | undefined;
   if (o && o[SECRET_SIG] === SECRET_VAL) return o.value;
   throw new Error(`expected a secret input, got plain ${JSON.stringify(v)}`);

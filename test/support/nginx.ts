@@ -49,6 +49,8 @@ export interface StartNginxOptions {
   user?: string;
   /** @default 15000 */
   readyTimeoutMs?: number;
+  /** argv prefix nginx is started through (e.g. joining an accounting cgroup); see startProcess. */
+  wrap?: string[];
 }
 
 export interface NginxInstance {
@@ -201,6 +203,7 @@ async function startOnce(
     proc = startProcess(bin, ["-e", "stderr", "-p", prefix, "-c", confFile, "-g", "daemon off;"], {
       logPath,
       user,
+      wrap: opts.wrap,
     });
     await waitUntilReady(
       proc,

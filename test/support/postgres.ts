@@ -34,6 +34,11 @@ export interface PostgresOptions {
   startTimeoutMs?: number;
   /** argv prefix the server is started through (e.g. joining a memory cgroup); see startProcess. */
   wrap?: string[];
+  /**
+   * Copy this data directory (e.g. one kept by `stop({ keepFiles: true })`) instead of running
+   * initdb, so several configurations start from byte-identical data without reloading it.
+   */
+  templateDataDir?: string;
 }
 
 export interface PostgresServer {
@@ -54,8 +59,11 @@ export interface PostgresServer {
   env: Record<string, string>;
   /** Runs SQL through psql; returns unaligned, tuples-only output without the final newline. */
   query(sql: string, opts?: { database?: string }): Promise<string>;
-  /** Fast shutdown, then SIGKILL if needed; removes the temp dir. Safe to call twice. */
-  stop(): Promise<void>;
+  /**
+   * Fast shutdown, then SIGKILL if needed; removes the temp dir unless `keepFiles` (then the caller
+   * owns `baseDir`, e.g. to use `dataDir` as a template). Safe to call twice.
+   */
+  stop(opts?: { keepFiles?: boolean }): Promise<void>;
 }
 
 const DEFAULT_VERSION = 15;
@@ -83,21 +91,30 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
   const bin = (tool: string) => path.join(binDir, tool);
   let proc: ServerProcess | undefined;
   try {
-    await run(
-      bin("initdb"),
-      [
-        "-D",
-        dataDir,
-        "-U",
-        "postgres",
-        "--auth=trust",
-        "--no-sync",
-        "-E",
-        "UTF8",
-        "--locale=C",
-      ].concat(opts.initdbArgs ?? []),
-      { user: osUser, timeoutMs: 120_000 },
-    );
+    if (opts.templateDataDir) {
+      // -a keeps the postgres owner and the 0700 mode the server insists on.
+      // Through `wrap` too: the copy's page cache then belongs to the server's cgroup, as a
+      // container's own files would.
+      const [cp, cpArgs]: [string, string[]] = opts.wrap?.length
+        ? [opts.wrap[0]!, [...opts.wrap.slice(1), "cp", "-a", opts.templateDataDir, dataDir]]
+        : ["cp", ["-a", opts.templateDataDir, dataDir]];
+      await run(cp, cpArgs, { timeoutMs: 600_000 });
+    } else
+      await run(
+        bin("initdb"),
+        [
+          "-D",
+          dataDir,
+          "-U",
+          "postgres",
+          "--auth=trust",
+          "--no-sync",
+          "-E",
+          "UTF8",
+          "--locale=C",
+        ].concat(opts.initdbArgs ?? []),
+        { user: osUser, timeoutMs: 120_000 },
+      );
     // Overwriting keeps initdb's ownership of the file, so the server can read it.
     if (opts.confText !== undefined) writeFileSync(confPath, opts.confText);
 
@@ -151,10 +168,10 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
         PGDATABASE: "postgres",
       },
       query: (sql, q) => psql(port, sql, q?.database),
-      async stop() {
+      async stop(stopOpts) {
         // SIGINT is postgres's "fast" shutdown: no waiting for clients, still a clean checkpoint.
         await proc?.stop("SIGINT", 30_000);
-        removeDir(baseDir);
+        if (!stopOpts?.keepFiles) removeDir(baseDir);
       },
     };
     return server;

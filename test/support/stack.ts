@@ -23,9 +23,13 @@ let cachedEnv: Record<string, string> | undefined;
 /** The engine environment exactly as scripts/env.sh sets it for users. */
 export function engineEnv(): Record<string, string> {
   if (!cachedEnv) {
-    const out = execFileSync("bash", ["-c", `source "${ROOT}/scripts/env.sh" >/dev/null && env -0`], {
-      encoding: "utf8",
-    });
+    const out = execFileSync(
+      "bash",
+      ["-c", `source "${ROOT}/scripts/env.sh" >/dev/null && env -0`],
+      {
+        encoding: "utf8",
+      },
+    );
     cachedEnv = Object.fromEntries(
       out
         .split("\0")
@@ -95,12 +99,18 @@ function secretValues(outputs: OutputMap): string[] {
  * Runs `fn` against a fresh stack, then always destroys it, checks that the state is empty and
  * holds no plaintext secret, and removes the stack and its directory.
  */
-export async function withEphemeralStack<T>(opts: EphemeralOptions, fn: (e: Ephemeral) => Promise<T>): Promise<T> {
+export async function withEphemeralStack<T>(
+  opts: EphemeralOptions,
+  fn: (e: Ephemeral) => Promise<T>,
+): Promise<T> {
   const workDir = projectDir(opts.program);
   const stackName = `${opts.name}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const envVars = { ...engineEnv(), ...opts.env };
   // The CLI that `npm run setup` provides (or the user's, when env.sh found one on PATH).
-  const pulumiBin = execFileSync("bash", ["-c", "command -v pulumi"], { env: envVars, encoding: "utf8" }).trim();
+  const pulumiBin = execFileSync("bash", ["-c", "command -v pulumi"], {
+    env: envVars,
+    encoding: "utf8",
+  }).trim();
   const ws = await LocalWorkspace.create({
     workDir,
     envVars,
@@ -126,27 +136,42 @@ export async function withEphemeralStack<T>(opts: EphemeralOptions, fn: (e: Ephe
         secrets.push(...secretValues(r.outputs));
         const state = JSON.stringify(await stack.exportStack());
         const leaked = secrets.filter((s) => state.includes(s));
-        if (leaked.length > 0) throw new Error(`state holds ${leaked.length} secret value(s) in plain text`);
+        if (leaked.length > 0)
+          throw new Error(`state holds ${leaked.length} secret value(s) in plain text`);
         return r;
       },
       async expectNoChanges() {
         const p = await stack.preview({ diff: true });
-        const changed = Object.entries(p.changeSummary).filter(([op, n]) => op !== "same" && Number(n) > 0);
+        const changed = Object.entries(p.changeSummary).filter(
+          ([op, n]) => op !== "same" && Number(n) > 0,
+        );
         if (changed.length > 0) {
-          throw new Error(`preview after up is not empty: ${JSON.stringify(p.changeSummary)}\n${p.stdout}`);
+          throw new Error(
+            `preview after up is not empty: ${JSON.stringify(p.changeSummary)}\n${p.stdout}`,
+          );
         }
       },
     });
     return result;
   } finally {
-    try {
-      await stack.destroy({ onOutput: (s) => process.stdout.write(s) });
-      const left = (await stack.exportStack()).deployment?.resources ?? [];
-      if (left.length > 0) throw new Error(`destroy left ${left.length} resource(s) in the state`);
-      await ws.removeStack(stackName);
-    } finally {
-      rmSync(workDir, { recursive: true, force: true });
-    }
+    await cleanUp(stack, ws, stackName, workDir);
+  }
+}
+
+/** Destroys and removes the stack; throws (after removing the directory) if anything is left. */
+async function cleanUp(
+  stack: Stack,
+  ws: LocalWorkspace,
+  stackName: string,
+  workDir: string,
+): Promise<void> {
+  try {
+    await stack.destroy({ onOutput: (s) => process.stdout.write(s) });
+    const left = (await stack.exportStack()).deployment?.resources ?? [];
+    if (left.length > 0) throw new Error(`destroy left ${left.length} resource(s) in the state`);
+    await ws.removeStack(stackName);
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
   }
 }
 

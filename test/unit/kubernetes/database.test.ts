@@ -5,13 +5,41 @@ import type { Database } from "../../../components/spec";
 const rec = await setupMocks();
 const { ServiceDatabase } = await import("../../../components/kubernetes");
 
-const pg: Database = { engine: "postgres", version: "16.6", memory: "2Gi", cpu: "1", storage: "20Gi", disk: "nvme", name: "orders", image: "postgres:16.6-bookworm" };
-const my: Database = { engine: "mysql", version: "11.4.4", memory: "2Gi", cpu: "1", storage: "20Gi", disk: "ssd", name: "inventory", image: "mariadb:11.4.4" };
+const pg: Database = {
+  engine: "postgres",
+  version: "16.6",
+  memory: "2Gi",
+  cpu: "1",
+  storage: "20Gi",
+  disk: "nvme",
+  name: "orders",
+  image: "postgres:16.6-bookworm",
+};
+const my: Database = {
+  engine: "mysql",
+  version: "11.4.4",
+  memory: "2Gi",
+  cpu: "1",
+  storage: "20Gi",
+  disk: "ssd",
+  name: "inventory",
+  image: "mariadb:11.4.4",
+};
 let orders: InstanceType<typeof ServiceDatabase>;
 
 beforeAll(async () => {
-  orders = new ServiceDatabase("orders-db", { namespace: "fjord-orders", owner: "orders", database: pg, exporterImage: "pg-exporter:0.16.0" });
-  new ServiceDatabase("inventory-db", { namespace: "fjord-inventory", owner: "inventory", database: my, exporterImage: "mysqld-exporter:0.16.0" });
+  orders = new ServiceDatabase("orders-db", {
+    namespace: "fjord-orders",
+    owner: "orders",
+    database: pg,
+    exporterImage: "pg-exporter:0.16.0",
+  });
+  new ServiceDatabase("inventory-db", {
+    namespace: "fjord-inventory",
+    owner: "inventory",
+    database: my,
+    exporterImage: "mysqld-exporter:0.16.0",
+  });
   await rec.settle();
 });
 
@@ -24,19 +52,27 @@ describe("ServiceDatabase", () => {
     expect(db.resources.limits).toEqual({ cpu: "1", memory: "2Gi" });
     expect(db.resources.requests).toEqual(db.resources.limits);
     expect(db.args).toEqual(["-c", "config_file=/etc/fjord/postgresql.conf"]);
-    const conf = rec.get("kubernetes:core/v1:ConfigMap", "orders-db-config").inputs.data["postgresql.conf"];
+    const conf = rec.get("kubernetes:core/v1:ConfigMap", "orders-db-config").inputs.data[
+      "postgresql.conf"
+    ];
     // 25% of the 2Gi limit.
     expect(conf).toMatch(/^shared_buffers\s*=\s*'?512MB'?/m);
   });
 
   it("keeps the password in a Secret and out of every pod spec", async () => {
-    expect(rec.get("random:index/randomPassword:RandomPassword", "orders-db-password")).toBeTruthy();
+    expect(
+      rec.get("random:index/randomPassword:RandomPassword", "orders-db-password"),
+    ).toBeTruthy();
     const sts = rec.get("kubernetes:apps/v1:StatefulSet", "orders-db-statefulset").inputs;
     expect(JSON.stringify(sts)).not.toContain("mock-password");
     const env = sts.spec.template.spec.containers.flatMap((c: { env: unknown[] }) => c.env);
     const refs = env.filter((e: { valueFrom?: unknown }) => e.valueFrom);
-    expect(refs.map((e: { name: string }) => e.name)).toEqual(["POSTGRES_PASSWORD", "DATA_SOURCE_PASS"]);
-    for (const e of refs) expect(e.valueFrom.secretKeyRef).toEqual({ name: "orders-db-credentials", key: "password" });
+    expect(refs.map((e: { name: string }) => e.name)).toEqual([
+      "POSTGRES_PASSWORD",
+      "DATA_SOURCE_PASS",
+    ]);
+    for (const e of refs)
+      expect(e.valueFrom.secretKeyRef).toEqual({ name: "orders-db-credentials", key: "password" });
     const secret = rec.get("kubernetes:core/v1:Secret", "orders-db-credentials").inputs;
     expect(secretInput(secret.stringData).password).toBe("mock-password-orders-db-password");
     expect(await isSecret(orders.password)).toBe(true);
@@ -46,21 +82,33 @@ describe("ServiceDatabase", () => {
   it("is reachable only through a ClusterIP Service and only from its owner", async () => {
     const svc = rec.get("kubernetes:core/v1:Service", "orders-db-service").inputs;
     expect(svc.spec.type).toBe("ClusterIP");
-    const np = rec.get("kubernetes:networking.k8s.io/v1:NetworkPolicy", "orders-db-ingress").inputs.spec;
+    const np = rec.get("kubernetes:networking.k8s.io/v1:NetworkPolicy", "orders-db-ingress").inputs
+      .spec;
     expect(np.podSelector).toEqual({ matchLabels: { app: "orders-db" } });
     expect(np.ingress[0].from).toEqual([
-      { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "fjord-orders" } }, podSelector: { matchLabels: { app: "orders" } } },
+      {
+        namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "fjord-orders" } },
+        podSelector: { matchLabels: { app: "orders" } },
+      },
     ]);
     expect(np.ingress[0].ports).toEqual([{ protocol: "TCP", port: 5432 }]);
     expect(await valueOf(orders.endpoint)).toBe("orders-db.fjord-orders.svc.cluster.local:5432");
   });
 
   it("gives MariaDB its own root password and config in conf.d", () => {
-    expect(rec.get("random:index/randomPassword:RandomPassword", "inventory-db-root-password")).toBeTruthy();
-    const cm = rec.get("kubernetes:core/v1:ConfigMap", "inventory-db-config").inputs.data["fjord.cnf"];
+    expect(
+      rec.get("random:index/randomPassword:RandomPassword", "inventory-db-root-password"),
+    ).toBeTruthy();
+    const cm = rec.get("kubernetes:core/v1:ConfigMap", "inventory-db-config").inputs.data[
+      "fjord.cnf"
+    ];
     expect(cm).toMatch(/innodb_buffer_pool_size/);
-    const c = rec.get("kubernetes:apps/v1:StatefulSet", "inventory-db-statefulset").inputs.spec.template.spec.containers;
+    const c = rec.get("kubernetes:apps/v1:StatefulSet", "inventory-db-statefulset").inputs.spec
+      .template.spec.containers;
     expect(c.map((x: { name: string }) => x.name)).toEqual(["mysql", "exporter"]);
-    expect(c[0].env.find((e: { name: string }) => e.name === "MARIADB_ROOT_PASSWORD").valueFrom.secretKeyRef.key).toBe("root-password");
+    expect(
+      c[0].env.find((e: { name: string }) => e.name === "MARIADB_ROOT_PASSWORD").valueFrom
+        .secretKeyRef.key,
+    ).toBe("root-password");
   });
 });

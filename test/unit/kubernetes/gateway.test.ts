@@ -13,13 +13,32 @@ const plan = (kind: "nginx" | "traefik") =>
     http3: kind === "traefik",
     tls: { certFile: "/etc/fjord/tls/tls.crt", keyFile: "/etc/fjord/tls/tls.key" },
     routes: [{ name: "orders", path: "/orders/", public: true, upstream: "orders", budgetMs: 200 }],
-    upstreams: [{ name: "orders", servers: [{ host: "orders.fjord-orders.svc.cluster.local", port: 8080 }] }],
+    upstreams: [
+      { name: "orders", servers: [{ host: "orders.fjord-orders.svc.cluster.local", port: 8080 }] },
+    ],
   });
-const resources = { requests: { cpu: "250m", memory: "128Mi" }, limits: { cpu: "1", memory: "256Mi" } };
+const resources = {
+  requests: { cpu: "250m", memory: "128Mi" },
+  limits: { cpu: "1", memory: "256Mi" },
+};
 
 beforeAll(async () => {
-  new ApiGateway("edge", { namespace: "fjord-system", plan: plan("traefik"), image: "traefik:v3.6.2", exporterImage: "x:1", resources, tlsSecretName: "edge-cert" });
-  new ApiGateway("web", { namespace: "fjord-system", plan: plan("nginx"), image: "nginx:1.27.3-alpine", exporterImage: "nginx/nginx-prometheus-exporter:1.4.0", resources, certificate: { certPem: "CERT", keyPem: "KEY" } });
+  new ApiGateway("edge", {
+    namespace: "fjord-system",
+    plan: plan("traefik"),
+    image: "traefik:v3.6.2",
+    exporterImage: "x:1",
+    resources,
+    tlsSecretName: "edge-cert",
+  });
+  new ApiGateway("web", {
+    namespace: "fjord-system",
+    plan: plan("nginx"),
+    image: "nginx:1.27.3-alpine",
+    exporterImage: "nginx/nginx-prometheus-exporter:1.4.0",
+    resources,
+    certificate: { certPem: "CERT", keyPem: "KEY" },
+  });
   await rec.settle();
 });
 
@@ -31,21 +50,29 @@ describe("ApiGateway", () => {
     expect(staticCfg.providers.file.filename).toBe("/etc/fjord/dynamic.yml");
     const dynamic = parse(data["dynamic.yml"]);
     expect(dynamic.http.middlewares).toBeDefined();
-    const c = rec.get("kubernetes:apps/v1:Deployment", "edge-deployment").inputs.spec.template.spec.containers;
+    const c = rec.get("kubernetes:apps/v1:Deployment", "edge-deployment").inputs.spec.template.spec
+      .containers;
     expect(c).toHaveLength(1);
     expect(c[0].command).toEqual(["traefik", "--configFile=/etc/fjord/traefik.yml"]);
     expect(JSON.stringify(c[0])).not.toContain("insecure");
   });
 
   it("publishes HTTP/3 over UDP 443 only for Traefik with http3 on", () => {
-    const udp = (name: string) => rec.get("kubernetes:core/v1:Service", `${name}-service`).inputs.spec.ports.filter((p: { protocol: string }) => p.protocol === "UDP");
-    expect(udp("edge")).toEqual([{ name: "http3", port: 443, targetPort: "http3", protocol: "UDP" }]);
+    const udp = (name: string) =>
+      rec
+        .get("kubernetes:core/v1:Service", `${name}-service`)
+        .inputs.spec.ports.filter((p: { protocol: string }) => p.protocol === "UDP");
+    expect(udp("edge")).toEqual([
+      { name: "http3", port: 443, targetPort: "http3", protocol: "UDP" },
+    ]);
     expect(udp("web")).toEqual([]);
   });
 
   it("uses an existing TLS Secret when named, else stores the given certificate", () => {
     expect(rec.resources.some((r) => r.name === "edge-tls")).toBe(false);
-    const vol = rec.get("kubernetes:apps/v1:Deployment", "edge-deployment").inputs.spec.template.spec.volumes.find((v: { name: string }) => v.name === "tls");
+    const vol = rec
+      .get("kubernetes:apps/v1:Deployment", "edge-deployment")
+      .inputs.spec.template.spec.volumes.find((v: { name: string }) => v.name === "tls");
     expect(vol.secret.secretName).toBe("edge-cert");
     expect(rec.get("kubernetes:core/v1:Secret", "web-tls").inputs.type).toBe("kubernetes.io/tls");
   });
@@ -53,12 +80,31 @@ describe("ApiGateway", () => {
   it("adds the nginx exporter sidecar, because stub_status is not Prometheus format", () => {
     const pod = rec.get("kubernetes:apps/v1:Deployment", "web-deployment").inputs.spec.template;
     expect(pod.spec.containers.map((c: { name: string }) => c.name)).toEqual(["nginx", "exporter"]);
-    expect(pod.spec.containers[1].args[0]).toMatch(/^--nginx\.scrape-uri=http:\/\/127\.0\.0\.1:\d+\/stub_status$/);
+    expect(pod.spec.containers[1].args[0]).toMatch(
+      /^--nginx\.scrape-uri=http:\/\/127\.0\.0\.1:\d+\/stub_status$/,
+    );
     expect(pod.metadata.annotations["prometheus.io/port"]).toBe("9113");
-    expect(pod.spec.containers[0].command).toEqual(["nginx", "-e", "stderr", "-c", "/etc/fjord/nginx.conf", "-g", "daemon off;"]);
+    expect(pod.spec.containers[0].command).toEqual([
+      "nginx",
+      "-e",
+      "stderr",
+      "-c",
+      "/etc/fjord/nginx.conf",
+      "-g",
+      "daemon off;",
+    ]);
   });
 
   it("refuses to start without any certificate source", async () => {
-    expect(() => new ApiGateway("bad", { namespace: "x", plan: plan("nginx"), image: "nginx:1", exporterImage: "x:1", resources })).toThrow(/needs a certificate or an existing TLS Secret/);
+    expect(
+      () =>
+        new ApiGateway("bad", {
+          namespace: "x",
+          plan: plan("nginx"),
+          image: "nginx:1",
+          exporterImage: "x:1",
+          resources,
+        }),
+    ).toThrow(/needs a certificate or an existing TLS Secret/);
   });
 });

@@ -4,16 +4,32 @@ import { setupMocks, valueOf } from "../../support/mocks";
 const rec = await setupMocks();
 const { Microservice } = await import("../../../components/kubernetes");
 
-const resources = { requests: { cpu: "250m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } };
+const resources = {
+  requests: { cpu: "250m", memory: "128Mi" },
+  limits: { cpu: "500m", memory: "256Mi" },
+};
 let svc: InstanceType<typeof Microservice>;
 
 beforeAll(async () => {
-  svc = new Microservice("payment", { namespace: "fjord-payment", image: "payment:v1.4.2", port: 8080, replicas: 3, resources });
-  new Microservice("single", { namespace: "fjord-single", image: "single:1.0.0", port: 9000, replicas: 1, resources });
+  svc = new Microservice("payment", {
+    namespace: "fjord-payment",
+    image: "payment:v1.4.2",
+    port: 8080,
+    replicas: 3,
+    resources,
+  });
+  new Microservice("single", {
+    namespace: "fjord-single",
+    image: "single:1.0.0",
+    port: 9000,
+    replicas: 1,
+    resources,
+  });
   await rec.settle();
 });
 
-const deployment = (name: string) => rec.get("kubernetes:apps/v1:Deployment", `${name}-deployment`).inputs;
+const deployment = (name: string) =>
+  rec.get("kubernetes:apps/v1:Deployment", `${name}-deployment`).inputs;
 
 describe("Microservice", () => {
   it("registers as a fjord component with its children parented", () => {
@@ -26,9 +42,12 @@ describe("Microservice", () => {
   it("requires anti-affinity on the hostname when replicas > 1 (the seed's payment Deployment)", () => {
     const spec = deployment("payment").spec;
     expect(spec.replicas).toBe(3);
-    const term = spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0];
+    const term =
+      spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0];
     expect(term.topologyKey).toBe("kubernetes.io/hostname");
-    expect(term.labelSelector.matchExpressions).toEqual([{ key: "app", operator: "In", values: ["payment"] }]);
+    expect(term.labelSelector.matchExpressions).toEqual([
+      { key: "app", operator: "In", values: ["payment"] },
+    ]);
     // A surge pod could never schedule when every node already has a replica.
     expect(spec.strategy.rollingUpdate).toEqual({ maxSurge: 0, maxUnavailable: 1 });
   });
@@ -45,9 +64,18 @@ describe("Microservice", () => {
     expect(c.resources).toEqual(resources);
     expect(c.readinessProbe.httpGet).toEqual({ path: "/health", port: "http" });
     expect(c.livenessProbe.httpGet.path).toBe("/health");
-    expect(c.securityContext).toMatchObject({ runAsNonRoot: true, allowPrivilegeEscalation: false, privileged: false, readOnlyRootFilesystem: true });
+    expect(c.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      allowPrivilegeEscalation: false,
+      privileged: false,
+      readOnlyRootFilesystem: true,
+    });
     expect(c.securityContext.capabilities.drop).toEqual(["ALL"]);
-    expect(pod.metadata.annotations).toEqual({ "prometheus.io/scrape": "true", "prometheus.io/port": "8080", "prometheus.io/path": "/metrics" });
+    expect(pod.metadata.annotations).toEqual({
+      "prometheus.io/scrape": "true",
+      "prometheus.io/port": "8080",
+      "prometheus.io/path": "/metrics",
+    });
     expect(pod.spec.automountServiceAccountToken).toBe(false);
   });
 

@@ -7,8 +7,18 @@ const { Platform } = await import("../../../components/kubernetes");
 
 /** The prod stack file, through the same spec the program uses. */
 function prodSpec(overrides: Record<string, unknown> = {}) {
-  const values = Object.fromEntries(Object.entries(stackConfig("prod")).map(([k, v]) => [k.slice("fjord:".length), JSON.parse(JSON.stringify(safeJson(v)))]));
-  return parseSpec({ stack: "prod", values: { ...values, ...overrides }, secrets: {}, dryRun: true }).spec;
+  const values = Object.fromEntries(
+    Object.entries(stackConfig("prod")).map(([k, v]) => [
+      k.slice("fjord:".length),
+      JSON.parse(JSON.stringify(safeJson(v))),
+    ]),
+  );
+  return parseSpec({
+    stack: "prod",
+    values: { ...values, ...overrides },
+    secrets: {},
+    dryRun: true,
+  }).spec;
 }
 function safeJson(v: string): unknown {
   try {
@@ -30,16 +40,37 @@ describe("Platform (prod stack file)", () => {
   it("gives every service its own namespace, each starting from default-deny", () => {
     const all = rec.ofType("kubernetes:core/v1:Namespace");
     const namespaces = all.map((r) => r.inputs.metadata.name);
-    const restricted = all.filter((r) => r.inputs.metadata.labels["pod-security.kubernetes.io/enforce"] === "restricted");
-    expect(restricted.map((r) => r.inputs.metadata.name).sort()).toEqual(["fjord-inventory", "fjord-orders", "fjord-payment", "fjord-system"]);
+    const restricted = all.filter(
+      (r) => r.inputs.metadata.labels["pod-security.kubernetes.io/enforce"] === "restricted",
+    );
+    expect(restricted.map((r) => r.inputs.metadata.name).sort()).toEqual([
+      "fjord-inventory",
+      "fjord-orders",
+      "fjord-payment",
+      "fjord-system",
+    ]);
     // Only the node agents (host /proc, /sys, logs) get namespaces of their own with a looser level.
-    expect(namespaces.filter((n) => !restricted.some((r) => r.inputs.metadata.name === n)).sort()).toEqual(["fjord-log-shipper", "fjord-node-exporter"]);
+    expect(
+      namespaces.filter((n) => !restricted.some((r) => r.inputs.metadata.name === n)).sort(),
+    ).toEqual(["fjord-log-shipper", "fjord-node-exporter"]);
     for (const ns of namespaces) {
-      const deny = rec.ofType(NP).find((r) => r.inputs.metadata.name === "default-deny" && r.inputs.metadata.namespace === ns);
-      expect(deny?.inputs.spec, ns).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+      const deny = rec
+        .ofType(NP)
+        .find(
+          (r) => r.inputs.metadata.name === "default-deny" && r.inputs.metadata.namespace === ns,
+        );
+      expect(deny?.inputs.spec, ns).toEqual({
+        podSelector: {},
+        policyTypes: ["Ingress", "Egress"],
+      });
     }
-    const labels = rec.get("kubernetes:core/v1:Namespace", "fjord-ns-fjord-orders").inputs.metadata.labels;
-    expect(labels).toMatchObject({ "fjord.io/jurisdiction": "NO", "fjord.io/region": "no-osl1", "pod-security.kubernetes.io/enforce": "restricted" });
+    const labels = rec.get("kubernetes:core/v1:Namespace", "fjord-ns-fjord-orders").inputs.metadata
+      .labels;
+    expect(labels).toMatchObject({
+      "fjord.io/jurisdiction": "NO",
+      "fjord.io/region": "no-osl1",
+      "pod-security.kubernetes.io/enforce": "restricted",
+    });
   });
 
   it("creates exactly one database per service that declares one", () => {
@@ -48,34 +79,64 @@ describe("Platform (prod stack file)", () => {
       .filter((r) => r.inputs.metadata.labels["app.kubernetes.io/component"] === "database")
       .map((r) => r.inputs.metadata.labels["fjord.io/owner-service"]);
     expect(owners.sort()).toEqual(["inventory", "orders", "payment"]);
-    for (const s of rec.ofType("kubernetes:core/v1:Service").filter((r) => r.inputs.metadata.labels["app.kubernetes.io/component"] === "database")) {
+    for (const s of rec
+      .ofType("kubernetes:core/v1:Service")
+      .filter((r) => r.inputs.metadata.labels["app.kubernetes.io/component"] === "database")) {
       expect(s.inputs.spec.type, s.name).toBe("ClusterIP");
     }
   });
 
   it("wires each service to its own database through Secret references", () => {
-    const orders = rec.get("kubernetes:apps/v1:Deployment", "orders-deployment").inputs.spec.template.spec.containers[0];
-    const env = Object.fromEntries(orders.env.map((e: { name: string; value?: string; valueFrom?: unknown }) => [e.name, e.value ?? e.valueFrom]));
+    const orders = rec.get("kubernetes:apps/v1:Deployment", "orders-deployment").inputs.spec
+      .template.spec.containers[0];
+    const env = Object.fromEntries(
+      orders.env.map((e: { name: string; value?: string; valueFrom?: unknown }) => [
+        e.name,
+        e.value ?? e.valueFrom,
+      ]),
+    );
     expect(env.DB_HOST).toBe("orders-db.fjord-orders.svc.cluster.local");
-    expect(env.DB_PASSWORD).toEqual({ secretKeyRef: { name: "orders-db-credentials", key: "password" } });
+    expect(env.DB_PASSWORD).toEqual({
+      secretKeyRef: { name: "orders-db-credentials", key: "password" },
+    });
   });
 
   it("lets traffic in only from the gateway and from callers, and out only to the own DB and callees", () => {
     const inventoryIn = rec.get(NP, "inventory-np-ingress").inputs.spec;
-    const sources = inventoryIn.ingress[0].from.map((f: { namespaceSelector: { matchLabels: Record<string, string> }; podSelector: { matchLabels: { app: string } } }) => [
-      f.namespaceSelector.matchLabels["kubernetes.io/metadata.name"],
-      f.podSelector.matchLabels.app,
+    const sources = inventoryIn.ingress[0].from.map(
+      (f: {
+        namespaceSelector: { matchLabels: Record<string, string> };
+        podSelector: { matchLabels: { app: string } };
+      }) => [
+        f.namespaceSelector.matchLabels["kubernetes.io/metadata.name"],
+        f.podSelector.matchLabels.app,
+      ],
+    );
+    expect(sources).toEqual([
+      ["fjord-system", "gateway"],
+      ["fjord-orders", "orders"],
     ]);
-    expect(sources).toEqual([["fjord-system", "gateway"], ["fjord-orders", "orders"]]);
     // payment has no route: only orders may call it.
     const paymentIn = rec.get(NP, "payment-np-ingress").inputs.spec.ingress[0].from;
     expect(paymentIn).toHaveLength(1);
-    const ordersOut = rec.get(NP, "orders-np-egress").inputs.spec.egress.map((e: { to: Array<{ podSelector: { matchLabels: { app: string } } }>; ports: Array<{ port: number }> }) => [e.to[0].podSelector.matchLabels.app, e.ports[0].port]);
-    expect(ordersOut).toEqual([["orders-db", 5432], ["inventory", 8080], ["payment", 8080]]);
+    const ordersOut = rec
+      .get(NP, "orders-np-egress")
+      .inputs.spec.egress.map(
+        (e: {
+          to: Array<{ podSelector: { matchLabels: { app: string } } }>;
+          ports: Array<{ port: number }>;
+        }) => [e.to[0].podSelector.matchLabels.app, e.ports[0].port],
+      );
+    expect(ordersOut).toEqual([
+      ["orders-db", 5432],
+      ["inventory", 8080],
+      ["payment", 8080],
+    ]);
   });
 
   it("renders the gateway config from the spec: TLS 1.2/1.3, the seed's rate limit, PII headers stripped", () => {
-    const conf: string = rec.get("kubernetes:core/v1:ConfigMap", "fjord-gateway-config").inputs.data["nginx.conf"];
+    const conf: string = rec.get("kubernetes:core/v1:ConfigMap", "fjord-gateway-config").inputs
+      .data["nginx.conf"];
     expect(conf).toMatch(/ssl_protocols\s+TLSv1\.2 TLSv1\.3;/);
     expect(conf).toMatch(/rate=100r\/s/);
     expect(conf).toMatch(/burst=50/);

@@ -57,6 +57,8 @@ describe("fjord's prod Platform", () => {
   it("gets no mandatory finding from any policy, and reports the log shipper's exemption", async () => {
     const { mandatory, advisory } = await runPack(policies, stack, packConfig);
     expect(mandatory).toEqual([]);
-    expect(advisory.some((m: string) => /run-as-non-root.*log-shipper.*exempt/i.test(m))).toBe(true);
+    expect(advisory.some((m: string) => /run-as-non-root.*log-shipper.*exempt/i.test(m))).toBe(
+      true,
+    );
   });
 });

@@ -9,7 +9,10 @@ export function validValues(): Record<string, unknown> {
       {
         name: "orders",
         image: "registry.example.no/orders:1.4.2",
-        resources: { requests: { cpu: "250m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
+        resources: {
+          requests: { cpu: "250m", memory: "128Mi" },
+          limits: { cpu: "500m", memory: "256Mi" },
+        },
         route: { path: "/orders/" },
         calls: ["payment"],
         database: { engine: "postgres", memory: "1Gi" },
@@ -17,7 +20,10 @@ export function validValues(): Record<string, unknown> {
       {
         name: "payment",
         image: "registry.example.no/payment:2.0.0",
-        resources: { requests: { cpu: "250m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
+        resources: {
+          requests: { cpu: "250m", memory: "128Mi" },
+          limits: { cpu: "500m", memory: "256Mi" },
+        },
         database: { engine: "mysql", memory: "2Gi" },
       },
     ],

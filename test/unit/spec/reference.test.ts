@@ -5,13 +5,17 @@ import { configReferenceMarkdown, configRows } from "../../../components/spec/re
 
 describe("config reference", () => {
   it("documents every key in the schema", () => {
-    const undocumented = configRows().filter((r) => !r.doc).map((r) => r.key);
+    const undocumented = configRows()
+      .filter((r) => !r.doc)
+      .map((r) => r.key);
     expect(undocumented, "add a line to components/spec/key-docs.ts").toEqual([]);
   });
 
   it("is what README.md shows (regenerate with `npx tsx scripts/config-reference.ts --write`)", () => {
     const readme = readFileSync(path.resolve(__dirname, "../../../README.md"), "utf8");
-    const block = /<!-- config-reference:start -->\n([\s\S]*?)\n<!-- config-reference:end -->/.exec(readme);
+    const block = /<!-- config-reference:start -->\n([\s\S]*?)\n<!-- config-reference:end -->/.exec(
+      readme,
+    );
     expect(block, "README.md lacks the config-reference markers").not.toBeNull();
     expect(block![1]).toBe(configReferenceMarkdown());
   });

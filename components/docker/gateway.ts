@@ -1,0 +1,129 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { GatewayPlan } from "../plan/gateway";
+import { gatewayFiles } from "../plan/gateway-files";
+import { fjordContainer, type Limits } from "./container";
+
+export interface ApiGatewayArgs {
+  stack: string;
+  /** Container name; Prometheus scrapes it by this name. */
+  containerName: string;
+  /** The rendered-config plan; upstreams already name the service replicas' containers. */
+  plan: GatewayPlan;
+  /** Image ID of nginx or Traefik, matching `plan.kind`. */
+  image: pulumi.Input<string>;
+  /** Image ID of nginx-prometheus-exporter; required for nginx. @default none */
+  exporterImage?: pulumi.Input<string>;
+  /** Networks: `front` first (it publishes the ports), then each routed service's network. */
+  networks: pulumi.Input<string>[];
+  resources: { requests: Limits; limits: Limits };
+  /** PEM certificate and key; the key is uploaded readable by the proxy's user only. */
+  certificate: { certPem: pulumi.Input<string>; keyPem: pulumi.Input<string> };
+  /** Host ports for plain HTTP (redirect only) and HTTPS. */
+  publish: { http: number; https: number };
+  /** @default "127.0.0.1" */
+  publishAddress?: string;
+}
+
+const CONFIG_DIR = "/etc/fjord";
+
+/** The single entry point on Docker: nginx or Traefik with the same rendered files as Kubernetes. */
+export class ApiGateway extends pulumi.ComponentResource {
+  public readonly containerName: pulumi.Output<string>;
+  /** Where Prometheus scrapes the gateway's metrics. */
+  public readonly metricsEndpoint: pulumi.Output<string>;
+  /** https://<address>:<port>/ on the host. */
+  public readonly url: pulumi.Output<string>;
+  /** The rendered config files, by file name. */
+  public readonly config: pulumi.Output<Record<string, string>>;
+
+  constructor(name: string, args: ApiGatewayArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("fjord:docker:ApiGateway", name, {}, opts);
+    const address = args.publishAddress ?? "127.0.0.1";
+    const files = gatewayFiles(args.plan, CONFIG_DIR);
+    const { http, https } = args.plan.listen;
+    if (files.metrics.exporterArgs && !args.exporterImage) {
+      throw new Error(
+        `fjord: gateway '${name}' runs nginx and needs an exporter image (fjord:images.nginxExporter)`,
+      );
+    }
+
+    const uploads: Record<
+      string,
+      { content: pulumi.Input<string>; mode?: string; owner?: number }
+    > = {
+      ...Object.fromEntries(
+        Object.entries(files.files).map(([f, content]) => [`${CONFIG_DIR}/${f}`, { content }]),
+      ),
+      [`${CONFIG_DIR}/tls/tls.crt`]: { content: args.certificate.certPem },
+      [`${CONFIG_DIR}/tls/tls.key`]: {
+        content: pulumi.secret(args.certificate.keyPem),
+        mode: "0400",
+        owner: files.uid,
+      },
+    };
+    // nginx creates its temp dirs but not their parent, and /tmp is a fresh tmpfs.
+    const entrypoint =
+      args.plan.kind === "nginx"
+        ? ["sh", "-c", 'mkdir -p /tmp/nginx && exec "$@"', "sh", ...files.command]
+        : files.command;
+    const health = `http://127.0.0.1:${args.plan.metrics.port}${files.healthPath}`;
+
+    const proxy = fjordContainer(
+      `${name}-proxy`,
+      {
+        name: args.containerName,
+        stack: args.stack,
+        role: "gateway",
+        image: args.image,
+        networks: args.networks,
+        limits: args.resources.limits,
+        reservation: args.resources.requests.memory,
+        user: files.uid,
+        entrypoint,
+        files: uploads,
+        tmpfs: { "/tmp": `rw,nosuid,nodev,size=256m,uid=${files.uid},gid=${files.uid},mode=1777` },
+        ports: [
+          { internal: http, external: args.publish.http },
+          { internal: https, external: args.publish.https },
+        ],
+        address,
+        health: ["CMD", "wget", "-q", "-O", "/dev/null", health],
+        healthInterval: "5s",
+      },
+      { parent: this },
+    );
+
+    if (files.metrics.exporterArgs) {
+      // Shares the proxy's network namespace, like the Kubernetes sidecar: it reads stub_status on
+      // 127.0.0.1 and is scraped at the proxy's name.
+      fjordContainer(
+        `${name}-exporter`,
+        {
+          name: `${args.containerName}-exporter`,
+          stack: args.stack,
+          role: "gateway-exporter",
+          image: args.exporterImage!,
+          networks: [],
+          shareNetworkWith: proxy.id,
+          limits: { cpu: "100m", memory: "32Mi" },
+          user: 65534,
+          command: files.metrics.exporterArgs,
+          readOnly: true,
+        },
+        { parent: this, dependsOn: [proxy] },
+      );
+    }
+
+    this.containerName = proxy.name;
+    // nginx: the exporter listens in the proxy's namespace; Traefik serves metrics itself.
+    this.metricsEndpoint = pulumi.output(`${args.containerName}:${files.metrics.port}`);
+    this.url = pulumi.output(`https://${address}:${args.publish.https}/`);
+    this.config = pulumi.output(files.files);
+    this.registerOutputs({
+      containerName: this.containerName,
+      metricsEndpoint: this.metricsEndpoint,
+      url: this.url,
+      config: this.config,
+    });
+  }
+}

@@ -1,0 +1,226 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as docker from "@pulumi/docker";
+import type { Spec } from "../spec";
+import { gatewayPlanFromSpec } from "../plan/gateway-spec";
+import { gatewayFiles } from "../plan/gateway-files";
+import { planDatabase } from "../plan/database";
+import { SelfSignedCertificate } from "../tls";
+import { ImageSet } from "./images";
+import { Microservice } from "./microservice";
+import { ServiceDatabase } from "./database";
+import { ApiGateway } from "./gateway";
+import { Observability } from "./observability";
+import { dockerScrapeJobs } from "./scrape";
+import { dockerTopology, labelList, labels, netKey } from "./topology";
+
+export interface PlatformArgs {
+  /** The validated stack spec (target "docker"). */
+  spec: Spec;
+}
+
+/** Docker's embedded DNS, the resolver every container on a user-defined network has. */
+const DOCKER_DNS = "127.0.0.11";
+
+/**
+ * The whole topology on one Docker host: the gateway, each service with its own database on its
+ * own internal network, and Prometheus. Pass the Docker provider in `opts`.
+ */
+export class Platform extends pulumi.ComponentResource {
+  public readonly gatewayUrl: pulumi.Output<string>;
+  public readonly prometheusUrl: pulumi.Output<string | undefined>;
+  /** Service name → host:port of its database, on its private network. */
+  public readonly databases: pulumi.Output<Record<string, string>>;
+  public readonly networks: pulumi.Output<string[]>;
+  public readonly volumes: pulumi.Output<string[]>;
+  /** Service name → its replicas' container names. */
+  public readonly services: pulumi.Output<Record<string, string[]>>;
+
+  constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("fjord:docker:Platform", name, {}, opts);
+    const spec = args.spec;
+    const topo = dockerTopology(spec);
+    const stack = spec.stack;
+    const child = { parent: this };
+    const address = spec.docker.publishAddress;
+    if (spec.gateway.tls.certificate !== "self-signed") {
+      throw new Error(
+        'fjord:gateway.tls.certificate: "secret" names a Kubernetes Secret, which the docker target does not have; use "self-signed" for dev',
+      );
+    }
+    if (spec.gateway.replicas > 1) {
+      void pulumi.log.warn(
+        `fjord:gateway.replicas is ${spec.gateway.replicas}; the docker target runs one gateway container (a host port can be published once)`,
+        this,
+      );
+    }
+
+    const nets = new Map<string, docker.Network>();
+    for (const n of topo.networks) {
+      nets.set(
+        n.key,
+        new docker.Network(
+          `${name}-net-${n.key}`,
+          {
+            name: n.name,
+            driver: "bridge",
+            internal: n.internal,
+            labels: labelList(labels(stack, "network", n.service)),
+          },
+          child,
+        ),
+      );
+    }
+    const net = (key: string) => nets.get(key)!.name;
+    const images = new ImageSet(name, child);
+
+    const databases: Record<string, pulumi.Output<string>> = {};
+    const volumes: pulumi.Output<string>[] = [];
+    const services = new Map<string, Microservice>();
+    for (const s of spec.services) {
+      let db: ServiceDatabase | undefined;
+      if (s.database) {
+        db = new ServiceDatabase(
+          `${s.name}-db`,
+          {
+            stack,
+            owner: s.name,
+            database: s.database,
+            containerName: topo.databaseHost(s.name),
+            image: images.id(s.database.image),
+            exporterImage: images.id(
+              s.database.engine === "postgres"
+                ? spec.images.postgresExporter
+                : spec.images.mysqlExporter,
+            ),
+            network: net(netKey.db(s.name)),
+            metricsNetwork: net(netKey.metrics),
+          },
+          child,
+        );
+        databases[s.name] = db.endpoint;
+        volumes.push(db.volumeName);
+      }
+      const dbPlan = s.database ? planDatabase(s.database) : undefined;
+      services.set(
+        s.name,
+        new Microservice(
+          s.name,
+          {
+            stack,
+            image: images.id(s.image),
+            replicaNames: topo.replicas(s.name),
+            networks: topo
+              .serviceNetworks(s.name)
+              .map((n) =>
+                n.aliases.length ? { name: net(n.key), aliases: n.aliases } : net(n.key),
+              ),
+            port: s.port,
+            resources: s.resources,
+            healthPath: s.healthPath,
+            // Same variables as the Kubernetes target, so one image runs on both.
+            env: {
+              ...s.env,
+              ...(s.database && dbPlan
+                ? {
+                    DB_ENGINE: s.database.engine,
+                    DB_HOST: topo.databaseHost(s.name),
+                    DB_PORT: String(dbPlan.port),
+                    DB_NAME: s.database.name,
+                    DB_USER: s.database.name,
+                  }
+                : {}),
+            },
+            ...(db ? { secretEnv: { DB_PASSWORD: db.password } } : {}),
+          },
+          child,
+        ),
+      );
+    }
+
+    const cert = new SelfSignedCertificate(
+      `${name}-gateway-cert`,
+      { domains: spec.gateway.domains },
+      child,
+    );
+    const plan = gatewayPlanFromSpec(spec, {
+      // One upstream server per replica container: nginx's max_fails then acts per replica.
+      servers: (s) => topo.replicas(s.name).map((host) => ({ host, port: s.port })),
+      certFile: "/etc/fjord/tls/tls.crt",
+      keyFile: "/etc/fjord/tls/tls.key",
+      publicHttpsPort: spec.docker.httpsPort,
+      resolver: DOCKER_DNS,
+    });
+    const gatewayName = topo.name("gateway");
+    const gateway = new ApiGateway(
+      `${name}-gateway`,
+      {
+        stack,
+        containerName: gatewayName,
+        plan,
+        image: images.id(spec.gateway.kind === "nginx" ? spec.images.nginx : spec.images.traefik),
+        ...(spec.gateway.kind === "nginx"
+          ? { exporterImage: images.id(spec.images.nginxExporter) }
+          : {}),
+        networks: topo.gatewayNetworks.map(net),
+        resources: spec.gateway.resources,
+        certificate: { certPem: cert.certPem, keyPem: cert.keyPem },
+        publish: { http: spec.docker.httpPort, https: spec.docker.httpsPort },
+        publishAddress: address,
+      },
+      // nginx resolves upstream names once, at start: every replica must exist by then.
+      {
+        parent: this,
+        dependsOn: spec.services.filter((s) => s.route).map((s) => services.get(s.name)!),
+      },
+    );
+
+    let prometheusUrl: pulumi.Output<string | undefined> = pulumi.output(undefined);
+    if (spec.observability.enabled) {
+      const files = gatewayFiles(plan, "/etc/fjord");
+      const names = {
+        prometheus: topo.name("prometheus"),
+        nodeExporter: topo.name("node-exporter"),
+        volume: topo.name("prometheus", "data"),
+      };
+      const obs = new Observability(
+        `${name}-observability`,
+        {
+          spec,
+          names,
+          images: {
+            prometheus: images.id(spec.images.prometheus),
+            nodeExporter: images.id(spec.images.nodeExporter),
+          },
+          prometheusNetworks: topo.prometheusNetworks.map(net),
+          metricsNetwork: net(netKey.metrics),
+          jobs: dockerScrapeJobs(spec, topo, {
+            gateway: { endpoint: `${gatewayName}:${files.metrics.port}`, path: files.metrics.path },
+            nodeExporter: names.nodeExporter,
+          }),
+          publishPort: spec.docker.prometheusPort,
+          publishAddress: address,
+        },
+        { parent: this, dependsOn: [gateway, ...services.values()] },
+      );
+      prometheusUrl = obs.prometheusUrl;
+      volumes.push(pulumi.output(names.volume));
+    }
+
+    this.gatewayUrl = gateway.url;
+    this.prometheusUrl = prometheusUrl;
+    this.databases = pulumi.all(databases);
+    this.networks = pulumi.all([...nets.values()].map((n) => n.name));
+    this.volumes = pulumi.all(volumes);
+    this.services = pulumi.all(
+      Object.fromEntries([...services].map(([n, m]) => [n, m.containers])),
+    );
+    this.registerOutputs({
+      gatewayUrl: this.gatewayUrl,
+      prometheusUrl: this.prometheusUrl,
+      databases: this.databases,
+      networks: this.networks,
+      volumes: this.volumes,
+      services: this.services,
+    });
+  }
+}

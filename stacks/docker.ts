@@ -1,0 +1,29 @@
+/** Dev target: a Docker provider for the configured host, and the Platform on it. */
+import * as pulumi from "@pulumi/pulumi";
+import * as docker from "@pulumi/docker";
+import type { Spec } from "../components/spec";
+import { Platform, checkDockerDaemon, dockerHost } from "../components/docker";
+
+export function deployDocker(spec: Spec) {
+  const host = dockerHost(spec.docker.host);
+  // Previews too: the provider cannot read or diff anything without a daemon either. Skipped
+  // under mocks (no engine), where nothing talks to Docker.
+  if (pulumi.runtime.hasEngine()) {
+    const problem = checkDockerDaemon(host);
+    if (problem) throw new pulumi.RunError(problem);
+  }
+  const provider = new docker.Provider(
+    "docker",
+    spec.docker.host ? { host: spec.docker.host } : {},
+  );
+  const platform = new Platform("fjord", { spec }, { providers: [provider] });
+  return {
+    dockerHost: host,
+    gatewayUrl: platform.gatewayUrl,
+    prometheusUrl: platform.prometheusUrl,
+    databases: platform.databases,
+    services: platform.services,
+    networks: platform.networks,
+    volumes: platform.volumes,
+  };
+}
