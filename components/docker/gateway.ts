@@ -61,11 +61,8 @@ export class ApiGateway extends pulumi.ComponentResource {
         owner: files.uid,
       },
     };
-    // nginx creates its temp dirs but not their parent, and /tmp is a fresh tmpfs.
-    const entrypoint =
-      args.plan.kind === "nginx"
-        ? ["sh", "-c", 'mkdir -p /tmp/nginx && exec "$@"', "sh", ...files.command]
-        : files.command;
+    // The rendered temp paths sit directly in /tmp, so nginx needs no directory made for it.
+    const entrypoint = files.command;
     const health = `http://127.0.0.1:${args.plan.metrics.port}${files.healthPath}`;
 
     const proxy = fjordContainer(

@@ -9,7 +9,7 @@ import {
 } from "../../../policies/availability";
 
 const dep = deployment();
-const k8s = (props: object) => ({ type: T.deployment, props });
+const k8s = (props: Record<string, unknown>) => ({ type: T.deployment, props });
 
 describe("replicas-anti-affinity", () => {
   it("passes three replicas spread by hostname", async () => {

@@ -11,8 +11,8 @@ import {
 
 const dep = deployment();
 const main = (d: typeof dep) => d.spec.template.spec.containers[0];
-const k8s = (props: object) => ({ type: T.deployment, props });
-const docker = (props: object) => ({ type: T.docker, props });
+const k8s = (props: Record<string, unknown>) => ({ type: T.deployment, props });
+const docker = (props: Record<string, unknown>) => ({ type: T.docker, props });
 
 describe("no-privileged-containers", () => {
   it("passes fjord's restricted containers", async () => {

@@ -1,0 +1,301 @@
+/**
+ * The dev stack on a real Docker daemon through the real engine: two services with their own
+ * databases (PostgreSQL, MariaDB), the nginx gateway and Prometheus, from locally built images
+ * (scripts/images/build.sh; no registry). Brought up, exercised, previewed and destroyed.
+ *
+ * Needs root (a private dockerd), Debian mirror access on a cold image cache, the engine from
+ * `npm run setup` and the docker provider plugin. FJORD_DOCKER_HOST reuses a running daemon.
+ */
+import { existsSync } from "fs";
+import * as https from "https";
+import { createServer } from "net";
+import * as path from "path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  stackObjects,
+  startDockerd,
+  type DockerDaemon,
+} from "../support/dockerd";
+import {
+  buildLocalImages,
+  devStackConfig,
+  findTraefikBinary,
+  type LocalImages,
+} from "../support/images";
+import { ROOT, withEphemeralStack } from "../support/stack";
+
+const PLUGIN = path.join(
+  ROOT,
+  ".pulumi-home/plugins/resource-docker-v5.2.0/pulumi-resource-docker",
+);
+const ENGINE = path.join(ROOT, ".tools/bin/pulumi");
+const missing = [
+  ...(existsSync(ENGINE) ? [] : [`the engine (${ENGINE}; run npm run setup)`]),
+  ...(existsSync(PLUGIN) ? [] : [`the docker provider plugin (${PLUGIN}; run npm run setup)`]),
+  ...(process.getuid?.() === 0 || process.env.FJORD_DOCKER_HOST
+    ? []
+    : ["root (for a private dockerd) or FJORD_DOCKER_HOST"]),
+];
+const timings: Record<string, number> = {};
+/** Parsed JSON and mock inputs: shapes owned by Prometheus, the sample service and the provider. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Loose = any;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Reply {
+  status: number;
+  body: string;
+  servedBy?: string;
+}
+
+/** GET through the gateway: SNI and Host are the stack's domain, the certificate is self-signed. */
+function get(port: number, urlPath: string): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = https.get(
+      {
+        host: "127.0.0.1",
+        port,
+        path: urlPath,
+        servername: "localhost",
+        headers: { Host: "localhost" },
+        rejectUnauthorized: false,
+        agent: false,
+        timeout: 15_000,
+      },
+      (res) => {
+        let body = "";
+        res.on("data", (c) => (body += c));
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body,
+            servedBy: res.headers["x-served-by"] as string | undefined,
+          }),
+        );
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error(`GET ${urlPath} timed out`)));
+    req.on("error", reject);
+  });
+}
+
+/** GET that waits out the rate limiter, for the functional checks. */
+async function getOk(port: number, urlPath: string): Promise<Reply> {
+  for (let i = 0; ; i++) {
+    const r = await get(port, urlPath);
+    if (r.status !== 429 || i >= 20) return r;
+    await sleep(500);
+  }
+}
+
+async function json(url: string): Promise<Loose> {
+  const r = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  return r.json();
+}
+
+/**
+ * A free port below the kernel's ephemeral range: the engine's and the providers' own outbound
+ * connections take ephemeral ports, and one grabbed a freePort() between check and publish.
+ */
+async function publishPort(): Promise<number> {
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = createServer().once("error", () => resolve(false));
+      srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+}
+
+interface Ports {
+  http: number;
+  https: number;
+  prom: number;
+}
+
+/** Steps 2-5 of the issue: routing, own-database access, isolation, rate limit, scraping. */
+async function exercise(daemon: DockerDaemon, stackName: string, ports: Ports): Promise<void> {
+  const name = (...p: Array<string | number>) => [stackName, ...p].join("-");
+
+  // Each service answers through the gateway and reaches its own database with its password.
+  const orders = JSON.parse((await getOk(ports.https, "/orders/db")).body);
+  expect(orders).toMatchObject({ engine: "postgres", database: "orders", select1: 1 });
+  const inventory = JSON.parse((await getOk(ports.https, "/inventory/db")).body);
+  expect(inventory).toMatchObject({ engine: "mysql", database: "inventory", select1: 1 });
+  const servers = new Set<string>();
+  for (let i = 0; i < 6; i++) servers.add((await getOk(ports.https, "/orders/")).servedBy ?? "");
+  expect(servers.size, "both orders replicas serve").toBe(2);
+  expect((await getOk(ports.https, "/nope")).status).toBe(404);
+  expect((await getOk(ports.https, "/orders/call/inventory")).body).toMatch(/"status":200/);
+
+  // Isolation: orders reaches its database, but not inventory's, by name or by address.
+  const probe = async (host: string, port: number) =>
+    JSON.parse(
+      (await getOk(ports.https, `/orders/probe?host=${encodeURIComponent(host)}&port=${port}`))
+        .body,
+    );
+  expect(await probe(name("orders", "db"), 5432)).toMatchObject({ reachable: true });
+  expect(await probe(name("inventory", "db"), 3306)).toMatchObject({ reachable: false });
+  const ip = (
+    await daemon.docker([
+      "inspect",
+      "-f",
+      "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+      name("inventory", "db"),
+    ])
+  ).trim();
+  expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+  expect(await probe(ip, 3306)).toMatchObject({ reachable: false });
+  const script = `require("net").connect(5432, ${JSON.stringify(name("orders", "db"))}).on("connect", () => process.exit(0)).on("error", () => process.exit(3))`;
+  const fromInventory = await daemon.tryDocker([
+    "exec",
+    name("inventory", 0),
+    "node",
+    "-e",
+    script,
+  ]);
+  expect(
+    fromInventory.code,
+    `inventory must not reach orders' database: ${fromInventory.stderr}`,
+  ).toBe(3);
+
+  // The rate limit answers 429 past the burst.
+  await sleep(2000);
+  const burst = await Promise.all(Array.from({ length: 40 }, () => get(ports.https, "/orders/")));
+  const codes = burst.map((r) => r.status);
+  expect(codes.filter((c) => c === 429).length, codes.join(",")).toBeGreaterThan(0);
+  expect(codes.filter((c) => c === 200).length, codes.join(",")).toBeGreaterThan(0);
+
+  // Prometheus scrapes every target successfully.
+  const prom = `http://127.0.0.1:${ports.prom}`;
+  let targets: Array<{
+    labels: { job: string; instance: string };
+    health: string;
+    lastError: string;
+  }> = [];
+  const t = Date.now();
+  for (let i = 0; i < 90; i++) {
+    targets = (await json(`${prom}/api/v1/targets?state=active`)).data.activeTargets;
+    if (targets.length > 0 && targets.every((x) => x.health === "up")) break;
+    await sleep(1000);
+  }
+  timings.prometheusAllUpSeconds = (Date.now() - t) / 1000;
+  const down = targets
+    .filter((x) => x.health !== "up")
+    .map((x) => `${x.labels.job} ${x.labels.instance}: ${x.health} ${x.lastError}`);
+  expect(down).toEqual([]);
+  expect(targets.length, "prometheus, node, gateway, 3 replicas, 2 databases").toBe(8);
+  const up = (await json(`${prom}/api/v1/query?query=up`)).data.result as Array<{
+    value: [number, string];
+  }>;
+  expect(up.map((r) => r.value[1])).toEqual(Array(8).fill("1"));
+}
+
+describe("dev stack on Docker", () => {
+  let daemon: DockerDaemon;
+  let images: LocalImages;
+
+  beforeAll(async () => {
+    if (missing.length) throw new Error(`[dev-docker] cannot run: missing ${missing.join(", ")}`);
+    let t = Date.now();
+    daemon = await startDockerd();
+    timings.dockerdStartSeconds = (Date.now() - t) / 1000;
+    t = Date.now();
+    const traefikBinary = findTraefikBinary();
+    if (!traefikBinary) throw new Error("[dev-docker] no Traefik binary: run bash scripts/traefik.sh");
+    const built = await buildLocalImages(daemon.host, { traefikBinary });
+    images = built.images;
+    timings.imagesSeconds = built.seconds;
+  });
+
+  afterAll(async () => {
+    const t = Date.now();
+    await daemon?.stop();
+    timings.dockerdStopSeconds = (Date.now() - t) / 1000;
+    console.log(`[dev-docker] timings (s): ${JSON.stringify(timings)}`);
+  });
+
+  it(
+    "real engine: up, serve, isolate, preview clean, destroy leaves nothing",
+    async () => {
+      const ports = {
+        http: await publishPort(),
+        https: await publishPort(),
+        prom: await publishPort(),
+      };
+      let stackName = "";
+      let destroyStart = 0;
+      await withEphemeralStack(
+        {
+          name: "dev-docker",
+          baseStack: "dev",
+          config: devStackConfig(images, daemon.host, ports, "nginx"),
+        },
+        async (e) => {
+          stackName = e.stack.name;
+          let t = Date.now();
+          await e.up();
+          timings.upSeconds = (Date.now() - t) / 1000;
+          await exercise(daemon, stackName, ports);
+          t = Date.now();
+          await e.expectNoChanges();
+          timings.previewSeconds = (Date.now() - t) / 1000;
+          expect((await stackObjects(daemon, stackName)).length).toBeGreaterThan(10);
+          destroyStart = Date.now();
+        },
+      );
+      timings.destroySeconds = (Date.now() - destroyStart) / 1000;
+      expect(await stackObjects(daemon, stackName)).toEqual([]);
+    },
+  );
+
+  it(
+    "real engine: no daemon is one clear line, in preview too",
+    async () => {
+      const config = { docker: { host: "unix:///nonexistent/fjord-docker.sock" } };
+      await withEphemeralStack({ name: "no-daemon", baseStack: "dev", config }, async (e) => {
+        const err = await e.stack.preview().then(
+          () => undefined,
+          (x: { stderr?: string }) => x.stderr ?? String(x),
+        );
+        const lines = String(err)
+          .split("\n")
+          .filter((l) => l.includes("error:"));
+        expect(lines[0]).toMatch(
+          /error: fjord: no Docker daemon at unix:\/\/\/nonexistent\/fjord-docker\.sock \(ENOENT\): start Docker, or set fjord:docker\.host \/ DOCKER_HOST/,
+        );
+        expect(String(err)).not.toMatch(/^\s+at /m);
+      });
+    },
+  );
+
+  it(
+    "real engine: the same topology behind Traefik",
+    async () => {
+      expect(images.traefik, "the local Traefik image").toBeDefined();
+      const ports = {
+        http: await publishPort(),
+        https: await publishPort(),
+        prom: await publishPort(),
+      };
+      await withEphemeralStack(
+        {
+          name: "dev-traefik",
+          baseStack: "dev",
+          config: devStackConfig(images, daemon.host, ports, "traefik"),
+        },
+        async (e) => {
+          await e.up();
+          expect(JSON.parse((await getOk(ports.https, "/orders/db")).body)).toMatchObject({
+            select1: 1,
+          });
+          expect(JSON.parse((await getOk(ports.https, "/inventory/db")).body)).toMatchObject({
+            select1: 1,
+          });
+          await e.expectNoChanges();
+        },
+      );
+    },
+  );
+});
