@@ -243,7 +243,7 @@ const docker = z.strictObject({
 const images = z
   .strictObject({
     nginx: pinnedImage.default("nginx:1.27.3-alpine"),
-    traefik: pinnedImage.default("traefik:v3.6.2"),
+    traefik: pinnedImage.default("traefik:v3.6.12"),
     nginxExporter: pinnedImage.default("nginx/nginx-prometheus-exporter:1.4.0"),
     postgres: pinnedImage.optional(),
     mysql: pinnedImage.optional(),
