@@ -1,0 +1,81 @@
+/**
+ * The gateway behaviour table (gateway-table.ts) against a real Traefik v3 (built from Go modules
+ * by scripts/traefik.sh) running the rendered traefik.yml + dynamic.yml, on loopback. Adds the
+ * Traefik-only promises: HTTP/3 over QUIC and the ratio circuit breaker.
+ */
+import { execFile } from "child_process";
+import { existsSync, readFileSync, writeFileSync } from "fs";
+import * as path from "path";
+import { promisify } from "util";
+import { expect } from "vitest";
+import { makeTempDir } from "../support/proc";
+import { ensureTraefik, serverUp, startTraefik, type TraefikInstance } from "../support/traefik";
+import { GATEWAY_TEST_DOMAIN, getHttps, sleep } from "../support/upstreams";
+import { gatewayBehaviour, type RunningGateway } from "./gateway-table";
+
+const exec = promisify(execFile);
+const H3CHECK_SRC = path.resolve(__dirname, "../../scripts/h3check");
+
+ensureTraefik();
+
+/** Builds scripts/h3check once per run (Go's build cache makes repeats fast). */
+let h3bin: Promise<string> | undefined;
+function h3check(): Promise<string> {
+  h3bin ??= (async () => {
+    const out = path.join(makeTempDir("fjord-h3check-"), "h3check");
+    await exec("go", ["build", "-o", out, "."], {
+      cwd: H3CHECK_SRC,
+      env: { ...process.env, GOFLAGS: "-mod=readonly", GOTOOLCHAIN: "local", CGO_ENABLED: "0" },
+      timeout: 300_000,
+    });
+    return out;
+  })();
+  return h3bin;
+}
+
+/** UDP sockets bound on 127.0.0.1:port, from /proc (no tool needed). */
+function udpListening(port: number): boolean {
+  const hex = `0100007F:${port.toString(16).toUpperCase().padStart(4, "0")}`;
+  return ["/proc/net/udp", "/proc/net/udp6"]
+    .filter(existsSync)
+    .some((f) => readFileSync(f, "utf8").includes(hex));
+}
+
+gatewayBehaviour({
+  name: "traefik",
+  start: (plan, cert) => startTraefik({ plan, cert }),
+  // Token bucket that starts full: `burst` tokens, and no waiting longer than half a token period.
+  admittedAtOnce: (rl) => rl.burst,
+  // Active health checks take the server out; the gauge is Traefik's own view of it.
+  async awaitEjected(gw, upstream, server) {
+    const t = gw as RunningGateway & TraefikInstance;
+    const url = `http://127.0.0.1:${server.port}`;
+    const deadline = Date.now() + 20_000;
+    while (serverUp(await t.metrics(), url) !== 0) {
+      if (Date.now() > deadline) throw new Error(`traefik never marked ${upstream} ${url} down`);
+      await sleep(200);
+    }
+  },
+  readmission: "health_probe",
+  ratioBreaker: true,
+  async http3(gw, cert) {
+    const alt = (await getHttps(gw.httpsPort, cert.caPem, "/echo/h3")).headers["alt-svc"];
+    expect(alt).toContain(`h3=":${gw.httpsPort}"`);
+    expect(udpListening(gw.httpsPort)).toBe(true);
+    const caFile = path.join(makeTempDir("fjord-h3-ca-"), "ca.crt");
+    writeFileSync(caFile, cert.caPem);
+    const { stdout } = await exec(
+      await h3check(),
+      [
+        `-url=https://${GATEWAY_TEST_DOMAIN}:${gw.httpsPort}/echo/h3?x=1`,
+        `-connect=127.0.0.1:${gw.httpsPort}`,
+        `-ca=${caFile}`,
+      ],
+      { timeout: 20_000 },
+    );
+    const r = JSON.parse(stdout) as { proto: string; status: number; body: string };
+    expect(r.proto).toBe("HTTP/3.0");
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body)).toMatchObject({ upstream: "echo", url: "/echo/h3?x=1" });
+  },
+});
