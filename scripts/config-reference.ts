@@ -8,8 +8,12 @@ if (process.argv.includes("--write")) {
   const file = path.resolve(__dirname, "../README.md");
   const readme = readFileSync(file, "utf8");
   const re = /<!-- config-reference:start -->[\s\S]*?<!-- config-reference:end -->/;
-  if (!re.test(readme)) throw new Error("README.md lacks the <!-- config-reference:start/end --> markers");
-  writeFileSync(file, readme.replace(re, `<!-- config-reference:start -->\n${table}\n<!-- config-reference:end -->`));
+  if (!re.test(readme))
+    throw new Error("README.md lacks the <!-- config-reference:start/end --> markers");
+  writeFileSync(
+    file,
+    readme.replace(re, `<!-- config-reference:start -->\n${table}\n<!-- config-reference:end -->`),
+  );
 } else {
   console.log(table);
 }

@@ -11,11 +11,7 @@ import * as https from "https";
 import { createServer } from "net";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  stackObjects,
-  startDockerd,
-  type DockerDaemon,
-} from "../support/dockerd";
+import { stackObjects, startDockerd, type DockerDaemon } from "../support/dockerd";
 import {
   buildLocalImages,
   devStackConfig,
@@ -203,7 +199,8 @@ describe("dev stack on Docker", () => {
     timings.dockerdStartSeconds = (Date.now() - t) / 1000;
     t = Date.now();
     const traefikBinary = findTraefikBinary();
-    if (!traefikBinary) throw new Error("[dev-docker] no Traefik binary: run bash scripts/traefik.sh");
+    if (!traefikBinary)
+      throw new Error("[dev-docker] no Traefik binary: run bash scripts/traefik.sh");
     const built = await buildLocalImages(daemon.host, { traefikBinary });
     images = built.images;
     timings.imagesSeconds = built.seconds;
@@ -216,86 +213,77 @@ describe("dev stack on Docker", () => {
     console.log(`[dev-docker] timings (s): ${JSON.stringify(timings)}`);
   });
 
-  it(
-    "real engine: up, serve, isolate, preview clean, destroy leaves nothing",
-    async () => {
-      const ports = {
-        http: await publishPort(),
-        https: await publishPort(),
-        prom: await publishPort(),
-      };
-      let stackName = "";
-      let destroyStart = 0;
-      await withEphemeralStack(
-        {
-          name: "dev-docker",
-          baseStack: "dev",
-          config: devStackConfig(images, daemon.host, ports, "nginx"),
-        },
-        async (e) => {
-          stackName = e.stack.name;
-          let t = Date.now();
-          await e.up();
-          timings.upSeconds = (Date.now() - t) / 1000;
-          await exercise(daemon, stackName, ports);
-          t = Date.now();
-          await e.expectNoChanges();
-          timings.previewSeconds = (Date.now() - t) / 1000;
-          expect((await stackObjects(daemon, stackName)).length).toBeGreaterThan(10);
-          destroyStart = Date.now();
-        },
-      );
-      timings.destroySeconds = (Date.now() - destroyStart) / 1000;
-      expect(await stackObjects(daemon, stackName)).toEqual([]);
-    },
-  );
+  it("real engine: up, serve, isolate, preview clean, destroy leaves nothing", async () => {
+    const ports = {
+      http: await publishPort(),
+      https: await publishPort(),
+      prom: await publishPort(),
+    };
+    let stackName = "";
+    let destroyStart = 0;
+    await withEphemeralStack(
+      {
+        name: "dev-docker",
+        baseStack: "dev",
+        config: devStackConfig(images, daemon.host, ports, "nginx"),
+      },
+      async (e) => {
+        stackName = e.stack.name;
+        let t = Date.now();
+        await e.up();
+        timings.upSeconds = (Date.now() - t) / 1000;
+        await exercise(daemon, stackName, ports);
+        t = Date.now();
+        await e.expectNoChanges();
+        timings.previewSeconds = (Date.now() - t) / 1000;
+        expect((await stackObjects(daemon, stackName)).length).toBeGreaterThan(10);
+        destroyStart = Date.now();
+      },
+    );
+    timings.destroySeconds = (Date.now() - destroyStart) / 1000;
+    expect(await stackObjects(daemon, stackName)).toEqual([]);
+  });
 
-  it(
-    "real engine: no daemon is one clear line, in preview too",
-    async () => {
-      const config = { docker: { host: "unix:///nonexistent/fjord-docker.sock" } };
-      await withEphemeralStack({ name: "no-daemon", baseStack: "dev", config }, async (e) => {
-        const err = await e.stack.preview().then(
-          () => undefined,
-          (x: { stderr?: string }) => x.stderr ?? String(x),
-        );
-        const lines = String(err)
-          .split("\n")
-          .filter((l) => l.includes("error:"));
-        expect(lines[0]).toMatch(
-          /error: fjord: no Docker daemon at unix:\/\/\/nonexistent\/fjord-docker\.sock \(ENOENT\): start Docker, or set fjord:docker\.host \/ DOCKER_HOST/,
-        );
-        expect(String(err)).not.toMatch(/^\s+at /m);
-      });
-    },
-  );
-
-  it(
-    "real engine: the same topology behind Traefik",
-    async () => {
-      expect(images.traefik, "the local Traefik image").toBeDefined();
-      const ports = {
-        http: await publishPort(),
-        https: await publishPort(),
-        prom: await publishPort(),
-      };
-      await withEphemeralStack(
-        {
-          name: "dev-traefik",
-          baseStack: "dev",
-          config: devStackConfig(images, daemon.host, ports, "traefik"),
-        },
-        async (e) => {
-          await e.up();
-          expect(JSON.parse((await getOk(ports.https, "/orders/db")).body)).toMatchObject({
-            select1: 1,
-          });
-          expect(JSON.parse((await getOk(ports.https, "/inventory/db")).body)).toMatchObject({
-            select1: 1,
-          });
-          await e.expectNoChanges();
-        },
+  it("real engine: no daemon is one clear line, in preview too", async () => {
+    const config = { docker: { host: "unix:///nonexistent/fjord-docker.sock" } };
+    await withEphemeralStack({ name: "no-daemon", baseStack: "dev", config }, async (e) => {
+      const err = await e.stack.preview().then(
+        () => undefined,
+        (x: { stderr?: string }) => x.stderr ?? String(x),
       );
-    },
-  );
+      const lines = String(err)
+        .split("\n")
+        .filter((l) => l.includes("error:"));
+      expect(lines[0]).toMatch(
+        /error: fjord: no Docker daemon at unix:\/\/\/nonexistent\/fjord-docker\.sock \(ENOENT\): start Docker, or set fjord:docker\.host \/ DOCKER_HOST/,
+      );
+      expect(String(err)).not.toMatch(/^\s+at /m);
+    });
+  });
+
+  it("real engine: the same topology behind Traefik", async () => {
+    expect(images.traefik, "the local Traefik image").toBeDefined();
+    const ports = {
+      http: await publishPort(),
+      https: await publishPort(),
+      prom: await publishPort(),
+    };
+    await withEphemeralStack(
+      {
+        name: "dev-traefik",
+        baseStack: "dev",
+        config: devStackConfig(images, daemon.host, ports, "traefik"),
+      },
+      async (e) => {
+        await e.up();
+        expect(JSON.parse((await getOk(ports.https, "/orders/db")).body)).toMatchObject({
+          select1: 1,
+        });
+        expect(JSON.parse((await getOk(ports.https, "/inventory/db")).body)).toMatchObject({
+          select1: 1,
+        });
+        await e.expectNoChanges();
+      },
+    );
+  });
 });
