@@ -211,8 +211,11 @@ export function renderTraefikDynamic(plan: GatewayPlan): string {
     },
     [m.secureHeaders]: {
       headers: {
-        // An empty value makes Traefik delete the request header before proxying.
-        customRequestHeaders: Object.fromEntries(plan.stripHeaders.map((h) => [h, ""])),
+        // An empty value makes Traefik delete the request header before proxying. An empty map
+        // makes Traefik reject the whole dynamic file, so it is left out when nothing is stripped.
+        ...(plan.stripHeaders.length > 0
+          ? { customRequestHeaders: Object.fromEntries(plan.stripHeaders.map((h) => [h, ""])) }
+          : {}),
         customResponseHeaders: { "X-Powered-By": "" },
         stsSeconds: plan.tls.hstsMaxAgeSeconds,
         stsIncludeSubdomains: plan.tls.hstsIncludeSubdomains,

@@ -268,3 +268,19 @@ describe("renderTraefikDynamic: services", () => {
     );
   });
 });
+
+describe("renderTraefikDynamic without headers to strip", () => {
+  it("leaves customRequestHeaders out (Traefik rejects an empty map)", () => {
+    const dynamic = parse(renderTraefikDynamic({ ...plan(), stripHeaders: [] }));
+    const headers = Object.values(
+      dynamic.http.middlewares as Record<string, { headers?: Record<string, unknown> }>,
+    )
+      .map((mw) => mw.headers)
+      .filter(
+        (h): h is Record<string, unknown> =>
+          h !== undefined && !("Cookie" in ((h.customRequestHeaders as object) ?? {})),
+      );
+    expect(headers.length).toBeGreaterThan(0);
+    for (const h of headers) expect(h).not.toHaveProperty("customRequestHeaders");
+  });
+});
