@@ -1,70 +1,146 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import type { Spec } from "../spec";
-import { observabilityModel, PORTS } from "../plan/observability/model";
-import { renderPrometheusConfig, type StaticJob } from "../plan/observability/prometheus";
-import { renderAlertRules } from "../plan/observability/rules";
+import {
+  MOUNTS,
+  observabilityFiles,
+  observabilityModel,
+  PORTS,
+  renderGrafanaProvisioning,
+  renderPrometheusConfig,
+  type ObservabilityFiles,
+  type StaticJob,
+} from "../plan/observability";
 import { fjordContainer } from "./container";
+import {
+  alertmanagerContainer,
+  FORWARD_PORT,
+  grafanaContainer,
+  lokiContainer,
+  logShipperContainer,
+  type PartScope,
+} from "./observability-parts";
 import { labelList, labels } from "./topology";
+
+/** Container and volume names of every part; those of parts switched off are unused. */
+export interface ObservabilityNames {
+  prometheus: string;
+  nodeExporter: string;
+  /** Prometheus' data volume. */
+  volume: string;
+  alertmanager: string;
+  grafana: string;
+  loki: string;
+  lokiVolume: string;
+  logShipper: string;
+}
 
 export interface ObservabilityArgs {
   spec: Spec;
-  /** Container names. */
-  names: { prometheus: string; nodeExporter: string; volume: string };
-  images: { prometheus: pulumi.Input<string>; nodeExporter: pulumi.Input<string> };
+  names: ObservabilityNames;
+  /** Image ID for a reference; called only for the parts that run, so nothing else is pulled. */
+  image: (ref: string) => pulumi.Input<string>;
   /** Prometheus' networks: `front` first (it publishes its port), then everything it scrapes. */
   prometheusNetworks: pulumi.Input<string>[];
+  /** Grafana's published network. */
+  frontNetwork: pulumi.Input<string>;
   metricsNetwork: pulumi.Input<string>;
-  /** The static scrape jobs (see dockerScrapeJobs). */
+  /** The static scrape jobs (see dockerScrapeJobs); the observability parts' own are added here. */
   jobs: StaticJob[];
   /** Host port for the Prometheus UI/API. */
   publishPort: number;
+  /** Host port for Grafana. @default 3000 */
+  grafanaPort?: number;
   /** @default "127.0.0.1" */
   publishAddress?: string;
 }
 
-const CONFIG = "/etc/prometheus";
+const CONFIG = MOUNTS.prometheusConfig;
 
 /**
- * Prometheus and the node exporter on Docker, fed by the same renderers as Kubernetes (static
- * discovery instead of pod annotations). Grafana, Loki and the log shipper are not wired on
- * Docker yet (see docs/dev.md).
+ * The observability stack on Docker, fed by the same renderers as Kubernetes (static discovery
+ * instead of pod annotations): Prometheus and the node exporter always, Alertmanager, Grafana,
+ * Loki and Fluent Bit as `observability.components` says. Everything but Grafana's and
+ * Prometheus' published ports stays on the internal `metrics` network.
  */
 export class Observability extends pulumi.ComponentResource {
   /** http://<address>:<port>/ on the host. */
   public readonly prometheusUrl: pulumi.Output<string>;
   public readonly prometheusConfig: pulumi.Output<string>;
   public readonly alertRules: pulumi.Output<string>;
+  /** http://<address>:<grafanaPort>/ on the host, when Grafana runs. */
+  public readonly grafanaUrl: pulumi.Output<string | undefined>;
+  /** Generated Grafana admin password (secret), when Grafana runs. */
+  public readonly grafanaAdminPassword: pulumi.Output<string | undefined>;
+  /** Names of the volumes this component created. */
+  public readonly volumes: string[];
 
   constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fjord:docker:Observability", name, {}, opts);
     const address = args.publishAddress ?? "127.0.0.1";
-    const o = args.spec.observability;
-    const stack = args.spec.stack;
+    const spec = args.spec;
+    const o = spec.observability;
+    const on = o.components;
+    const n = args.names;
+    const stack = spec.stack;
     const child = { parent: this };
+    const scope: PartScope = { name, parent: this, stack, metricsNetwork: args.metricsNetwork };
 
+    const url = (host: string, port: number) => `http://${host}:${port}`;
+    const model = observabilityModel(spec);
+    const files = observabilityFiles(model, {
+      discovery: { kind: "static", jobs: [] },
+      alertmanager: `${n.alertmanager}:${PORTS.alertmanager}`,
+      prometheusUrl: url(n.prometheus, PORTS.prometheus),
+      lokiUrl: url(n.loki, PORTS.loki),
+      alertmanagerUrl: url(n.alertmanager, PORTS.alertmanager),
+      lokiHost: n.loki,
+      logSource: { kind: "forward", port: FORWARD_PORT },
+    });
+    const lokiRuler = on.loki && Object.keys(files.lokiRules).length > 0;
+    const jobs: StaticJob[] = [
+      ...args.jobs,
+      ...(on.alertmanager
+        ? [{ job: "alertmanager", targets: [`${n.alertmanager}:${PORTS.alertmanager}`] }]
+        : []),
+      ...(on.grafana ? [{ job: "grafana", targets: [`${n.grafana}:${PORTS.grafana}`] }] : []),
+      ...(on.loki ? [{ job: "loki", targets: [`${n.loki}:${PORTS.loki}`] }] : []),
+      ...(on.logShipper
+        ? [
+            {
+              job: "log-shipper",
+              targets: [`${n.logShipper}:${PORTS.logShipper}`],
+              metricsPath: "/api/v2/metrics/prometheus",
+            },
+          ]
+        : []),
+    ];
+    // Rendered here rather than taken from `files`: the static jobs are known only now, and
+    // without Alertmanager Prometheus must not be pointed at a host that does not exist.
     const prometheusYml = renderPrometheusConfig({
       scrapeInterval: o.scrapeInterval,
-      discovery: { kind: "static", jobs: args.jobs },
+      discovery: { kind: "static", jobs },
       ruleFiles: [`${CONFIG}/alerts.yml`],
+      alertmanagers: on.alertmanager ? [`${n.alertmanager}:${PORTS.alertmanager}`] : [],
       remoteWrite: o.remoteWrite,
       externalLabels: { fjord_stack: stack },
     });
-    const alertsYml = renderAlertRules(observabilityModel(args.spec));
+    const alertsYml = files.prometheus["alerts.yml"];
 
     const data = new docker.Volume(
       `${name}-prometheus-data`,
-      { name: args.names.volume, labels: labelList(labels(stack, "volume")) },
+      { name: n.volume, labels: labelList(labels(stack, "volume")) },
       child,
     );
+    const volumes = [n.volume];
 
     fjordContainer(
       `${name}-node-exporter`,
       {
-        name: args.names.nodeExporter,
+        name: n.nodeExporter,
         stack,
         role: "node-exporter",
-        image: args.images.nodeExporter,
+        image: args.image(spec.images.nodeExporter),
         networks: [args.metricsNetwork],
         limits: { cpu: "100m", memory: "64Mi" },
         user: 65534,
@@ -77,10 +153,10 @@ export class Observability extends pulumi.ComponentResource {
     fjordContainer(
       `${name}-prometheus`,
       {
-        name: args.names.prometheus,
+        name: n.prometheus,
         stack,
         role: "prometheus",
-        image: args.images.prometheus,
+        image: args.image(spec.images.prometheus),
         networks: args.prometheusNetworks,
         limits: { cpu: "1", memory: "1Gi" },
         reservation: "256Mi",
@@ -91,6 +167,8 @@ export class Observability extends pulumi.ComponentResource {
           `--storage.tsdb.retention.time=${o.retentionTime}`,
           `--storage.tsdb.retention.size=${o.retentionSize}`,
           `--web.listen-address=:${PORTS.prometheus}`,
+          // The Loki ruler writes the nginx gateway's per-route series here.
+          ...(lokiRuler ? ["--web.enable-remote-write-receiver"] : []),
         ],
         files: {
           [`${CONFIG}/prometheus.yml`]: { content: prometheusYml },
@@ -113,13 +191,78 @@ export class Observability extends pulumi.ComponentResource {
       child,
     );
 
+    if (on.alertmanager) {
+      alertmanagerContainer(scope, {
+        containerName: n.alertmanager,
+        image: args.image(spec.images.alertmanager),
+        files: files.alertmanager,
+      });
+    }
+    let grafanaUrl: pulumi.Output<string | undefined> = pulumi.output(undefined);
+    let grafanaAdminPassword: pulumi.Output<string | undefined> = pulumi.output(undefined);
+    if (on.grafana) {
+      const grafanaPort = args.grafanaPort ?? PORTS.grafana;
+      const g = grafanaContainer(scope, {
+        containerName: n.grafana,
+        image: args.image(spec.images.grafana),
+        adminUser: o.grafanaAdminUser,
+        files: {
+          ...files,
+          grafanaDatasources: on.alertmanager
+            ? files.grafanaDatasources
+            : withoutAlertmanager(n, o.scrapeInterval),
+        },
+        frontNetwork: args.frontNetwork,
+        publishPort: grafanaPort,
+        address,
+      });
+      grafanaUrl = pulumi.output(`http://${address}:${grafanaPort}/`);
+      grafanaAdminPassword = g.adminPassword;
+    }
+    if (on.loki) {
+      lokiContainer(scope, {
+        containerName: n.loki,
+        volumeName: n.lokiVolume,
+        image: args.image(spec.images.loki),
+        files: files.loki,
+        rules: files.lokiRules,
+      });
+      volumes.push(n.lokiVolume);
+    }
+    if (on.logShipper) {
+      logShipperContainer(scope, {
+        containerName: n.logShipper,
+        image: args.image(spec.images.logShipper),
+        files: files.logShipper,
+      });
+    }
+
     this.prometheusUrl = pulumi.output(`http://${address}:${args.publishPort}/`);
     this.prometheusConfig = pulumi.output(prometheusYml);
     this.alertRules = pulumi.output(alertsYml);
+    this.grafanaUrl = grafanaUrl;
+    this.grafanaAdminPassword = grafanaAdminPassword;
+    this.volumes = volumes;
     this.registerOutputs({
       prometheusUrl: this.prometheusUrl,
       prometheusConfig: this.prometheusConfig,
       alertRules: this.alertRules,
+      grafanaUrl: this.grafanaUrl,
+      grafanaAdminPassword: this.grafanaAdminPassword,
     });
   }
+}
+
+/** Grafana's data sources when Alertmanager does not run: no data source that answers nothing. */
+function withoutAlertmanager(
+  n: ObservabilityNames,
+  scrapeInterval: string,
+): ObservabilityFiles["grafanaDatasources"] {
+  const p = renderGrafanaProvisioning({
+    prometheusUrl: `http://${n.prometheus}:${PORTS.prometheus}`,
+    lokiUrl: `http://${n.loki}:${PORTS.loki}`,
+    dashboardsDir: MOUNTS.grafanaDashboards,
+    scrapeInterval,
+  });
+  return { "datasources.yaml": p["datasources.yaml"] };
 }

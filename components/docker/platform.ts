@@ -23,11 +23,14 @@ const DOCKER_DNS = "127.0.0.11";
 
 /**
  * The whole topology on one Docker host: the gateway, each service with its own database on its
- * own internal network, and Prometheus. Pass the Docker provider in `opts`.
+ * own internal network, and the observability stack. Pass the Docker provider in `opts`.
  */
 export class Platform extends pulumi.ComponentResource {
   public readonly gatewayUrl: pulumi.Output<string>;
   public readonly prometheusUrl: pulumi.Output<string | undefined>;
+  public readonly grafanaUrl: pulumi.Output<string | undefined>;
+  /** Generated Grafana admin password (secret), when Grafana runs. */
+  public readonly grafanaAdminPassword: pulumi.Output<string | undefined>;
   /** Service name → host:port of its database, on its private network. */
   public readonly databases: pulumi.Output<Record<string, string>>;
   public readonly networks: pulumi.Output<string[]>;
@@ -175,39 +178,49 @@ export class Platform extends pulumi.ComponentResource {
     );
 
     let prometheusUrl: pulumi.Output<string | undefined> = pulumi.output(undefined);
+    let grafanaUrl: pulumi.Output<string | undefined> = pulumi.output(undefined);
+    let grafanaAdminPassword: pulumi.Output<string | undefined> = pulumi.output(undefined);
     if (spec.observability.enabled) {
       const files = gatewayFiles(plan, "/etc/fjord");
       const names = {
         prometheus: topo.name("prometheus"),
         nodeExporter: topo.name("node-exporter"),
         volume: topo.name("prometheus", "data"),
+        alertmanager: topo.name("alertmanager"),
+        grafana: topo.name("grafana"),
+        loki: topo.name("loki"),
+        lokiVolume: topo.name("loki", "data"),
+        logShipper: topo.name("log-shipper"),
       };
       const obs = new Observability(
         `${name}-observability`,
         {
           spec,
           names,
-          images: {
-            prometheus: images.id(spec.images.prometheus),
-            nodeExporter: images.id(spec.images.nodeExporter),
-          },
+          image: (ref) => images.id(ref),
           prometheusNetworks: topo.prometheusNetworks.map(net),
+          frontNetwork: net(netKey.front),
           metricsNetwork: net(netKey.metrics),
           jobs: dockerScrapeJobs(spec, topo, {
             gateway: { endpoint: `${gatewayName}:${files.metrics.port}`, path: files.metrics.path },
             nodeExporter: names.nodeExporter,
           }),
           publishPort: spec.docker.prometheusPort,
+          grafanaPort: spec.docker.grafanaPort,
           publishAddress: address,
         },
         { parent: this, dependsOn: [gateway, ...services.values()] },
       );
       prometheusUrl = obs.prometheusUrl;
-      volumes.push(pulumi.output(names.volume));
+      grafanaUrl = obs.grafanaUrl;
+      grafanaAdminPassword = obs.grafanaAdminPassword;
+      volumes.push(...obs.volumes.map((v) => pulumi.output(v)));
     }
 
     this.gatewayUrl = gateway.url;
     this.prometheusUrl = prometheusUrl;
+    this.grafanaUrl = grafanaUrl;
+    this.grafanaAdminPassword = grafanaAdminPassword;
     this.databases = pulumi.all(databases);
     this.networks = pulumi.all([...nets.values()].map((n) => n.name));
     this.volumes = pulumi.all(volumes);
@@ -217,6 +230,8 @@ export class Platform extends pulumi.ComponentResource {
     this.registerOutputs({
       gatewayUrl: this.gatewayUrl,
       prometheusUrl: this.prometheusUrl,
+      grafanaUrl: this.grafanaUrl,
+      grafanaAdminPassword: this.grafanaAdminPassword,
       databases: this.databases,
       networks: this.networks,
       volumes: this.volumes,

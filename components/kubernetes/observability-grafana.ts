@@ -37,7 +37,7 @@ export interface GrafanaResult {
  * Settings that keep Grafana from reaching outside the platform (update checks, usage reports,
  * news, avatars, public snapshots) and from letting anyone in without a login.
  */
-const LOCKED_DOWN: Record<string, string> = {
+export const LOCKED_DOWN: Record<string, string> = {
   GF_AUTH_ANONYMOUS_ENABLED: "false",
   GF_USERS_ALLOW_SIGN_UP: "false",
   GF_USERS_ALLOW_ORG_CREATE: "false",

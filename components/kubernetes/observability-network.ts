@@ -23,6 +23,8 @@ export interface ObservabilityNetworkArgs {
   webhookPorts: number[];
   /** The Loki ruler pushes recording-rule results to Prometheus (nginx gateway). */
   lokiRuler: boolean;
+  /** Which optional parts run (`observability.components`); only their flows are opened. */
+  components: { alertmanager: boolean; grafana: boolean; loki: boolean; logShipper: boolean };
 }
 
 type Body = k8s.types.input.networking.v1.NetworkPolicySpec;
@@ -34,6 +36,7 @@ const anywhere = (ports: number[]) => ({
 });
 
 export function observabilityNetwork(s: Scope, a: ObservabilityNetworkArgs): void {
+  const on = a.components;
   const policy = (namespace: string, role: string, spec: Body) =>
     new k8s.networking.v1.NetworkPolicy(
       `${s.name}-np-${namespace}-${role}`,
@@ -42,7 +45,7 @@ export function observabilityNetwork(s: Scope, a: ObservabilityNetworkArgs): voi
     );
 
   // The node-agent namespaces are fjord's own, so they start where the Platform's do.
-  for (const ns of [NODE_EXPORTER_NAMESPACE, LOG_SHIPPER_NAMESPACE]) {
+  for (const ns of [NODE_EXPORTER_NAMESPACE, ...(on.logShipper ? [LOG_SHIPPER_NAMESPACE] : [])]) {
     policy(ns, "default-deny", defaultDeny());
     policy(ns, "allow-dns", allowDns());
   }
@@ -60,46 +63,59 @@ export function observabilityNetwork(s: Scope, a: ObservabilityNetworkArgs): voi
       ...(a.remoteWritePorts.length ? [anywhere(a.remoteWritePorts)] : []),
     ],
   });
-  policy(
-    SYSTEM_NAMESPACE,
-    "prometheus-ingress",
-    allowIngress("prometheus", PORTS.prometheus, [
-      system("grafana"),
-      ...(a.lokiRuler ? [system("loki")] : []),
-    ]),
-  );
-  policy(
-    SYSTEM_NAMESPACE,
-    "alertmanager-ingress",
-    allowIngress("alertmanager", PORTS.alertmanager, [system("prometheus"), system("grafana")]),
-  );
-  if (a.webhookPorts.length) {
+  const prometheusPeers = [
+    ...(on.grafana ? [system("grafana")] : []),
+    ...(a.lokiRuler ? [system("loki")] : []),
+  ];
+  // An empty `from` would admit every source: with no peer, default-deny stays in force.
+  if (prometheusPeers.length) {
+    policy(
+      SYSTEM_NAMESPACE,
+      "prometheus-ingress",
+      allowIngress("prometheus", PORTS.prometheus, prometheusPeers),
+    );
+  }
+  if (on.alertmanager) {
+    policy(
+      SYSTEM_NAMESPACE,
+      "alertmanager-ingress",
+      allowIngress("alertmanager", PORTS.alertmanager, [
+        system("prometheus"),
+        ...(on.grafana ? [system("grafana")] : []),
+      ]),
+    );
+  }
+  if (on.alertmanager && a.webhookPorts.length) {
     policy(SYSTEM_NAMESPACE, "alertmanager-egress", {
       podSelector: { matchLabels: { app: "alertmanager" } },
       policyTypes: ["Egress"],
       egress: [anywhere(a.webhookPorts)],
     });
   }
-  policy(
-    SYSTEM_NAMESPACE,
-    "grafana-egress",
-    allowEgress("grafana", [
-      { ...system("prometheus"), port: PORTS.prometheus },
-      { ...system("loki"), port: PORTS.loki },
-      { ...system("alertmanager"), port: PORTS.alertmanager },
-    ]),
-  );
-  // Grafana takes no in-cluster traffic but scrapes; people reach it with `kubectl port-forward`.
-  policy(SYSTEM_NAMESPACE, "grafana-scrape", allowScrape("grafana", PORTS.grafana));
-  policy(
-    SYSTEM_NAMESPACE,
-    "loki-ingress",
-    allowIngress("loki", PORTS.loki, [
-      { namespace: LOG_SHIPPER_NAMESPACE, app: "log-shipper" },
-      system("grafana"),
-      system("prometheus"),
-    ]),
-  );
+  if (on.grafana) {
+    policy(
+      SYSTEM_NAMESPACE,
+      "grafana-egress",
+      allowEgress("grafana", [
+        { ...system("prometheus"), port: PORTS.prometheus },
+        ...(on.loki ? [{ ...system("loki"), port: PORTS.loki }] : []),
+        ...(on.alertmanager ? [{ ...system("alertmanager"), port: PORTS.alertmanager }] : []),
+      ]),
+    );
+    // Grafana takes no in-cluster traffic but scrapes; people reach it with `kubectl port-forward`.
+    policy(SYSTEM_NAMESPACE, "grafana-scrape", allowScrape("grafana", PORTS.grafana));
+  }
+  if (on.loki) {
+    policy(
+      SYSTEM_NAMESPACE,
+      "loki-ingress",
+      allowIngress("loki", PORTS.loki, [
+        ...(on.logShipper ? [{ namespace: LOG_SHIPPER_NAMESPACE, app: "log-shipper" }] : []),
+        ...(on.grafana ? [system("grafana")] : []),
+        system("prometheus"),
+      ]),
+    );
+  }
   if (a.lokiRuler) {
     policy(
       SYSTEM_NAMESPACE,
@@ -110,12 +126,18 @@ export function observabilityNetwork(s: Scope, a: ObservabilityNetworkArgs): voi
   if (a.gatewayMetricsPort !== undefined) {
     policy(SYSTEM_NAMESPACE, "gateway-scrape", allowScrape("gateway", a.gatewayMetricsPort));
   }
-  policy(
-    LOG_SHIPPER_NAMESPACE,
-    "log-shipper-egress",
-    allowEgress("log-shipper", [{ ...system("loki"), port: PORTS.loki }]),
-  );
-  policy(LOG_SHIPPER_NAMESPACE, "log-shipper-scrape", allowScrape("log-shipper", PORTS.logShipper));
+  if (on.logShipper) {
+    policy(
+      LOG_SHIPPER_NAMESPACE,
+      "log-shipper-egress",
+      allowEgress("log-shipper", on.loki ? [{ ...system("loki"), port: PORTS.loki }] : []),
+    );
+    policy(
+      LOG_SHIPPER_NAMESPACE,
+      "log-shipper-scrape",
+      allowScrape("log-shipper", PORTS.logShipper),
+    );
+  }
   policy(
     NODE_EXPORTER_NAMESPACE,
     "node-exporter-scrape",

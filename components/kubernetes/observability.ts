@@ -7,9 +7,12 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { Spec } from "../spec";
 import {
+  MOUNTS,
   observabilityFiles,
   observabilityModel,
   PORTS,
+  renderGrafanaProvisioning,
+  renderPrometheusConfig,
   type ObservabilityFiles,
 } from "../plan/observability";
 import { MANAGED_BY, SYSTEM_NAMESPACE, serviceDns, serviceNamespace } from "./naming";
@@ -69,11 +72,14 @@ function nodeAgentNamespaceLabels(region: string, jurisdiction: string): Record<
 export class Observability extends pulumi.ComponentResource {
   /** In-cluster Prometheus URL. */
   public readonly prometheusUrl: pulumi.Output<string>;
-  /** In-cluster Grafana URL (reach it with `kubectl -n fjord-system port-forward svc/grafana 3000`). */
-  public readonly grafanaUrl: pulumi.Output<string>;
+  /**
+   * In-cluster Grafana URL (reach it with `kubectl -n fjord-system port-forward svc/grafana 3000`);
+   * undefined when `observability.components.grafana` is off, like the password.
+   */
+  public readonly grafanaUrl: pulumi.Output<string | undefined>;
   public readonly grafanaAdminUser: pulumi.Output<string>;
   /** Generated Grafana admin password (secret). */
-  public readonly grafanaAdminPassword: pulumi.Output<string>;
+  public readonly grafanaAdminPassword: pulumi.Output<string | undefined>;
   /** Every rendered config file, by process. */
   public readonly files: pulumi.Output<ObservabilityFiles>;
 
@@ -81,6 +87,7 @@ export class Observability extends pulumi.ComponentResource {
     super("fjord:kubernetes:Observability", name, {}, opts);
     const spec = args.spec;
     const o = spec.observability;
+    const on = o.components;
     const region = spec.region;
     const jurisdiction = spec.regions[region]?.jurisdiction ?? "unknown";
     const hosts = spec.nodes.map((n) => n.host);
@@ -96,17 +103,18 @@ export class Observability extends pulumi.ComponentResource {
 
     const dns = (app: string) => serviceDns(app, SYSTEM_NAMESPACE);
     const model = observabilityModel(spec);
+    const discovery = {
+      kind: "kubernetes" as const,
+      systemNamespace: SYSTEM_NAMESPACE,
+      nodeExporterNamespace: NODE_EXPORTER_NAMESPACE,
+      namespaces: [
+        SYSTEM_NAMESPACE,
+        ...(on.logShipper ? [LOG_SHIPPER_NAMESPACE] : []),
+        ...spec.services.map((s) => serviceNamespace(s.name)),
+      ],
+    };
     const files = observabilityFiles(model, {
-      discovery: {
-        kind: "kubernetes",
-        systemNamespace: SYSTEM_NAMESPACE,
-        nodeExporterNamespace: NODE_EXPORTER_NAMESPACE,
-        namespaces: [
-          SYSTEM_NAMESPACE,
-          LOG_SHIPPER_NAMESPACE,
-          ...spec.services.map((s) => serviceNamespace(s.name)),
-        ],
-      },
+      discovery,
       alertmanager: `${dns("alertmanager")}:${PORTS.alertmanager}`,
       prometheusUrl: `http://${dns("prometheus")}:${PORTS.prometheus}`,
       lokiUrl: `http://${dns("loki")}:${PORTS.loki}`,
@@ -114,7 +122,23 @@ export class Observability extends pulumi.ComponentResource {
       lokiHost: dns("loki"),
       logSource: { kind: "kubernetes" },
     });
-    const lokiRuler = Object.keys(files.lokiRules).length > 0;
+    if (!on.alertmanager) {
+      // Without Alertmanager, neither Prometheus nor Grafana may point at a Service that is not there.
+      files.prometheus["prometheus.yml"] = renderPrometheusConfig({
+        scrapeInterval: model.scrapeInterval,
+        discovery,
+        ruleFiles: [`${MOUNTS.prometheusConfig}/alerts.yml`],
+        remoteWrite: model.remoteWrite,
+        externalLabels: { fjord_stack: model.stack },
+      });
+      files.grafanaDatasources["datasources.yaml"] = renderGrafanaProvisioning({
+        prometheusUrl: `http://${dns("prometheus")}:${PORTS.prometheus}`,
+        lokiUrl: `http://${dns("loki")}:${PORTS.loki}`,
+        dashboardsDir: MOUNTS.grafanaDashboards,
+        scrapeInterval: model.scrapeInterval,
+      })["datasources.yaml"];
+    }
+    const lokiRuler = on.loki && Object.keys(files.lokiRules).length > 0;
 
     const agentNs = (ns: string) =>
       new k8s.core.v1.Namespace(
@@ -123,9 +147,10 @@ export class Observability extends pulumi.ComponentResource {
         { parent: this },
       );
     const nodeNs = agentNs(NODE_EXPORTER_NAMESPACE);
-    const shipperNs = agentNs(LOG_SHIPPER_NAMESPACE);
+    // No shipper, no privileged namespace left empty for someone else to use.
+    const shipperNs = on.logShipper ? agentNs(LOG_SHIPPER_NAMESPACE) : undefined;
     const scope: Scope = { name, parent: this, region };
-    const agents: Scope = { ...scope, dependsOn: [nodeNs, shipperNs] };
+    const agents: Scope = { ...scope, dependsOn: shipperNs ? [nodeNs, shipperNs] : [nodeNs] };
 
     const promService = prometheus(scope, {
       namespace: args.namespace,
@@ -138,37 +163,46 @@ export class Observability extends pulumi.ComponentResource {
       remoteWriteReceiver: lokiRuler,
       resources: prometheusResources,
     });
-    alertmanager(scope, {
-      namespace: args.namespace,
-      image: spec.images.alertmanager,
-      files: files.alertmanager,
-    });
+    if (on.alertmanager) {
+      alertmanager(scope, {
+        namespace: args.namespace,
+        image: spec.images.alertmanager,
+        files: files.alertmanager,
+      });
+    }
     nodeExporter(agents, { namespace: nodeNs.metadata.name, image: spec.images.nodeExporter });
-    loki(scope, {
-      namespace: args.namespace,
-      image: spec.images.loki,
-      files: files.loki,
-      rules: files.lokiRules,
-      storage: o.logStorage,
-      storageClassName: args.storageClassName,
-    });
-    logShipper(agents, {
-      namespace: shipperNs.metadata.name,
-      image: spec.images.logShipper,
-      files: files.logShipper,
-    });
-    const g = grafana(scope, {
-      namespace: args.namespace,
-      image: spec.images.grafana,
-      adminUser: o.grafanaAdminUser,
-      files,
-    });
+    if (on.loki) {
+      loki(scope, {
+        namespace: args.namespace,
+        image: spec.images.loki,
+        files: files.loki,
+        rules: files.lokiRules,
+        storage: o.logStorage,
+        storageClassName: args.storageClassName,
+      });
+    }
+    if (shipperNs) {
+      logShipper(agents, {
+        namespace: shipperNs.metadata.name,
+        image: spec.images.logShipper,
+        files: files.logShipper,
+      });
+    }
+    const g = on.grafana
+      ? grafana(scope, {
+          namespace: args.namespace,
+          image: spec.images.grafana,
+          adminUser: o.grafanaAdminUser,
+          files,
+        })
+      : undefined;
     observabilityNetwork(agents, {
       gatewayMetricsPort: args.gatewayMetricsPort,
       apiServerCidrs,
       remoteWritePorts: o.remoteWrite.map((r) => urlPort(r.url)),
       webhookPorts: o.alertWebhooks.map((w) => urlPort(w.url)),
       lokiRuler,
+      components: on,
     });
 
     const url = (svc: k8s.core.v1.Service, port: number) =>
@@ -176,9 +210,9 @@ export class Observability extends pulumi.ComponentResource {
         .all([svc.metadata.name, svc.metadata.namespace])
         .apply(([n, ns]) => `http://${serviceDns(n, ns)}:${port}`);
     this.prometheusUrl = url(promService, PORTS.prometheus);
-    this.grafanaUrl = url(g.service, PORTS.grafana);
+    this.grafanaUrl = g ? url(g.service, PORTS.grafana) : pulumi.output(undefined);
     this.grafanaAdminUser = pulumi.output(o.grafanaAdminUser);
-    this.grafanaAdminPassword = g.adminPassword;
+    this.grafanaAdminPassword = g ? g.adminPassword : pulumi.output(undefined);
     this.files = pulumi.output(files);
     this.registerOutputs({
       prometheusUrl: this.prometheusUrl,

@@ -44,6 +44,7 @@ export const KEY_DOCS: Record<string, string> = {
   "fjord:docker.httpPort": "Host port of the gateway's HTTP listener (redirects only).",
   "fjord:docker.httpsPort": "Host port of the gateway's HTTPS listener.",
   "fjord:docker.prometheusPort": "Host port of Prometheus.",
+  "fjord:docker.grafanaPort": "Host port of Grafana (when observability.components.grafana).",
   "fjord:gateway.kind": "Gateway implementation.",
   "fjord:gateway.replicas": "Gateway replicas, spread across nodes.",
   "fjord:gateway.domains": "Host names served; others are refused at the TLS handshake.",
@@ -108,6 +109,12 @@ export const KEY_DOCS: Record<string, string> = {
   "fjord:services[].database.image": "Image override for this database.",
   "fjord:observability.enabled":
     "Deploy Prometheus, Alertmanager, Grafana, Loki and the log shipper.",
+  "fjord:observability.components.alertmanager":
+    "Run Alertmanager (Prometheus then sends alerts nowhere when off).",
+  "fjord:observability.components.grafana": "Run Grafana.",
+  "fjord:observability.components.loki":
+    "Run Loki (Grafana keeps a Loki data source that answers nothing when off).",
+  "fjord:observability.components.logShipper": "Run Fluent Bit, the log shipper.",
   "fjord:observability.scrapeInterval": "Prometheus scrape interval.",
   "fjord:observability.retentionTime": "Prometheus retention by time.",
   "fjord:observability.retentionSize": "Prometheus retention by size.",

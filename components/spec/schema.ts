@@ -180,6 +180,18 @@ const gateway = z.strictObject({
 
 const observability = z.strictObject({
   enabled: z.boolean().default(true),
+  /**
+   * Parts of the stack to run besides Prometheus and the node exporter, on both targets: a stack
+   * can drop what it has no image for (the Docker e2e has none for Grafana, Loki or Fluent Bit).
+   */
+  components: z
+    .strictObject({
+      alertmanager: z.boolean().default(true),
+      grafana: z.boolean().default(true),
+      loki: z.boolean().default(true),
+      logShipper: z.boolean().default(true),
+    })
+    .prefault({}),
   scrapeInterval: duration.default("15s"),
   retentionTime: duration.default("15d"),
   retentionSize: z
@@ -238,6 +250,7 @@ const docker = z.strictObject({
   httpPort: port.default(8080),
   httpsPort: port.default(8443),
   prometheusPort: port.default(9090),
+  grafanaPort: port.default(3000),
 });
 
 const images = z

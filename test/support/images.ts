@@ -126,6 +126,13 @@ export function devStackConfig(
     services,
     // A small limit so the burst is quick to exceed.
     gateway: { ...JSON.parse(base["fjord:gateway"]), kind, rateLimit: { average: 10, burst: 10 } },
-    observability: { ...JSON.parse(base["fjord:observability"]), scrapeInterval: "2s" },
+    observability: {
+      ...JSON.parse(base["fjord:observability"]),
+      scrapeInterval: "2s",
+      // Only the parts scripts/images/build.sh has images for: Grafana, Loki and Fluent Bit cannot
+      // be built offline (covered by the mocked tests in test/unit/docker/observability.test.ts),
+      // and there is no local Alertmanager image yet (Debian's prometheus-alertmanager would do).
+      components: { alertmanager: false, grafana: false, loki: false, logShipper: false },
+    },
   };
 }

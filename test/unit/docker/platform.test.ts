@@ -76,6 +76,7 @@ describe("docker Platform (dev stack file)", () => {
     const vols = rec.ofType("docker:index/volume:Volume").map((r) => r.inputs.name);
     expect(vols.sort()).toEqual([
       "dev-inventory-db-data",
+      "dev-loki-data",
       "dev-orders-db-data",
       "dev-prometheus-data",
     ]);
@@ -124,9 +125,13 @@ describe("docker Platform (dev stack file)", () => {
     expect(Array.isArray(byName("dev-node-exporter").inputs.envs)).toBe(true);
   });
 
-  it("publishes only the gateway and Prometheus, on 127.0.0.1", () => {
+  it("publishes only the gateway, Prometheus and Grafana, on 127.0.0.1", () => {
     const published = containers().filter((r) => (r.inputs.ports ?? []).length > 0);
-    expect(published.map((r) => r.inputs.name).sort()).toEqual(["dev-gateway", "dev-prometheus"]);
+    expect(published.map((r) => r.inputs.name).sort()).toEqual([
+      "dev-gateway",
+      "dev-grafana",
+      "dev-prometheus",
+    ]);
     const gw = byName("dev-gateway").inputs.ports;
     expect(gw).toEqual([
       { internal: 8080, external: 8080, ip: "127.0.0.1", protocol: "tcp" },

@@ -221,3 +221,54 @@ describe("Observability (prod stack, mocked)", () => {
     );
   });
 });
+
+describe("Observability with observability.components switched off (mocked)", () => {
+  const off = stackSpec("prod", {
+    observability: {
+      components: { alertmanager: false, grafana: false, loki: false, logShipper: false },
+    },
+  });
+  let lean: InstanceType<typeof Observability>;
+  // Created after the suite above has checked its own resources; everything here is "lean-".
+  const mine = (type: string) => rec.ofType(type).filter((r) => r.name.startsWith("lean-"));
+
+  beforeAll(async () => {
+    lean = new Observability("lean", { spec: off, namespace: "fjord-system" });
+    await rec.settle();
+  });
+
+  it("runs only Prometheus and the node exporter, with no Grafana password", async () => {
+    const workloads = [...mine(T.sts), ...mine(T.deploy), ...mine(T.ds)].map(
+      (r) => r.inputs.metadata.name,
+    );
+    expect(workloads.sort()).toEqual(["node-exporter", "prometheus"]);
+    expect(mine(T.secret)).toEqual([]);
+    expect(
+      rec
+        .ofType("random:index/randomPassword:RandomPassword")
+        .filter((r) => r.name.startsWith("lean-")),
+    ).toEqual([]);
+    expect(await valueOf(lean.grafanaUrl)).toBeUndefined();
+    expect(await valueOf(lean.grafanaAdminPassword)).toBeUndefined();
+  });
+
+  it("leaves no privileged namespace for the absent shipper, and no policy for absent parts", () => {
+    expect(mine(T.ns).map((r) => r.inputs.metadata.name)).toEqual(["fjord-node-exporter"]);
+    const policies = mine(T.np).map(
+      (p) => `${p.inputs.metadata.namespace}/${p.inputs.metadata.name}`,
+    );
+    expect(policies).toContain("fjord-node-exporter/default-deny");
+    expect(policies.filter((p) => /log-shipper|grafana|loki|alertmanager/.test(p))).toEqual([]);
+    // With no peer, no `from: []` rule that would admit everyone.
+    expect(policies).not.toContain("fjord-system/prometheus-ingress");
+  });
+
+  it("points Prometheus at no Alertmanager and takes no remote write", () => {
+    const prom = mine(T.cm).find((r) => r.inputs.metadata.name === "prometheus-config")!;
+    expect(prom.inputs.data["prometheus.yml"]).not.toMatch(
+      /alerting:|alertmanager|fjord-log-shipper/,
+    );
+    const args = container(mine(T.sts).find((r) => r.inputs.metadata.name === "prometheus")!).args;
+    expect(args).not.toContain("--web.enable-remote-write-receiver");
+  });
+});

@@ -1,0 +1,206 @@
+/**
+ * The Docker observability stack, mocked: Alertmanager, Grafana, Loki and Fluent Bit cannot run
+ * in the e2e (no local images), so their containers and rendered files are checked here.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { isSecret, secretInput, setupMocks, valueOf, type Recorded } from "../../support/mocks";
+import { devSpec } from "./spec";
+
+const rec = await setupMocks({
+  stack: "dev",
+  outputs: {
+    "docker:index/remoteImage:RemoteImage": (r) => ({ imageId: `sha256:${r.inputs.name}` }),
+  },
+});
+const { Platform } = await import("../../../components/docker");
+const { renderAlertmanagerConfig, renderDashboards, observabilityModel } =
+  await import("../../../components/plan/observability");
+
+const C = "docker:index/container:Container";
+const full = devSpec({
+  docker: { publishAddress: "127.0.0.1", grafanaPort: 3001 },
+  observability: { alertWebhooks: [{ name: "oncall", url: "https://hooks.example.no/fjord" }] },
+});
+const lean = devSpec(
+  {
+    observability: {
+      components: { alertmanager: false, grafana: false, loki: false, logShipper: false },
+    },
+  },
+  "lean",
+);
+let fullPlatform: InstanceType<typeof Platform>;
+let leanPlatform: InstanceType<typeof Platform>;
+
+beforeAll(async () => {
+  fullPlatform = new Platform("fjord", { spec: full });
+  leanPlatform = new Platform("lean", { spec: lean });
+  await rec.settle();
+});
+
+const byName = (n: string): Recorded => {
+  const c = rec.ofType(C).find((r) => r.inputs.name === n);
+  if (!c) throw new Error(`no container ${n}`);
+  return c;
+};
+const labelMap = (r: Recorded) =>
+  Object.fromEntries(
+    (r.inputs.labels as Array<{ label: string; value: string }>).map((l) => [l.label, l.value]),
+  );
+const networksOf = (r: Recorded): string[] => [
+  r.inputs.networkMode,
+  ...((r.inputs.networksAdvanced ?? []) as Array<{ name: string }>).map((n) => n.name),
+];
+type Upload = { file: string; content: string; permissions: string };
+const uploads = (r: Recorded): Upload[] => r.inputs.uploads;
+const file = (r: Recorded, path: string): string => {
+  const u = uploads(r).find((x) => x.file === path);
+  if (!u) throw new Error(`${r.inputs.name} has no ${path}; has ${uploads(r).map((x) => x.file)}`);
+  return String(u.content);
+};
+const env = (r: Recorded, secret = false): Record<string, string> =>
+  Object.fromEntries(
+    (secret ? secretInput(r.inputs.envs) : r.inputs.envs).map((e: string) => [
+      e.slice(0, e.indexOf("=")),
+      e.slice(e.indexOf("=") + 1),
+    ]),
+  );
+const PARTS = {
+  "dev-alertmanager": "alertmanager",
+  "dev-grafana": "grafana",
+  "dev-loki": "loki",
+  "dev-log-shipper": "log-shipper",
+};
+
+describe("docker Observability: Alertmanager, Grafana, Loki, Fluent Bit", () => {
+  it("runs the four containers, labelled, non-root, on the internal metrics network", () => {
+    for (const [name, role] of Object.entries(PARTS)) {
+      const c = byName(name);
+      expect(labelMap(c), name).toEqual({ "fjord.stack": "dev", "fjord.role": role });
+      expect(c.inputs.user, name).toMatch(/^[1-9]\d*:[1-9]\d*$/);
+      expect(c.inputs.capabilities.drops, name).toEqual(["ALL"]);
+      const nets = networksOf(c);
+      expect(nets, name).toEqual(
+        name === "dev-grafana" ? ["dev-front", "dev-metrics"] : ["dev-metrics"],
+      );
+    }
+    expect(byName("dev-grafana").inputs.user).toBe("472:472");
+    expect(byName("dev-loki").inputs.user).toBe("10001:10001");
+  });
+
+  it("uploads the rendered files read-only at the paths Kubernetes mounts them", () => {
+    for (const name of Object.keys(PARTS))
+      for (const u of uploads(byName(name))) expect(u.permissions, u.file).toBe("0444");
+    expect(file(byName("dev-alertmanager"), "/etc/alertmanager/alertmanager.yml")).toBe(
+      renderAlertmanagerConfig({ webhooks: full.observability.alertWebhooks }),
+    );
+    const grafana = byName("dev-grafana");
+    const ds = file(grafana, "/etc/grafana/provisioning/datasources/datasources.yaml");
+    for (const u of [
+      "http://dev-prometheus:9090",
+      "http://dev-loki:3100",
+      "http://dev-alertmanager:9093",
+    ])
+      expect(ds).toContain(u);
+    expect(file(grafana, "/etc/grafana/provisioning/dashboards/dashboards.yaml")).toContain(
+      "/etc/grafana/dashboards",
+    );
+    const dashboards = renderDashboards(observabilityModel(full));
+    expect(Object.keys(dashboards).length).toBeGreaterThan(0);
+    for (const [f, json] of Object.entries(dashboards))
+      expect(file(grafana, `/etc/grafana/dashboards/${f}`)).toBe(json);
+    const loki = byName("dev-loki");
+    expect(file(loki, "/etc/loki/config/loki.yaml")).toMatch(/retention_period: 168h/);
+    // nginx gateway: the ruler file, and Prometheus accepts the ruler's remote write.
+    expect(file(loki, "/etc/loki/rules/fake/fjord-gateway.yaml")).toBeTruthy();
+    expect(byName("dev-prometheus").inputs.command).toContain("--web.enable-remote-write-receiver");
+    const shipper = byName("dev-log-shipper");
+    const fb = file(shipper, "/fluent-bit/etc/fjord/fluent-bit.yaml");
+    expect(fb).toMatch(/name: forward/);
+    expect(fb).toMatch(/host: dev-loki/);
+    expect(file(shipper, "/fluent-bit/etc/fjord/pii-mask.lua")).toContain('"email"');
+    expect(shipper.inputs.entrypoints).toEqual([
+      "/fluent-bit/bin/fluent-bit",
+      "-c",
+      "/fluent-bit/etc/fjord/fluent-bit.yaml",
+    ]);
+  });
+
+  it("passes Grafana's generated password only as secret env, with anonymous access off", async () => {
+    const g = byName("dev-grafana");
+    expect(() => env(g)).toThrow();
+    const e = env(g, true);
+    expect(e.GF_SECURITY_ADMIN_PASSWORD).toBe(
+      "mock-password-fjord-observability-grafana-admin-password",
+    );
+    expect(e.GF_SECURITY_ADMIN_USER).toBe("admin");
+    expect(e.GF_AUTH_ANONYMOUS_ENABLED).toBe("false");
+    expect(e.GF_USERS_ALLOW_SIGN_UP).toBe("false");
+    expect(e.GF_AUTH_ANONYMOUS_ORG_ROLE).toBeUndefined();
+    expect(e.GF_AUTH_DISABLE_LOGIN_FORM).toBeUndefined();
+    expect(JSON.stringify(uploads(g))).not.toContain("mock-password");
+    expect(await isSecret(fullPlatform.grafanaAdminPassword)).toBe(true);
+    expect(await valueOf(fullPlatform.grafanaUrl)).toBe("http://127.0.0.1:3001/");
+  });
+
+  it("publishes Grafana on 127.0.0.1 at fjord:docker.grafanaPort, and nothing else new", () => {
+    expect(byName("dev-grafana").inputs.ports).toEqual([
+      { internal: 3000, external: 3001, ip: "127.0.0.1", protocol: "tcp" },
+    ]);
+    for (const n of ["dev-alertmanager", "dev-loki", "dev-log-shipper"])
+      expect(byName(n).inputs.ports, n).toEqual([]);
+  });
+
+  it("keeps Loki's data on a labelled named volume", async () => {
+    expect(byName("dev-loki").inputs.volumes).toEqual([
+      { containerPath: "/loki", volumeName: "dev-loki-data" },
+    ]);
+    const vol = rec
+      .ofType("docker:index/volume:Volume")
+      .find((v) => v.inputs.name === "dev-loki-data")!;
+    expect(labelMap(vol)).toEqual({ "fjord.stack": "dev", "fjord.role": "volume" });
+    expect(await valueOf(fullPlatform.volumes)).toContain("dev-loki-data");
+  });
+
+  it("points Prometheus at Alertmanager and scrapes the four parts", () => {
+    const yml = file(byName("dev-prometheus"), "/etc/prometheus/prometheus.yml");
+    expect(yml).toMatch(/alerting:/);
+    for (const t of [
+      "dev-alertmanager:9093",
+      "dev-grafana:3000",
+      "dev-loki:3100",
+      "dev-log-shipper:2020",
+    ])
+      expect(yml).toContain(t);
+  });
+
+  it("runs none of them, pulls none of their images, when observability.components says so", async () => {
+    const names = rec
+      .ofType(C)
+      .map((r) => r.inputs.name as string)
+      .filter((n) => n.startsWith("lean-"));
+    for (const part of ["alertmanager", "grafana", "loki", "log-shipper"])
+      expect(names, part).not.toContain(`lean-${part}`);
+    expect(names).toContain("lean-prometheus");
+    const pulled = rec
+      .ofType("docker:index/remoteImage:RemoteImage")
+      .filter((r) => r.name.startsWith("lean-"))
+      .map((r) => r.inputs.name);
+    for (const img of [
+      lean.images.alertmanager,
+      lean.images.grafana,
+      lean.images.loki,
+      lean.images.logShipper,
+    ])
+      expect(pulled, img).not.toContain(img);
+    expect(
+      rec.ofType("random:index/randomPassword:RandomPassword").map((r) => r.name),
+    ).not.toContain("lean-observability-grafana-admin-password");
+    const prom = byName("lean-prometheus");
+    const yml = file(prom, "/etc/prometheus/prometheus.yml");
+    expect(yml).not.toMatch(/alerting:|alertmanager|lean-loki|lean-grafana/);
+    expect(prom.inputs.command).not.toContain("--web.enable-remote-write-receiver");
+    expect(await valueOf(leanPlatform.volumes)).not.toContain("lean-loki-data");
+    expect(await valueOf(leanPlatform.grafanaUrl)).toBeUndefined();
+  });
+});
