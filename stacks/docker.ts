@@ -21,6 +21,8 @@ export function deployDocker(spec: Spec) {
     dockerHost: host,
     gatewayUrl: platform.gatewayUrl,
     prometheusUrl: platform.prometheusUrl,
+    grafanaUrl: platform.grafanaUrl,
+    grafanaAdminPassword: platform.grafanaAdminPassword,
     databases: platform.databases,
     services: platform.services,
     networks: platform.networks,

@@ -44,6 +44,7 @@ export function deployKubernetes(
     namespaces: platform.namespaces,
     gatewayService: platform.gatewayService,
     databases: platform.databases,
+    grafanaAdminPassword: platform.grafanaAdminPassword,
     ...(cluster ? { nodes: cluster.nodeFacts } : {}),
     ...(spec.cluster.mode === "render" ? { renderDir } : {}),
   };

@@ -5,8 +5,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import * as random from "@pulumi/random";
-import { LOKI_TENANT, MOUNTS, PORTS, type ObservabilityFiles } from "../plan/observability";
-import { LOCKED_DOWN as GRAFANA_LOCKED_DOWN_ENV } from "../kubernetes/observability-grafana";
+import {
+  GRAFANA_LOCKED_DOWN_ENV,
+  LOKI_TENANT,
+  MOUNTS,
+  PORTS,
+  type ObservabilityFiles,
+} from "../plan/observability";
 import { fjordContainer } from "./container";
 import { labelList, labels, type Role } from "./topology";
 

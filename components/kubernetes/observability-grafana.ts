@@ -2,7 +2,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
-import { MOUNTS, PORTS, type ObservabilityFiles } from "../plan/observability";
+import {
+  GRAFANA_LOCKED_DOWN_ENV,
+  MOUNTS,
+  PORTS,
+  type ObservabilityFiles,
+} from "../plan/observability";
 import {
   clusterService,
   configMap,
@@ -32,25 +37,6 @@ export interface GrafanaResult {
   service: k8s.core.v1.Service;
   adminPassword: pulumi.Output<string>;
 }
-
-/**
- * Settings that keep Grafana from reaching outside the platform (update checks, usage reports,
- * news, avatars, public snapshots) and from letting anyone in without a login.
- */
-export const LOCKED_DOWN: Record<string, string> = {
-  GF_AUTH_ANONYMOUS_ENABLED: "false",
-  GF_USERS_ALLOW_SIGN_UP: "false",
-  GF_USERS_ALLOW_ORG_CREATE: "false",
-  GF_ANALYTICS_REPORTING_ENABLED: "false",
-  GF_ANALYTICS_CHECK_FOR_UPDATES: "false",
-  GF_ANALYTICS_CHECK_FOR_PLUGIN_UPDATES: "false",
-  GF_ANALYTICS_FEEDBACK_LINKS_ENABLED: "false",
-  GF_NEWS_NEWS_FEED_ENABLED: "false",
-  GF_SECURITY_DISABLE_GRAVATAR: "true",
-  GF_SNAPSHOTS_EXTERNAL_ENABLED: "false",
-  GF_PLUGINS_PUBLIC_KEY_RETRIEVAL_DISABLED: "true",
-  GF_LOG_MODE: "console",
-};
 
 export function grafana(s: Scope, a: GrafanaArgs): GrafanaResult {
   const app = "grafana";
@@ -116,7 +102,10 @@ export function grafana(s: Scope, a: GrafanaArgs): GrafanaResult {
                 env: [
                   { name: "GF_SECURITY_ADMIN_USER", ...fromSecret("admin-user") },
                   { name: "GF_SECURITY_ADMIN_PASSWORD", ...fromSecret("admin-password") },
-                  ...Object.entries(LOCKED_DOWN).map(([name, value]) => ({ name, value })),
+                  ...Object.entries(GRAFANA_LOCKED_DOWN_ENV).map(([name, value]) => ({
+                    name,
+                    value,
+                  })),
                 ],
                 ports: [{ name: "http", containerPort: PORTS.grafana }],
                 readinessProbe: httpProbe("/api/health", 5),

@@ -27,6 +27,8 @@ export class Platform extends pulumi.ComponentResource {
   public readonly gatewayService: pulumi.Output<string>;
   /** Service name → in-cluster endpoint of its database. */
   public readonly databases: pulumi.Output<Record<string, string>>;
+  /** The generated Grafana admin password (secret); undefined when Grafana is off. */
+  public readonly grafanaAdminPassword: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fjord:kubernetes:Platform", name, {}, opts);
@@ -221,25 +223,27 @@ export class Platform extends pulumi.ComponentResource {
       ),
     );
 
-    if (spec.observability.enabled) {
-      new Observability(
-        `${name}-observability`,
-        {
-          spec,
-          namespace: systemNs.metadata.name,
-          gatewayMetricsPort: gatewayFiles(plan, "/etc/fjord").metrics.port,
-        },
-        { parent: this, dependsOn: [systemNs] },
-      );
-    }
+    const observability = spec.observability.enabled
+      ? new Observability(
+          `${name}-observability`,
+          {
+            spec,
+            namespace: systemNs.metadata.name,
+            gatewayMetricsPort: gatewayFiles(plan, "/etc/fjord").metrics.port,
+          },
+          { parent: this, dependsOn: [systemNs] },
+        )
+      : undefined;
 
     this.namespaces = pulumi.all([...namespaces.values()].map((n) => n.metadata.name));
     this.gatewayService = gateway.serviceName;
     this.databases = pulumi.all(databases);
+    this.grafanaAdminPassword = observability?.grafanaAdminPassword ?? pulumi.output(undefined);
     this.registerOutputs({
       namespaces: this.namespaces,
       gatewayService: this.gatewayService,
       databases: this.databases,
+      grafanaAdminPassword: this.grafanaAdminPassword,
     });
   }
 }

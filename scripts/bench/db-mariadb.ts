@@ -10,6 +10,7 @@ import { ensurePackages, findBinary } from "../../test/support/apt";
 import { startMariadb, type MariadbServer } from "../../test/support/mariadb";
 import { removeDir, run } from "../../test/support/proc";
 import { createMemCgroup, removeWhenEmpty } from "./cgroup";
+import { newDbRun, type DbRun } from "./db-run";
 
 const MiB = 2 ** 20;
 const env = process.env;
@@ -24,20 +25,8 @@ export const MY = {
   naiveS: 40,
 };
 
-export interface MyRun {
-  config: string;
-  rwTps: number[];
-  roTps: number[];
+export interface MyRun extends DbRun {
   rwP95Ms: number[];
-  /** Server CPU (its cgroup) per transaction, in ms: robust to other load, unlike TPS. */
-  rwCpuMsPerTx: number[];
-  roCpuMsPerTx: number[];
-  peakBytes: number;
-  /** Peak anonymous + shared memory: what counts towards an OOM kill. */
-  peakAnonBytes: number;
-  oomKills: number;
-  durability: string;
-  settings: string;
   /** For the naive config: what happened ("OOM-killed after N s", "refused to start: ..."). */
   outcome: string;
 }
@@ -145,20 +134,7 @@ export async function myCompare(
   try {
     for (const [config, confText] of configs) {
       const cg = createMemCgroup(`fjord-bench-my-${config}-${process.pid}`, MY.limitBytes);
-      const run0: MyRun = {
-        config,
-        rwTps: [],
-        roTps: [],
-        rwP95Ms: [],
-        rwCpuMsPerTx: [],
-        roCpuMsPerTx: [],
-        peakBytes: 0,
-        peakAnonBytes: 0,
-        oomKills: 0,
-        durability: "",
-        settings: "",
-        outcome: "",
-      };
+      const run0: MyRun = { ...newDbRun(config), rwP95Ms: [], outcome: "" };
       const db = await startMariadb({ confText, templateDataDir: template, wrap: cg.wrap }).catch(
         async (err: unknown) => {
           await removeWhenEmpty(cg);
@@ -232,20 +208,7 @@ export async function myCompare(
 export async function myNaive(template: string): Promise<MyRun> {
   const config = "naive";
   const cg = createMemCgroup(`fjord-bench-my-${config}-${process.pid}`, MY.limitBytes);
-  const out: MyRun = {
-    config,
-    rwTps: [],
-    roTps: [],
-    rwP95Ms: [],
-    rwCpuMsPerTx: [],
-    roCpuMsPerTx: [],
-    peakBytes: 0,
-    peakAnonBytes: 0,
-    oomKills: 0,
-    durability: "",
-    settings: "",
-    outcome: "",
-  };
+  const out: MyRun = { ...newDbRun(config), rwP95Ms: [], outcome: "" };
   let db: MariadbServer | undefined;
   try {
     db = await startMariadb({ confText: naiveMyCnf(), templateDataDir: template, wrap: cg.wrap });

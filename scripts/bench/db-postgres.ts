@@ -8,6 +8,7 @@ import { renderPostgresqlConf } from "../../components/plan/render/postgresql-co
 import { startPostgres } from "../../test/support/postgres";
 import { removeDir, run } from "../../test/support/proc";
 import { createMemCgroup, removeWhenEmpty } from "./cgroup";
+import { newDbRun, type DbRun } from "./db-run";
 
 export const GiB = 2 ** 30;
 const env = process.env;
@@ -21,20 +22,8 @@ export const PG = {
   roS: Math.max(5, Math.round(Number(env.FJORD_BENCH_DB_SECONDS ?? 15) / 2)),
 };
 
-export interface PgRun {
-  config: string;
-  rwTps: number[];
-  roTps: number[];
+export interface PgRun extends DbRun {
   rwLatencyMs: number[];
-  /** Server CPU (its cgroup) per transaction, in ms: robust to other load, unlike TPS. */
-  rwCpuMsPerTx: number[];
-  roCpuMsPerTx: number[];
-  peakBytes: number;
-  /** Peak anonymous + shared memory: what counts towards an OOM kill. */
-  peakAnonBytes: number;
-  oomKills: number;
-  durability: string;
-  settings: string;
 }
 
 const log = (s: string) => console.log(`[bench db] ${s}`);
@@ -94,19 +83,7 @@ async function startConfig(
   template: string,
 ): Promise<Live> {
   const cg = createMemCgroup(`fjord-bench-pg-${config}-${process.pid}`, PG.limitBytes);
-  const run0: PgRun = {
-    config,
-    rwTps: [],
-    roTps: [],
-    rwLatencyMs: [],
-    rwCpuMsPerTx: [],
-    roCpuMsPerTx: [],
-    peakBytes: 0,
-    peakAnonBytes: 0,
-    oomKills: 0,
-    durability: "",
-    settings: "",
-  };
+  const run0: PgRun = { ...newDbRun(config), rwLatencyMs: [] };
   const pg = await startPostgres({
     templateDataDir: template,
     wrap: cg.wrap,

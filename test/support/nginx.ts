@@ -4,7 +4,7 @@
  * foreground as an unprivileged user even when the tests run as root — the same way the
  * container runs it.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "fs";
+import { mkdirSync, writeFileSync } from "fs";
 import * as http from "http";
 import * as path from "path";
 import type { GatewayPlan } from "../../components/plan/gateway";
@@ -14,7 +14,8 @@ import { freePort } from "./ports";
 import {
   chownTo,
   isRoot,
-  lostPortRace,
+  readLines,
+  retryOnPortRace,
   makeTempDir,
   removeDir,
   run,
@@ -224,13 +225,7 @@ async function startOnce(
     prefix,
     confFile,
     logPath,
-    accessLog: () => {
-      try {
-        return readFileSync(ctx.renderOptions.accessLogPath!, "utf8").split("\n").filter(Boolean);
-      } catch {
-        return [];
-      }
-    },
+    accessLog: () => readLines(ctx.renderOptions.accessLogPath!),
     async stop() {
       // SIGQUIT lets workers finish in-flight requests; SIGKILL follows after the grace period.
       await running.stop("SIGQUIT", 5_000);
@@ -246,11 +241,5 @@ async function startOnce(
 export async function startNginx(opts: StartNginxOptions): Promise<NginxInstance> {
   const bin = ensureNginx();
   const user = isRoot() ? (opts.user ?? DEFAULT_USER) : undefined;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startOnce(bin, opts, user);
-    } catch (err) {
-      if (attempt >= 3 || !lostPortRace(String(err))) throw err;
-    }
-  }
+  return retryOnPortRace(() => startOnce(bin, opts, user));
 }

@@ -213,16 +213,27 @@ export function removeDir(dir: string): void {
 export const lostPortRace = (log: string): boolean =>
   /address already in use|could not bind|Can't start server: Bind/i.test(log);
 
-/** Calls `attempt` with fresh ports until one start does not fail on a port taken in the meantime. */
-export async function withPortRetry<T>(
-  attempt: (port: number) => Promise<T>,
-  attempts = 3,
-): Promise<T> {
+/** Retries a start that picks its own ports until it does not fail on a port taken in the meantime. */
+export async function retryOnPortRace<T>(start: () => Promise<T>, attempts = 3): Promise<T> {
   for (let i = 1; ; i++) {
     try {
-      return await attempt(await freePort());
+      return await start();
     } catch (err) {
       if (i >= attempts || !lostPortRace(String(err))) throw err;
     }
+  }
+}
+
+/** Calls `attempt` with a fresh port until one start does not fail on a port taken in the meantime. */
+export function withPortRetry<T>(attempt: (port: number) => Promise<T>, attempts = 3): Promise<T> {
+  return retryOnPortRace(async () => attempt(await freePort()), attempts);
+}
+
+/** The non-empty lines of a file, or none if it does not exist (yet). */
+export function readLines(file: string): string[] {
+  try {
+    return readFileSync(file, "utf8").split("\n").filter(Boolean);
+  } catch {
+    return [];
   }
 }

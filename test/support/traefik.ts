@@ -5,7 +5,7 @@
  * scripts/traefik.sh (built from Go modules and cached; run here when missing).
  */
 import { execFileSync } from "child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "fs";
+import { mkdirSync, writeFileSync } from "fs";
 import * as http from "http";
 import * as https from "https";
 import * as path from "path";
@@ -21,7 +21,8 @@ import { freePort } from "./ports";
 import {
   chownTo,
   isRoot,
-  lostPortRace,
+  readLines,
+  retryOnPortRace,
   makeTempDir,
   removeDir,
   startProcess,
@@ -193,13 +194,7 @@ async function startOnce(
     prefix,
     logPath,
     version: traefikVersion(bin),
-    accessLog: () => {
-      try {
-        return readFileSync(accessLogPath, "utf8").split("\n").filter(Boolean);
-      } catch {
-        return [];
-      }
-    },
+    accessLog: () => readLines(accessLogPath),
     metrics: async () => (await httpGet(http, { port: ports.metrics, path: "/metrics" })).body,
     async stop() {
       // Traefik drains for up to 10s by default; the tests' clients are done, so do not wait long.
@@ -216,13 +211,7 @@ async function startOnce(
 export async function startTraefik(opts: StartTraefikOptions): Promise<TraefikInstance> {
   const bin = ensureTraefik();
   const user = isRoot() ? (opts.user ?? DEFAULT_USER) : undefined;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startOnce(bin, opts, user);
-    } catch (err) {
-      if (attempt >= 3 || !lostPortRace(String(err))) throw err;
-    }
-  }
+  return retryOnPortRace(() => startOnce(bin, opts, user));
 }
 
 /** `traefik_service_server_up` of one server URL (1 up, 0 down), or undefined before it is reported. */

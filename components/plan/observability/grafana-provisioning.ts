@@ -97,3 +97,22 @@ export function renderGrafanaProvisioning(input: GrafanaProvisioningInput): Graf
     ),
   };
 }
+
+/**
+ * Settings that keep Grafana from reaching outside the platform (update checks, usage reports,
+ * news, avatars, public snapshots) and from letting anyone in without a login.
+ */
+export const GRAFANA_LOCKED_DOWN_ENV: Record<string, string> = {
+  GF_AUTH_ANONYMOUS_ENABLED: "false",
+  GF_USERS_ALLOW_SIGN_UP: "false",
+  GF_USERS_ALLOW_ORG_CREATE: "false",
+  GF_ANALYTICS_REPORTING_ENABLED: "false",
+  GF_ANALYTICS_CHECK_FOR_UPDATES: "false",
+  GF_ANALYTICS_CHECK_FOR_PLUGIN_UPDATES: "false",
+  GF_ANALYTICS_FEEDBACK_LINKS_ENABLED: "false",
+  GF_NEWS_NEWS_FEED_ENABLED: "false",
+  GF_SECURITY_DISABLE_GRAVATAR: "true",
+  GF_SNAPSHOTS_EXTERNAL_ENABLED: "false",
+  GF_PLUGINS_PUBLIC_KEY_RETRIEVAL_DISABLED: "true",
+  GF_LOG_MODE: "console",
+};

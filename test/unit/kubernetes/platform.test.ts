@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { secretInput, setupMocks, stackConfig } from "../../support/mocks";
+import { isSecret, secretInput, setupMocks, stackConfig, valueOf } from "../../support/mocks";
 import { parseSpec } from "../../../components/spec";
 
 const rec = await setupMocks({ stack: "prod" });
@@ -31,8 +31,10 @@ function safeJson(v: string): unknown {
 const NP = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
 const spec = prodSpec();
 
+let platform: InstanceType<typeof Platform>;
+
 beforeAll(async () => {
-  new Platform("fjord", { spec });
+  platform = new Platform("fjord", { spec });
   await rec.settle();
 });
 
@@ -162,5 +164,12 @@ describe("Platform (prod stack file)", () => {
         expect(c.resources?.requests?.cpu, `${d.name}/${c.name}`).toBeDefined();
       }
     }
+  });
+
+  it("exposes the generated Grafana admin password only as a secret", async () => {
+    expect(await isSecret(platform.grafanaAdminPassword)).toBe(true);
+    expect(await valueOf(platform.grafanaAdminPassword)).toBe(
+      "mock-password-fjord-observability-grafana-admin-password",
+    );
   });
 });
