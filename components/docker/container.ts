@@ -6,6 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { parseCpu, parseMemory, MiB } from "../plan/units";
+import { logConfig, logTag, type LogShipping } from "./logging";
 import { labelList, labels, type Role } from "./topology";
 
 export interface Limits {
@@ -66,6 +67,13 @@ export interface FjordContainerArgs {
   waitHealthy?: boolean;
   /** @default 120 */
   waitTimeoutSeconds?: number;
+  /** Ship logs to this forward-protocol agent (see ./logging.ts). @default json-file only */
+  logShipping?: LogShipping;
+  /**
+   * The Kubernetes container name of this process (`nginx`, `postgres`, `exporter`, the service
+   * name): the `container` label of its lines in Loki, so log queries work on both targets.
+   */
+  process: string;
 }
 
 /** Exactly how many MiB the provider will read back (it works in whole MiB). */
@@ -133,8 +141,7 @@ export function fjordContainer(
       ...(a.reservation ? { memoryReservation: mib(a.reservation) } : {}),
       cpus: cpus(a.limits.cpu),
       restart: "unless-stopped",
-      logDriver: "json-file",
-      logOpts: { "max-size": "10m", "max-file": "3" },
+      ...logConfig(a.logShipping, logTag(a.name, a.process, a.service)),
       securityOpts: ["no-new-privileges:true"],
       capabilities: { drops: ["ALL"], adds: a.capAdd ?? [] },
       ...(a.user !== undefined ? { user: `${a.user}:${a.user}` } : {}),

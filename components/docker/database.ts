@@ -4,6 +4,7 @@ import * as random from "@pulumi/random";
 import type { Database } from "../spec";
 import { planDatabase } from "../plan/database";
 import { fjordContainer } from "./container";
+import type { LogShipping } from "./logging";
 import { labelList, labels } from "./topology";
 
 export interface ServiceDatabaseArgs {
@@ -22,6 +23,8 @@ export interface ServiceDatabaseArgs {
   network: pulumi.Input<string>;
   /** Where Prometheus reaches the exporter. */
   metricsNetwork: pulumi.Input<string>;
+  /** Ship logs to this forward-protocol agent (see ./logging.ts). @default json-file only */
+  logShipping?: LogShipping;
 }
 
 /**
@@ -80,6 +83,8 @@ export class ServiceDatabase extends pulumi.ComponentResource {
         name: args.containerName,
         stack: args.stack,
         role: "database",
+        process: db.engine,
+        logShipping: args.logShipping,
         service: args.owner,
         image: args.image,
         networks: [args.network],
@@ -137,6 +142,8 @@ export class ServiceDatabase extends pulumi.ComponentResource {
         name: exporterName,
         stack: args.stack,
         role: "database-exporter",
+        process: "exporter",
+        logShipping: args.logShipping,
         service: args.owner,
         image: args.exporterImage,
         networks: [args.network, args.metricsNetwork],

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { GatewayPlan } from "../plan/gateway";
 import { gatewayFiles } from "../plan/gateway-files";
 import { fjordContainer, type Limits } from "./container";
+import type { LogShipping } from "./logging";
 
 export interface ApiGatewayArgs {
   stack: string;
@@ -22,6 +23,8 @@ export interface ApiGatewayArgs {
   publish: { http: number; https: number };
   /** @default "127.0.0.1" */
   publishAddress?: string;
+  /** Ship logs to this forward-protocol agent (see ./logging.ts). @default json-file only */
+  logShipping?: LogShipping;
 }
 
 const CONFIG_DIR = "/etc/fjord";
@@ -71,6 +74,8 @@ export class ApiGateway extends pulumi.ComponentResource {
         name: args.containerName,
         stack: args.stack,
         role: "gateway",
+        process: args.plan.kind,
+        logShipping: args.logShipping,
         image: args.image,
         networks: args.networks,
         limits: args.resources.limits,
@@ -99,6 +104,8 @@ export class ApiGateway extends pulumi.ComponentResource {
           name: `${args.containerName}-exporter`,
           stack: args.stack,
           role: "gateway-exporter",
+          process: "exporter",
+          logShipping: args.logShipping,
           image: args.exporterImage!,
           networks: [],
           shareNetworkWith: proxy.id,

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { fjordContainer, type Limits } from "./container";
+import type { LogShipping } from "./logging";
 
 export interface MicroserviceArgs {
   stack: string;
@@ -20,6 +21,8 @@ export interface MicroserviceArgs {
   secretEnv?: Record<string, pulumi.Input<string>>;
   /** UID the process runs as. @default 10001 */
   runAsUser?: number;
+  /** Ship logs to this forward-protocol agent (see ./logging.ts). @default json-file only */
+  logShipping?: LogShipping;
 }
 
 /**
@@ -46,6 +49,8 @@ export class Microservice extends pulumi.ComponentResource {
           stack: args.stack,
           role: "service",
           service: name,
+          process: name,
+          logShipping: args.logShipping,
           image: args.image,
           networks: args.networks,
           limits: args.resources.limits,

@@ -13,7 +13,8 @@ import {
   type ObservabilityFiles,
 } from "../plan/observability";
 import { fjordContainer } from "./container";
-import { labelList, labels, type Role } from "./topology";
+import type { LogShipping } from "./logging";
+import { labelList, labels } from "./topology";
 
 /** What every part shares: where it is created and the internal network it lives on. */
 export interface PartScope {
@@ -22,6 +23,11 @@ export interface PartScope {
   parent: pulumi.ComponentResource;
   stack: string;
   metricsNetwork: pulumi.Input<string>;
+  /**
+   * Where the parts that are not in the log path ship their logs. Loki and Fluent Bit never do:
+   * their own lines must stay readable (`docker logs`) when the pipeline itself is what is broken.
+   */
+  logShipping?: LogShipping;
 }
 
 /** Same users as the Kubernetes pods: the images' own non-root UIDs. */
@@ -56,8 +62,9 @@ export function alertmanagerContainer(
     {
       name: a.containerName,
       stack: s.stack,
-      // Role has no "alertmanager" yet (components/docker/topology.ts); the label is what matters.
-      role: "alertmanager" as Role,
+      role: "alertmanager",
+      process: "alertmanager",
+      logShipping: s.logShipping,
       image: a.image,
       networks: [s.metricsNetwork],
       limits: { cpu: "200m", memory: "128Mi" },
@@ -110,6 +117,8 @@ export function grafanaContainer(
       name: a.containerName,
       stack: s.stack,
       role: "grafana",
+      process: "grafana",
+      logShipping: s.logShipping,
       image: a.image,
       networks: [a.frontNetwork, s.metricsNetwork],
       limits: { cpu: "500m", memory: "256Mi" },
@@ -155,6 +164,7 @@ export function lokiContainer(
       name: a.containerName,
       stack: s.stack,
       role: "loki",
+      process: "loki",
       image: a.image,
       networks: [s.metricsNetwork],
       limits: { cpu: "1", memory: "1Gi" },
@@ -174,12 +184,12 @@ export function lokiContainer(
 }
 
 /**
- * Fluent Bit with the renderer's `forward` input, on the internal metrics network, as nobody.
- * fjord's containers keep the json-file driver: switching them to Docker's fluentd driver would tie
- * every container's start to the shipper, and tailing the daemon's json-file logs instead needs
- * root, a bind mount of the daemon's data root (another machine's path for a remote or Desktop
- * daemon) and yields no container names. So Loki gets what is forwarded to
- * `<stack>-log-shipper:24224` through the production pipeline (JSON parse, PII mask, labels).
+ * Fluent Bit with the renderer's `forward` input, as nobody: every other container's fluentd log
+ * driver sends to it (see ./logging.ts), and it pushes to Loki on the metrics network through the
+ * production pipeline (JSON parse, PII mask, labels). The daemon dials the driver's address from
+ * its own network namespace, so the input is published, on loopback only whatever
+ * `publishAddress` says: the forward protocol has no authentication. It joins `front` first
+ * because a container whose primary network is internal cannot publish ports.
  */
 export function logShipperContainer(
   s: PartScope,
@@ -187,6 +197,9 @@ export function logShipperContainer(
     containerName: string;
     image: pulumi.Input<string>;
     files: ObservabilityFiles["logShipper"];
+    frontNetwork: pulumi.Input<string>;
+    /** Loopback port the forward input is published on. */
+    forwardPort: number;
   },
 ): docker.Container {
   return fjordContainer(
@@ -195,8 +208,11 @@ export function logShipperContainer(
       name: a.containerName,
       stack: s.stack,
       role: "log-shipper",
+      process: "log-shipper",
       image: a.image,
-      networks: [s.metricsNetwork],
+      networks: [a.frontNetwork, s.metricsNetwork],
+      ports: [{ internal: FORWARD_PORT, external: a.forwardPort }],
+      address: "127.0.0.1",
       limits: { cpu: "300m", memory: "128Mi" },
       reservation: "32Mi",
       user: UID.nobody,

@@ -20,6 +20,7 @@ import {
   logShipperContainer,
   type PartScope,
 } from "./observability-parts";
+import type { LogShipping } from "./logging";
 import { labelList, labels } from "./topology";
 
 /** Container and volume names of every part; those of parts switched off are unused. */
@@ -53,6 +54,10 @@ export interface ObservabilityArgs {
   grafanaPort?: number;
   /** @default "127.0.0.1" */
   publishAddress?: string;
+  /** Where containers ship their logs (see ./logging.ts). @default json-file only */
+  logShipping?: LogShipping;
+  /** Loopback port of Fluent Bit's forward input, for the daemon's fluentd driver. @default 24224 */
+  logForwardPort?: number;
 }
 
 const CONFIG = MOUNTS.prometheusConfig;
@@ -84,7 +89,13 @@ export class Observability extends pulumi.ComponentResource {
     const n = args.names;
     const stack = spec.stack;
     const child = { parent: this };
-    const scope: PartScope = { name, parent: this, stack, metricsNetwork: args.metricsNetwork };
+    const scope: PartScope = {
+      name,
+      parent: this,
+      stack,
+      metricsNetwork: args.metricsNetwork,
+      logShipping: args.logShipping,
+    };
 
     const url = (host: string, port: number) => `http://${host}:${port}`;
     const model = observabilityModel(spec);
@@ -140,6 +151,8 @@ export class Observability extends pulumi.ComponentResource {
         name: n.nodeExporter,
         stack,
         role: "node-exporter",
+        process: "node-exporter",
+        logShipping: args.logShipping,
         image: args.image(spec.images.nodeExporter),
         networks: [args.metricsNetwork],
         limits: { cpu: "100m", memory: "64Mi" },
@@ -156,6 +169,8 @@ export class Observability extends pulumi.ComponentResource {
         name: n.prometheus,
         stack,
         role: "prometheus",
+        process: "prometheus",
+        logShipping: args.logShipping,
         image: args.image(spec.images.prometheus),
         networks: args.prometheusNetworks,
         limits: { cpu: "1", memory: "1Gi" },
@@ -234,6 +249,8 @@ export class Observability extends pulumi.ComponentResource {
         containerName: n.logShipper,
         image: args.image(spec.images.logShipper),
         files: files.logShipper,
+        frontNetwork: args.frontNetwork,
+        forwardPort: args.logForwardPort ?? FORWARD_PORT,
       });
     }
 

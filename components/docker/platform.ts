@@ -11,6 +11,7 @@ import { ServiceDatabase } from "./database";
 import { ApiGateway } from "./gateway";
 import { Observability } from "./observability";
 import { dockerScrapeJobs } from "./scrape";
+import { logShipping } from "./logging";
 import { dockerTopology, labelList, labels, netKey } from "./topology";
 
 export interface PlatformArgs {
@@ -45,6 +46,7 @@ export class Platform extends pulumi.ComponentResource {
     const stack = spec.stack;
     const child = { parent: this };
     const address = spec.docker.publishAddress;
+    const ship = logShipping(spec);
     if (spec.gateway.tls.certificate !== "self-signed") {
       throw new Error(
         'fjord:gateway.tls.certificate: "secret" names a Kubernetes Secret, which the docker target does not have; use "self-signed" for dev',
@@ -97,6 +99,7 @@ export class Platform extends pulumi.ComponentResource {
             ),
             network: net(netKey.db(s.name)),
             metricsNetwork: net(netKey.metrics),
+            logShipping: ship,
           },
           child,
         );
@@ -134,6 +137,7 @@ export class Platform extends pulumi.ComponentResource {
                 : {}),
             },
             ...(db ? { secretEnv: { DB_PASSWORD: db.password } } : {}),
+            logShipping: ship,
           },
           child,
         ),
@@ -169,6 +173,7 @@ export class Platform extends pulumi.ComponentResource {
         certificate: { certPem: cert.certPem, keyPem: cert.keyPem },
         publish: { http: spec.docker.httpPort, https: spec.docker.httpsPort },
         publishAddress: address,
+        logShipping: ship,
       },
       // nginx resolves upstream names once, at start: every replica must exist by then.
       {
@@ -208,6 +213,8 @@ export class Platform extends pulumi.ComponentResource {
           publishPort: spec.docker.prometheusPort,
           grafanaPort: spec.docker.grafanaPort,
           publishAddress: address,
+          logShipping: ship,
+          logForwardPort: spec.docker.logForwardPort,
         },
         { parent: this, dependsOn: [gateway, ...services.values()] },
       );

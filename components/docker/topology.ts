@@ -28,6 +28,7 @@ export type Role =
   | "gateway-exporter"
   | "prometheus"
   | "node-exporter"
+  | "alertmanager"
   | "grafana"
   | "loki"
   | "log-shipper"
@@ -39,6 +40,7 @@ export const RESERVED_NAMES = [
   "gateway",
   "prometheus",
   "node-exporter",
+  "alertmanager",
   "grafana",
   "loki",
   "log-shipper",

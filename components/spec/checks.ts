@@ -212,6 +212,18 @@ const noCycles: Check = (spec) => {
   ];
 };
 
+const oneLogShipper: Check = (spec) =>
+  spec.docker.logForward !== undefined &&
+  spec.observability.enabled &&
+  spec.observability.components.logShipper
+    ? [
+        p(
+          ["docker", "logForward"],
+          "sends container logs to your own agent, but fjord's Fluent Bit also runs; set fjord:observability.components.logShipper to false, or remove fjord:docker.logForward",
+        ),
+      ]
+    : [];
+
 /** All cross-field checks, in report order. */
 export const CHECKS: readonly Check[] = [
   uniqueNames,
@@ -222,4 +234,5 @@ export const CHECKS: readonly Check[] = [
   fitsOnNodes,
   clusterShape,
   tlsSecret,
+  oneLogShipper,
 ];

@@ -49,6 +49,16 @@ export const host = z
   .string()
   .regex(/^[A-Za-z0-9.:-]+$/, { error: "must be a hostname or an IP address" });
 
+/** "host:port" (IPv6 in brackets), as a client dials it. */
+export const hostPort = z
+  .string()
+  .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([1-9]\d{0,4})$/, {
+    error: 'must be "host:port", such as "127.0.0.1:24224"',
+  })
+  .refine((s) => Number(s.slice(s.lastIndexOf(":") + 1)) <= 65535, {
+    error: "must have a port number from 1 to 65535",
+  });
+
 export const httpUrl = z
   .string()
   .regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, { error: "must be an http(s) URL" });

@@ -45,6 +45,10 @@ export const KEY_DOCS: Record<string, string> = {
   "fjord:docker.httpsPort": "Host port of the gateway's HTTPS listener.",
   "fjord:docker.prometheusPort": "Host port of Prometheus.",
   "fjord:docker.grafanaPort": "Host port of Grafana (when observability.components.grafana).",
+  "fjord:docker.logForwardPort":
+    "Port of Fluent Bit's forward input, published on the daemon's 127.0.0.1 only; every container's logs go there.",
+  "fjord:docker.logForward":
+    "host:port of your own forward-protocol log agent to ship container logs to instead of fjord's Fluent Bit.",
   "fjord:gateway.kind": "Gateway implementation.",
   "fjord:gateway.replicas": "Gateway replicas, spread across nodes.",
   "fjord:gateway.domains": "Host names served; others are refused at the TLS handshake.",

@@ -13,6 +13,7 @@ import {
   dnsLabel,
   duration,
   host,
+  hostPort,
   httpUrl,
   memory,
   pinnedImage,
@@ -251,6 +252,16 @@ const docker = z.strictObject({
   httpsPort: port.default(8443),
   prometheusPort: port.default(9090),
   grafanaPort: port.default(3000),
+  /**
+   * Port of fjord's Fluent Bit `forward` input, published on the daemon's loopback only: the
+   * daemon's fluentd log driver connects from there, and nobody else may inject log lines.
+   */
+  logForwardPort: port.default(24224),
+  /**
+   * Ship container logs to this forward-protocol endpoint instead (a central Fluent Bit, Fluentd or
+   * Vector), as the daemon dials it. Needs `observability.components.logShipper: false`.
+   */
+  logForward: hostPort.optional(),
 });
 
 const images = z

@@ -81,7 +81,7 @@ family_packages() {
     nginx) echo "nginx prometheus-nginx-exporter wget" ;;
     postgres) echo "postgresql prometheus-postgres-exporter" ;;
     mariadb) echo "mariadb-server mariadb-client prometheus-mysqld-exporter" ;;
-    prometheus) echo "prometheus prometheus-node-exporter wget" ;;
+    prometheus) echo "prometheus prometheus-node-exporter prometheus-alertmanager wget" ;;
     sample-service) echo "nodejs postgresql-client mariadb-client wget" ;;
     traefik) echo "ca-certificates wget" ;;
     *) die "unknown family $1 (nginx postgres mariadb prometheus sample-service traefik)" ;;
@@ -165,8 +165,8 @@ customize() {
       install -m 0755 "$HERE/mariadb/mysqld-exporter.sh" "$ROOT/usr/local/bin/mysqld-exporter"
       ;;
     prometheus)
-      install -d -o 65534 -g 65534 "$ROOT/prometheus"
-      install -d "$ROOT/etc/prometheus"
+      install -d -o 65534 -g 65534 "$ROOT/prometheus" "$ROOT/alertmanager"
+      install -d "$ROOT/etc/prometheus" "$ROOT/etc/alertmanager"
       ;;
     sample-service)
       install -d "$ROOT/app"
@@ -268,7 +268,10 @@ for f in "${FAMILIES[@]}"; do
         'ENTRYPOINT ["/usr/bin/prometheus"]' \
         'CMD ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"]'
       tag "$tar" nodeExporter node-exporter prometheus-node-exporter "$NOBODY" \
-        'ENTRYPOINT ["/usr/bin/prometheus-node-exporter"]' ;;
+        'ENTRYPOINT ["/usr/bin/prometheus-node-exporter"]'
+      tag "$tar" alertmanager alertmanager prometheus-alertmanager "$NOBODY" 'WORKDIR /alertmanager' \
+        'ENTRYPOINT ["/usr/bin/prometheus-alertmanager"]' \
+        'CMD ["--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager"]' ;;
     sample-service)
       tag "$tar" sampleService sample-service nodejs 'USER 10001:10001' 'WORKDIR /app' \
         'ENTRYPOINT ["/usr/bin/node", "/app/server.js"]' 'EXPOSE 8080' ;;

@@ -1,7 +1,9 @@
 /**
  * The dev stack on a real Docker daemon through the real engine: two services with their own
- * databases (PostgreSQL, MariaDB), the nginx gateway and Prometheus, from locally built images
- * (scripts/images/build.sh; no registry). Brought up, exercised, previewed and destroyed.
+ * databases (PostgreSQL, MariaDB), the nginx gateway, Prometheus and Alertmanager, from locally
+ * built images (scripts/images/build.sh; no registry). Brought up, exercised, previewed and
+ * destroyed. Every container's logs go through the daemon's fluentd driver to the test's own
+ * forward-protocol receiver, and from there through the rendered pii-mask.lua under LuaJIT.
  *
  * Needs root (a private dockerd), Debian mirror access on a cold image cache, the engine from
  * `npm run setup` and the docker provider plugin. FJORD_DOCKER_HOST reuses a running daemon.
@@ -11,13 +13,17 @@ import * as https from "https";
 import { createServer } from "net";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { renderPiiMaskLua, LUA_FUNCTIONS, PII_MASK } from "../../components/plan/observability";
+import { ensurePackages } from "../support/apt";
 import { stackObjects, startDockerd, type DockerDaemon } from "../support/dockerd";
+import { startForwardReceiver, type ForwardReceiver, type ForwardRecord } from "../support/forward";
 import {
   buildLocalImages,
   devStackConfig,
   findTraefikBinary,
   type LocalImages,
 } from "../support/images";
+import { luaValue, runLuaFilters } from "../support/lua";
 import { ROOT, withEphemeralStack } from "../support/stack";
 
 const PLUGIN = path.join(
@@ -181,11 +187,105 @@ async function exercise(daemon: DockerDaemon, stackName: string, ports: Ports): 
     .filter((x) => x.health !== "up")
     .map((x) => `${x.labels.job} ${x.labels.instance}: ${x.health} ${x.lastError}`);
   expect(down).toEqual([]);
-  expect(targets.length, "prometheus, node, gateway, 3 replicas, 2 databases").toBe(8);
+  expect(targets.length, "prometheus, node, gateway, 3 replicas, 2 databases, alertmanager").toBe(
+    9,
+  );
   const up = (await json(`${prom}/api/v1/query?query=up`)).data.result as Array<{
     value: [number, string];
   }>;
-  expect(up.map((r) => r.value[1])).toEqual(Array(8).fill("1"));
+  expect(up.map((r) => r.value[1])).toEqual(Array(9).fill("1"));
+  // Prometheus delivers alerts to the stack's Alertmanager, and it has the rendered config.
+  const ams = (await json(`${prom}/api/v1/alertmanagers`)).data.activeAlertmanagers;
+  expect(ams.map((a: { url: string }) => a.url)).toEqual([
+    `http://${name("alertmanager")}:9093/api/v2/alerts`,
+  ]);
+}
+
+/**
+ * The log path on Docker: each container's lines reach the forward endpoint through the daemon's
+ * fluentd driver, tagged docker.<namespace>.<pod>.<container>; the rendered pii-mask.lua (under
+ * LuaJIT, as Fluent Bit runs it) turns those real records into the Kubernetes labels Loki gets and
+ * masks PII. Fluent Bit's JSON parser step is applied here as the filter config says: `log`'s
+ * fields merged into the record.
+ */
+async function checkLogs(
+  daemon: DockerDaemon,
+  rx: ForwardReceiver,
+  stackName: string,
+  ports: Ports,
+): Promise<void> {
+  const trace = `t${Date.now().toString(36)}`;
+  const r = await getOk(ports.https, `/orders/signup?email=kari%40example.no&trace=${trace}`);
+  expect(r.status).toBe(200);
+  const parsed = (x: ForwardRecord): Record<string, unknown> => {
+    try {
+      return JSON.parse(String(x.record.log));
+    } catch {
+      return {};
+    }
+  };
+  const service = await rx.waitFor(
+    (x) =>
+      x.tag.startsWith(`docker.fjord-orders.${stackName}-orders-`) &&
+      (parsed(x).query as Record<string, string> | undefined)?.trace === trace,
+    30_000,
+    "from the orders replica that served the request",
+  );
+  const gateway = await rx.waitFor(
+    (x) =>
+      x.tag === `docker.fjord-system.${stackName}-gateway.nginx` &&
+      parsed(x).path === "/orders/signup",
+    30_000,
+    "from the gateway's access log",
+  );
+  expect(parsed(gateway)).toMatchObject({ route: "orders", status: 200, method: "GET" });
+  const pod = service.tag.split(".")[2];
+  expect(service.record).toMatchObject({ container_name: `/${pod}`, source: "stdout" });
+  expect(service.time).toBeGreaterThan(Date.now() / 1000 - 600);
+
+  // Every container of the stack ships under its own tag (each logs at start).
+  const names = (
+    await daemon.docker([
+      "ps",
+      "-a",
+      "--filter",
+      `label=fjord.stack=${stackName}`,
+      "--format",
+      "{{.Names}}",
+    ])
+  )
+    .trim()
+    .split("\n");
+  expect(names.length).toBe(12);
+  for (const n of names) {
+    await rx.waitFor((x) => x.tag.split(".")[2] === n, 30_000, `from ${n}`);
+  }
+  expect(rx.errors).toEqual([]);
+
+  const script = renderPiiMaskLua(["email"]);
+  const labelled = await runLuaFilters(
+    "luajit",
+    script,
+    [service, gateway].map((x) => ({
+      call: LUA_FUNCTIONS.dockerLabels,
+      tag: x.tag,
+      record: luaValue(x.record),
+    })),
+  );
+  expect(labelled.map((l) => l.record.kubernetes)).toEqual([
+    { namespace_name: "fjord-orders", pod_name: pod, container_name: "orders" },
+    // What the Loki ruler's {container="nginx"} selects on both targets.
+    { namespace_name: "fjord-system", pod_name: `${stackName}-gateway`, container_name: "nginx" },
+  ]);
+  const [masked] = await runLuaFilters("luajit", script, [
+    {
+      call: LUA_FUNCTIONS.maskPii,
+      tag: service.tag,
+      record: luaValue({ ...labelled[0].record, ...parsed(service) }),
+    },
+  ]);
+  expect(masked.record.query).toEqual({ email: PII_MASK, trace });
+  expect(JSON.stringify(masked.record)).not.toContain("kari@example.no");
 }
 
 describe("dev stack on Docker", () => {
@@ -194,6 +294,7 @@ describe("dev stack on Docker", () => {
 
   beforeAll(async () => {
     if (missing.length) throw new Error(`[dev-docker] cannot run: missing ${missing.join(", ")}`);
+    ensurePackages({ luajit: "luajit" });
     let t = Date.now();
     daemon = await startDockerd();
     timings.dockerdStartSeconds = (Date.now() - t) / 1000;
@@ -213,7 +314,7 @@ describe("dev stack on Docker", () => {
     console.log(`[dev-docker] timings (s): ${JSON.stringify(timings)}`);
   });
 
-  it("real engine: up, serve, isolate, preview clean, destroy leaves nothing", async () => {
+  it("real engine: up, serve, isolate, ship logs, preview clean, destroy leaves nothing", async () => {
     const ports = {
       http: await publishPort(),
       https: await publishPort(),
@@ -221,25 +322,33 @@ describe("dev stack on Docker", () => {
     };
     let stackName = "";
     let destroyStart = 0;
-    await withEphemeralStack(
-      {
-        name: "dev-docker",
-        baseStack: "dev",
-        config: devStackConfig(images, daemon.host, ports, "nginx"),
-      },
-      async (e) => {
-        stackName = e.stack.name;
-        let t = Date.now();
-        await e.up();
-        timings.upSeconds = (Date.now() - t) / 1000;
-        await exercise(daemon, stackName, ports);
-        t = Date.now();
-        await e.expectNoChanges();
-        timings.previewSeconds = (Date.now() - t) / 1000;
-        expect((await stackObjects(daemon, stackName)).length).toBeGreaterThan(10);
-        destroyStart = Date.now();
-      },
-    );
+    const rx = await startForwardReceiver();
+    try {
+      await withEphemeralStack(
+        {
+          name: "dev-docker",
+          baseStack: "dev",
+          config: devStackConfig(images, daemon.host, ports, "nginx", `127.0.0.1:${rx.port}`),
+        },
+        async (e) => {
+          stackName = e.stack.name;
+          let t = Date.now();
+          await e.up();
+          timings.upSeconds = (Date.now() - t) / 1000;
+          await exercise(daemon, stackName, ports);
+          t = Date.now();
+          await checkLogs(daemon, rx, stackName, ports);
+          timings.logsSeconds = (Date.now() - t) / 1000;
+          t = Date.now();
+          await e.expectNoChanges();
+          timings.previewSeconds = (Date.now() - t) / 1000;
+          expect((await stackObjects(daemon, stackName)).length).toBeGreaterThan(10);
+          destroyStart = Date.now();
+        },
+      );
+    } finally {
+      await rx.close();
+    }
     timings.destroySeconds = (Date.now() - destroyStart) / 1000;
     expect(await stackObjects(daemon, stackName)).toEqual([]);
   });

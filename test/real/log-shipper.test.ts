@@ -4,54 +4,13 @@
  * and Lua 5.4, on records shaped as Fluent Bit hands them over. The YAML around it is checked
  * structurally in test/unit/plan/observability.test.ts.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "fs";
-import { tmpdir } from "os";
-import * as path from "path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { logTag } from "../../components/docker/logging";
 import { LUA_FUNCTIONS, PII_MASK, renderPiiMaskLua } from "../../components/plan/observability";
-import { ensurePackages, findBinary } from "../support/apt";
-import { run } from "../support/proc";
+import { ensurePackages } from "../support/apt";
+import { luaString as lua, runLuaFilters, type LuaCase, type LuaResult } from "../support/lua";
 import { stackModel } from "../unit/plan/observability-fixtures";
 
-/** Calls each filter on each case and prints `{code, record}` as JSON, one line per case. */
-const HARNESS = `
-local script, cases = ...
-dofile(script)
-local function encode(v)
-  local t = type(v)
-  if t == "string" then
-    return '"' .. v:gsub('[%c"\\\\]', function(c) return string.format("\\\\u%04x", c:byte()) end) .. '"'
-  elseif t == "number" or t == "boolean" then
-    return tostring(v)
-  elseif t == "table" then
-    if #v > 0 then
-      local out = {}
-      for _, x in ipairs(v) do out[#out + 1] = encode(x) end
-      return "[" .. table.concat(out, ",") .. "]"
-    end
-    local keys = {}
-    for k in pairs(v) do keys[#keys + 1] = k end
-    table.sort(keys)
-    local out = {}
-    for _, k in ipairs(keys) do out[#out + 1] = encode(k) .. ":" .. encode(v[k]) end
-    return "{" .. table.concat(out, ",") .. "}"
-  end
-  return "null"
-end
-for _, c in ipairs(dofile(cases)) do
-  local code, _, record = _G[c.call](c.tag, 0, c.record)
-  print(encode({ code = code, record = record }))
-end
-`;
-
-interface LuaCase {
-  call: string;
-  tag: string;
-  /** A Lua table constructor. */
-  record: string;
-}
-
-const lua = (s: string) => JSON.stringify(s);
 const ID = "0123456789abcdef".repeat(4);
 const CASES: LuaCase[] = [
   {
@@ -88,41 +47,31 @@ const CASES: LuaCase[] = [
   { call: LUA_FUNCTIONS.kubernetesLabels, tag: "kube.something.else", record: `{ log = "hello" }` },
   {
     call: LUA_FUNCTIONS.dockerLabels,
-    tag: "docker",
+    tag: "forwarded.by.someone",
     record: `{ container_name = "/fjord-orders-0", log = "hi" }`,
   },
+  {
+    call: LUA_FUNCTIONS.dockerLabels,
+    tag: logTag("dev-orders-1", "orders", "orders"),
+    record: `{ container_name = "/dev-orders-1", log = "hi" }`,
+  },
+  { call: LUA_FUNCTIONS.dockerLabels, tag: "docker.too.short", record: `{ log = "hi" }` },
 ];
 
-let dir: string;
-let script: string;
-let casesFile: string;
-let harness: string;
 beforeAll(() => {
   ensurePackages({ "lua5.4": "lua5.4", luajit: "luajit" });
-  dir = mkdtempSync(path.join(tmpdir(), "fjord-lua-"));
-  script = path.join(dir, "pii-mask.lua");
-  writeFileSync(script, renderPiiMaskLua(stackModel("prod").piiFields));
-  casesFile = path.join(dir, "cases.lua");
-  writeFileSync(
-    casesFile,
-    `return {\n${CASES.map((c) => `  { call = ${lua(c.call)}, tag = ${lua(c.tag)}, record = ${c.record} },`).join("\n")}\n}\n`,
-  );
-  harness = path.join(dir, "harness.lua");
-  writeFileSync(harness, HARNESS);
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const M = PII_MASK;
 for (const interpreter of ["luajit", "lua5.4"]) {
   describe(`pii-mask.lua under ${interpreter}`, () => {
-    let results: Array<{ code: number; record: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    let results: LuaResult[];
     beforeAll(async () => {
-      const out = await run(findBinary(interpreter)!, [harness, script, casesFile]);
-      results = out
-        .trim()
-        .split("\n")
-        .map((l) => JSON.parse(l));
-      expect(results).toHaveLength(CASES.length);
+      results = await runLuaFilters(
+        interpreter,
+        renderPiiMaskLua(stackModel("prod").piiFields),
+        CASES,
+      );
     });
 
     it("masks configured keys at any depth, whatever their case, and keeps the rest", () => {
@@ -167,6 +116,15 @@ for (const interpreter of ["luajit", "lua5.4"]) {
         pod_name: "fjord-orders-0",
         container_name: "fjord-orders-0",
       });
+    });
+
+    it("labels fjord's Docker containers from their tag as the same process on Kubernetes", () => {
+      expect(results[8].record.kubernetes).toEqual({
+        namespace_name: "fjord-orders",
+        pod_name: "dev-orders-1",
+        container_name: "orders",
+      });
+      expect(results[9].code, "not fjord's tag and no container_name: left alone").toBe(0);
     });
   });
 }

@@ -20,6 +20,7 @@ export interface LocalImages {
   mysqlExporter: string;
   prometheus: string;
   nodeExporter: string;
+  alertmanager: string;
   sampleService: string;
   /** Only when a Traefik binary was found (scripts/traefik.sh builds one). */
   traefik?: string;
@@ -90,13 +91,15 @@ export async function buildLocalImages(
 
 /**
  * `fjord:*` config that runs Pulumi.dev.yaml on the local images and the daemon at `dockerHost`,
- * with ports chosen by the caller and test-friendly rate limit and scrape interval.
+ * with ports chosen by the caller and test-friendly rate limit and scrape interval. `logForward`
+ * sends every container's logs to that forward-protocol endpoint (the test's own receiver).
  */
 export function devStackConfig(
   images: LocalImages,
   dockerHost: string,
   ports: { http: number; https: number; prom: number },
   kind: "nginx" | "traefik",
+  logForward?: string,
 ): Record<string, unknown> {
   const base = stackConfig("dev");
   const raw = JSON.parse(base["fjord:services"]) as Array<Record<string, Record<string, unknown>>>;
@@ -121,6 +124,7 @@ export function devStackConfig(
       httpPort: ports.http,
       httpsPort: ports.https,
       prometheusPort: ports.prom,
+      ...(logForward ? { logForward } : {}),
     },
     images: { ...roles, ...(traefik ? { traefik } : {}) },
     services,
@@ -130,9 +134,8 @@ export function devStackConfig(
       ...JSON.parse(base["fjord:observability"]),
       scrapeInterval: "2s",
       // Only the parts scripts/images/build.sh has images for: Grafana, Loki and Fluent Bit cannot
-      // be built offline (covered by the mocked tests in test/unit/docker/observability.test.ts),
-      // and there is no local Alertmanager image yet (Debian's prometheus-alertmanager would do).
-      components: { alertmanager: false, grafana: false, loki: false, logShipper: false },
+      // be built offline (covered by the mocked tests in test/unit/docker/observability.test.ts).
+      components: { alertmanager: true, grafana: false, loki: false, logShipper: false },
     },
   };
 }

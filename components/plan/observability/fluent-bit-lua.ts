@@ -83,12 +83,18 @@ function ${LUA_FUNCTIONS.kubernetesLabels}(tag, timestamp, record)
   return 2, timestamp, record
 end
 
--- Docker's fluentd log driver sends container_name ("/name").
+-- fjord tags its containers docker.<namespace>.<pod>.<container> (components/docker/logging.ts),
+-- the names the same process has on Kubernetes. Anything else sending to the forward input is
+-- labelled by the container_name ("/name") Docker's fluentd log driver adds.
 function ${LUA_FUNCTIONS.dockerLabels}(tag, timestamp, record)
-  local name = record["container_name"]
-  if type(name) ~= "string" then return 0, timestamp, record end
-  name = name:gsub("^/", "")
-  record["kubernetes"] = { namespace_name = DOCKER_NAMESPACE, pod_name = name, container_name = name }
+  local namespace, pod, container = tag:match("^docker%.([^.]+)%.([^.]+)%.([^.]+)$")
+  if not namespace then
+    local name = record["container_name"]
+    if type(name) ~= "string" then return 0, timestamp, record end
+    name = name:gsub("^/", "")
+    namespace, pod, container = DOCKER_NAMESPACE, name, name
+  end
+  record["kubernetes"] = { namespace_name = namespace, pod_name = pod, container_name = container }
   return 2, timestamp, record
 end
 `;

@@ -7,6 +7,7 @@
 //   GET /<any>/probe?host=H&port=P   can this container open a TCP connection to H:P?
 //   GET /<any>/call/<svc>  GET http://<svc>:<port>/health (a service it `calls`)
 //   anything else          200 with the service name and path
+// Every request but /health and /metrics is logged to stdout as one JSON line.
 "use strict";
 const http = require("http");
 const net = require("net");
@@ -135,9 +136,24 @@ async function handle(req, res) {
 }
 
 const server = http.createServer((req, res) => {
-  res.on("finish", () =>
-    count(new URL(req.url, "http://x").pathname.split("/").slice(0, 3).join("/"), res.statusCode),
-  );
+  const t0 = process.hrtime.bigint();
+  res.on("finish", () => {
+    const url = new URL(req.url, "http://x");
+    count(url.pathname.split("/").slice(0, 3).join("/"), res.statusCode);
+    if (url.pathname === "/health" || url.pathname === "/metrics") return;
+    // One JSON line per request. Query parameters are logged as they come, as many services do:
+    // keeping PII among them out of Loki is the log shipper's job (pii-mask.lua).
+    console.log(
+      JSON.stringify({
+        msg: "request",
+        method: req.method,
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
+        status: res.statusCode,
+        duration_ms: Number(process.hrtime.bigint() - t0) / 1e6,
+      }),
+    );
+  });
   handle(req, res).catch((err) => send(res, 500, { error: err.message }));
 });
 server.keepAliveTimeout = 65000;

@@ -73,7 +73,7 @@ const PARTS = {
 };
 
 describe("docker Observability: Alertmanager, Grafana, Loki, Fluent Bit", () => {
-  it("runs the four containers, labelled, non-root, on the internal metrics network", () => {
+  it("runs the four containers, labelled, non-root, on the internal metrics network (Grafana and Fluent Bit also on front)", () => {
     for (const [name, role] of Object.entries(PARTS)) {
       const c = byName(name);
       expect(labelMap(c), name).toEqual({ "fjord.stack": "dev", "fjord.role": role });
@@ -81,7 +81,9 @@ describe("docker Observability: Alertmanager, Grafana, Loki, Fluent Bit", () => 
       expect(c.inputs.capabilities.drops, name).toEqual(["ALL"]);
       const nets = networksOf(c);
       expect(nets, name).toEqual(
-        name === "dev-grafana" ? ["dev-front", "dev-metrics"] : ["dev-metrics"],
+        name === "dev-grafana" || name === "dev-log-shipper"
+          ? ["dev-front", "dev-metrics"]
+          : ["dev-metrics"],
       );
     }
     expect(byName("dev-grafana").inputs.user).toBe("472:472");
@@ -143,12 +145,14 @@ describe("docker Observability: Alertmanager, Grafana, Loki, Fluent Bit", () => 
     expect(await valueOf(fullPlatform.grafanaUrl)).toBe("http://127.0.0.1:3001/");
   });
 
-  it("publishes Grafana on 127.0.0.1 at fjord:docker.grafanaPort, and nothing else new", () => {
+  it("publishes Grafana at fjord:docker.grafanaPort and the log input at docker.logForwardPort, on 127.0.0.1", () => {
     expect(byName("dev-grafana").inputs.ports).toEqual([
       { internal: 3000, external: 3001, ip: "127.0.0.1", protocol: "tcp" },
     ]);
-    for (const n of ["dev-alertmanager", "dev-loki", "dev-log-shipper"])
-      expect(byName(n).inputs.ports, n).toEqual([]);
+    expect(byName("dev-log-shipper").inputs.ports).toEqual([
+      { internal: 24224, external: 24224, ip: "127.0.0.1", protocol: "tcp" },
+    ]);
+    for (const n of ["dev-alertmanager", "dev-loki"]) expect(byName(n).inputs.ports, n).toEqual([]);
   });
 
   it("keeps Loki's data on a labelled named volume", async () => {

@@ -125,11 +125,12 @@ describe("docker Platform (dev stack file)", () => {
     expect(Array.isArray(byName("dev-node-exporter").inputs.envs)).toBe(true);
   });
 
-  it("publishes only the gateway, Prometheus and Grafana, on 127.0.0.1", () => {
+  it("publishes only the gateway, Prometheus, Grafana and the log input, on 127.0.0.1", () => {
     const published = containers().filter((r) => (r.inputs.ports ?? []).length > 0);
     expect(published.map((r) => r.inputs.name).sort()).toEqual([
       "dev-gateway",
       "dev-grafana",
+      "dev-log-shipper",
       "dev-prometheus",
     ]);
     const gw = byName("dev-gateway").inputs.ports;

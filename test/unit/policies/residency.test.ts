@@ -282,6 +282,32 @@ describe("residency-endpoints", () => {
       "Docker container 'fjord-dev-orders-1' sends data to udp://203.0.113.50:514 (log driver syslog logOpts.syslog-address): '203.0.113.50' cannot be shown to be in-platform or in NO; use an in-platform endpoint or list the host in allowedEndpoints with its jurisdiction.",
     ]);
   });
+  it("passes fjord's fluentd shipping to the loopback shipper, and judges an agent elsewhere", async () => {
+    const fluentd = (address: string) =>
+      dockerContainer({
+        logDriver: "fluentd",
+        logOpts: {
+          "fluentd-address": `tcp://${address}`,
+          "fluentd-async": "true",
+          tag: "docker.fjord-orders.fjord-dev-orders-1.orders",
+        },
+      });
+    const local = await runResource(residencyEndpoints, {
+      type: T.docker,
+      props: fluentd("127.0.0.1:24224"),
+    });
+    expect(local.violations).toEqual([]);
+    expect(
+      (
+        await runResource(residencyEndpoints, {
+          type: T.docker,
+          props: fluentd("198.51.100.7:24224"),
+        })
+      ).mandatory,
+    ).toEqual([
+      "Docker container 'fjord-dev-orders-1' sends data to tcp://198.51.100.7:24224 (log driver fluentd logOpts.fluentd-address): '198.51.100.7' cannot be shown to be in-platform or in NO; use an in-platform endpoint or list the host in allowedEndpoints with its jurisdiction.",
+    ]);
+  });
   it("reads OTLP exporter settings in a pod spec", async () => {
     const d = edit(deployment(), (x) =>
       x.spec.template.spec.containers[0].env.push({

@@ -249,6 +249,24 @@ describe("platform spec: cross-field rules", () => {
       /required/,
     ],
     ["k3s without nodes", (v) => (v.cluster.mode = "k3s"), "fjord:nodes", /at least one node/],
+    [
+      "own log agent while fjord's Fluent Bit runs",
+      (v) => (v.docker = { logForward: "127.0.0.1:24224" }),
+      "fjord:docker.logForward",
+      /set fjord:observability\.components\.logShipper to false/,
+    ],
+    [
+      "log agent without a port",
+      (v) => (v.docker = { logForward: "logs.internal" }),
+      "fjord:docker.logForward",
+      /must be "host:port"/,
+    ],
+    [
+      "log agent port out of range",
+      (v) => (v.docker = { logForward: "127.0.0.1:70000" }),
+      "fjord:docker.logForward",
+      /from 1 to 65535/,
+    ],
   ];
   it.each(cases)("%s", (_label, mutate, key, message) => {
     const v = validValues();
