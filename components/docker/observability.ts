@@ -83,6 +83,7 @@ export class Observability extends pulumi.ComponentResource {
   constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fjord:docker:Observability", name, {}, opts);
     const address = args.publishAddress ?? "127.0.0.1";
+    const forwardPort = args.logForwardPort ?? FORWARD_PORT;
     const spec = args.spec;
     const o = spec.observability;
     const on = o.components;
@@ -250,7 +251,7 @@ export class Observability extends pulumi.ComponentResource {
         image: args.image(spec.images.logShipper),
         files: files.logShipper,
         frontNetwork: args.frontNetwork,
-        forwardPort: args.logForwardPort ?? FORWARD_PORT,
+        forwardPort,
       });
     }
 

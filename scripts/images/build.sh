@@ -134,7 +134,8 @@ family_key() {
     echo "$SUITE $MIRROR"
     for p in $(family_packages "$f"); do echo "$p=$(pkgver "$p")"; done
     sha256sum <"$0" | cut -c1-64
-    if [ -d "$HERE/$f" ]; then find "$HERE/$f" -type f -print0 | sort -z | xargs -0 -r sha256sum | cut -c1-64; fi
+    # The Dockerfile is for machines with a registry; this image does not use it.
+    if [ -d "$HERE/$f" ]; then find "$HERE/$f" -type f ! -name Dockerfile -print0 | sort -z | xargs -0 -r sha256sum | cut -c1-64; fi
     if [ "$f" = traefik ]; then sha256sum "$TRAEFIK_BIN" | cut -c1-64; fi
   } | sha256sum | cut -c1-12
 }

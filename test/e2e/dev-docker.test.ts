@@ -353,6 +353,47 @@ describe("dev stack on Docker", () => {
     expect(await stackObjects(daemon, stackName)).toEqual([]);
   });
 
+  it("the quickstart's sample-service Dockerfile builds an image that serves", async () => {
+    // The Dockerfile's default base comes from a registry; the offline Node image stands in.
+    // --network host: the daemon has no default bridge, and apt needs the Debian mirror.
+    const tag = `fjord-test/sample-service:${Date.now().toString(36)}`;
+    await daemon.docker(
+      [
+        "build",
+        "--network",
+        "host",
+        "--build-arg",
+        `NODE_IMAGE=${images.sampleService}`,
+        "-t",
+        tag,
+        path.join(ROOT, "scripts/images/sample-service"),
+      ],
+      600_000,
+    );
+    const id = (await daemon.docker(["run", "-d", "--network", "none", tag])).trim();
+    try {
+      let health = "";
+      for (let i = 0; i < 30 && health !== "ok"; i++) {
+        await sleep(500);
+        const r = await daemon.tryDocker([
+          "exec",
+          id,
+          "wget",
+          "-qO-",
+          "http://127.0.0.1:8080/health",
+        ]);
+        health = r.stdout.trim();
+      }
+      expect(health).toBe("ok");
+      expect((await daemon.docker(["exec", id, "id", "-u"])).trim()).toBe("10001");
+      for (const cli of ["psql", "mariadb"])
+        expect((await daemon.tryDocker(["exec", id, cli, "--version"])).code, cli).toBe(0);
+    } finally {
+      await daemon.tryDocker(["rm", "-f", id]);
+      await daemon.tryDocker(["rmi", tag]);
+    }
+  });
+
   it("real engine: no daemon is one clear line, in preview too", async () => {
     const config = { docker: { host: "unix:///nonexistent/fjord-docker.sock" } };
     await withEphemeralStack({ name: "no-daemon", baseStack: "dev", config }, async (e) => {

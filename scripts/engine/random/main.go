@@ -11,6 +11,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"fjord.local/engine/providerkit"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -53,13 +54,14 @@ func (p *provider) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulum
 			failures = append(failures, &pulumirpc.CheckFailure{Property: k, Reason: "Missing required argument " + k})
 		}
 	}
+	// Validate what was given, before defaults: check may derive an input from another.
+	if rt.check != nil {
+		failures = append(failures, rt.check(news)...)
+	}
 	for k, v := range rt.defaults {
 		if cur, ok := news[k]; !ok || cur.IsNull() {
 			news[k] = v
 		}
-	}
-	if rt.check != nil {
-		failures = append(failures, rt.check(news)...)
 	}
 	inputs, err := providerkit.Marshal(news)
 	if err != nil {
@@ -69,6 +71,9 @@ func (p *provider) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulum
 }
 
 // Diff replaces the resource when any input differs: all of random's inputs are "force new".
+// As upstream (which compares plain values), a value that only became secret or stopped being
+// one, keepers entries that are null, an empty keepers map and overrideSpecial "" (the default set)
+// change nothing: none of them may regenerate a password.
 func (p *provider) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
 	rt, err := lookup(req.GetType())
 	if err != nil {
@@ -85,7 +90,52 @@ func (p *provider) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumir
 	if err != nil {
 		return nil, err
 	}
-	return providerkit.DiffResponse(providerkit.ChangedKeys(rt.inputs, olds, news, req.GetIgnoreChanges()), true), nil
+	changed := providerkit.ChangedKeys(rt.inputs, diffView(olds), diffView(news), req.GetIgnoreChanges())
+	return providerkit.DiffResponse(changed, true), nil
+}
+
+// diffView is m as Diff compares it: without secret markers and without no-op values.
+func diffView(m resource.PropertyMap) resource.PropertyMap {
+	out := resource.PropertyMap{}
+	for k, v := range m {
+		out[k] = unsecret(v)
+	}
+	if k := out["keepers"]; k.IsObject() {
+		kept := resource.PropertyMap{}
+		for name, v := range k.ObjectValue() {
+			if !v.IsNull() {
+				kept[name] = v
+			}
+		}
+		out["keepers"] = resource.NewObjectProperty(kept)
+		if len(kept) == 0 {
+			delete(out, "keepers")
+		}
+	}
+	if o := out["overrideSpecial"]; o.IsNull() || (o.IsString() && o.StringValue() == "") {
+		delete(out, "overrideSpecial")
+	}
+	return out
+}
+
+func unsecret(v resource.PropertyValue) resource.PropertyValue {
+	switch {
+	case v.IsSecret():
+		return unsecret(v.SecretValue().Element)
+	case v.IsArray():
+		a := make([]resource.PropertyValue, len(v.ArrayValue()))
+		for i, e := range v.ArrayValue() {
+			a[i] = unsecret(e)
+		}
+		return resource.NewArrayProperty(a)
+	case v.IsObject():
+		o := resource.PropertyMap{}
+		for k, e := range v.ObjectValue() {
+			o[k] = unsecret(e)
+		}
+		return resource.NewObjectProperty(o)
+	}
+	return v
 }
 
 func (p *provider) Create(_ context.Context, req *pulumirpc.CreateRequest) (*pulumirpc.CreateResponse, error) {
@@ -100,6 +150,17 @@ func (p *provider) Create(_ context.Context, req *pulumirpc.CreateRequest) (*pul
 	id, outs, err := rt.create(providerkit.Plain(inputs))
 	if err != nil {
 		return nil, fmt.Errorf("creating %s: %w", req.GetType(), err)
+	}
+	// Secret: what upstream marks sensitive, and every generated value when a value it is derived
+	// from was secret (keepers only trigger replacement, nothing is derived from them).
+	derivedFromSecret := false
+	for k, v := range inputs {
+		derivedFromSecret = derivedFromSecret || (k != "keepers" && v.ContainsSecrets())
+	}
+	for k, v := range outs {
+		if !v.IsSecret() && (derivedFromSecret || slices.Contains(rt.secrets, string(k))) {
+			outs[k] = resource.MakeSecret(v)
+		}
 	}
 	for k, v := range inputs {
 		if _, ok := outs[k]; !ok {

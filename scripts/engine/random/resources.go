@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"hash/crc64"
 	"math/big"
 	mrand "math/rand"
 	"strconv"
@@ -18,11 +19,14 @@ import (
 )
 
 // resourceType describes one random resource: its inputs (all force-new), required inputs,
-// defaults applied by Check, an optional extra validation, and how to create it.
+// defaults applied by Check, the outputs upstream marks sensitive (secret), an optional extra
+// validation, and how to create it. check sees the inputs as given, before defaults, and may derive
+// one input from another (number/numeric).
 type resourceType struct {
 	inputs   []string
 	required []string
 	defaults resource.PropertyMap
+	secrets  []string
 	check    func(resource.PropertyMap) []*pulumirpc.CheckFailure
 	create   func(in resource.PropertyMap) (string, resource.PropertyMap, error)
 }
@@ -52,12 +56,15 @@ var uuidType = func(gen func() ([]byte, error)) *resourceType {
 var resourceTypes = map[string]*resourceType{
 	"random:index/randomPassword:RandomPassword": {
 		inputs: stringInputs, required: []string{"length"}, defaults: stringDefaults, check: checkString,
+		secrets: []string{"result", "bcryptHash"},
 		create: func(in resource.PropertyMap) (string, resource.PropertyMap, error) {
 			s, err := randomString(in)
 			if err != nil {
 				return "", nil, err
 			}
-			hash, err := bcrypt.GenerateFromPassword([]byte(s), bcrypt.DefaultCost)
+			// bcrypt reads at most 72 bytes and x/crypto refuses longer input; upstream hashes the
+			// first 72 bytes (pulumi-random#393), so long passwords work.
+			hash, err := bcrypt.GenerateFromPassword([]byte(s)[:min(len(s), 72)], bcrypt.DefaultCost)
 			if err != nil {
 				return "", nil, err
 			}
@@ -74,7 +81,8 @@ var resourceTypes = map[string]*resourceType{
 		},
 	},
 	"random:index/randomBytes:RandomBytes": {
-		inputs: []string{"keepers", "length"}, required: []string{"length"},
+		inputs: []string{"keepers", "length"}, required: []string{"length"}, secrets: []string{"base64", "hex"},
+		check: func(in resource.PropertyMap) []*pulumirpc.CheckFailure { return nonNil(atLeast(in, "length", 1)) },
 		create: func(in resource.PropertyMap) (string, resource.PropertyMap, error) {
 			b, err := randomBytes(num(in, "length"))
 			return "none", resource.PropertyMap{
@@ -85,6 +93,9 @@ var resourceTypes = map[string]*resourceType{
 	},
 	"random:index/randomId:RandomId": {
 		inputs: []string{"keepers", "byteLength", "prefix"}, required: []string{"byteLength"},
+		check: func(in resource.PropertyMap) []*pulumirpc.CheckFailure {
+			return nonNil(atLeast(in, "byteLength", 1))
+		},
 		create: func(in resource.PropertyMap) (string, resource.PropertyMap, error) {
 			b, err := randomBytes(num(in, "byteLength"))
 			prefix := str(in, "prefix")
@@ -98,7 +109,7 @@ var resourceTypes = map[string]*resourceType{
 		},
 	},
 	"random:index/randomInteger:RandomInteger": {
-		inputs: []string{"keepers", "min", "max", "seed"}, required: []string{"min", "max"},
+		inputs: []string{"keepers", "min", "max", "seed"}, required: []string{"min", "max"}, check: checkInteger,
 		create: func(in resource.PropertyMap) (string, resource.PropertyMap, error) {
 			lo, hi := num(in, "min"), num(in, "max")
 			if hi < lo {
@@ -111,18 +122,34 @@ var resourceTypes = map[string]*resourceType{
 	},
 	"random:index/randomShuffle:RandomShuffle": {
 		inputs: []string{"keepers", "inputs", "resultCount", "seed"}, required: []string{"inputs"},
+		check: func(in resource.PropertyMap) []*pulumirpc.CheckFailure {
+			return nonNil(atLeast(in, "resultCount", 0))
+		},
+		// As upstream: resultCount (default: all) items from successive permutations, so a count
+		// above len(inputs) repeats items, each at most once per round.
 		create: func(in resource.PropertyMap) (string, resource.PropertyMap, error) {
-			items := append([]resource.PropertyValue{}, in["inputs"].ArrayValue()...)
-			r := rng(in)
-			r.Shuffle(len(items), func(i, j int) { items[i], items[j] = items[j], items[i] })
-			if n := num(in, "resultCount"); n > 0 && n < len(items) {
-				items = items[:n]
+			var items []resource.PropertyValue
+			if v := in["inputs"]; v.IsArray() {
+				items = v.ArrayValue()
 			}
-			return "-", resource.PropertyMap{"results": resource.NewArrayProperty(items)}, nil
+			n := num(in, "resultCount")
+			if n == 0 {
+				n = len(items)
+			}
+			results := []resource.PropertyValue{}
+			for r := rng(in); len(items) > 0 && len(results) < n; {
+				for _, i := range r.Perm(len(items)) {
+					if results = append(results, items[i]); len(results) == n {
+						break
+					}
+				}
+			}
+			return "-", resource.PropertyMap{"results": resource.NewArrayProperty(results)}, nil
 		},
 	},
 	"random:index/randomPet:RandomPet": {
 		inputs:   []string{"keepers", "length", "prefix", "separator"},
+		check:    func(in resource.PropertyMap) []*pulumirpc.CheckFailure { return nonNil(atLeast(in, "length", 1)) },
 		defaults: resource.PropertyMap{"length": resource.NewNumberProperty(2), "separator": resource.NewStringProperty("-")},
 		create: func(in resource.PropertyMap) (string, resource.PropertyMap, error) {
 			n := num(in, "length")
@@ -168,13 +195,12 @@ func enabled(in resource.PropertyMap, k string) bool {
 	return !ok || !v.IsBool() || v.BoolValue()
 }
 
-// rng is seeded from `seed` when given (repeatable results), else from crypto/rand.
+// rng is seeded from `seed` when given, as upstream does (CRC-64/ISO of the string into
+// math/rand), so seeded results equal the official provider's; else from crypto/rand.
 func rng(in resource.PropertyMap) *mrand.Rand {
 	var seed int64
 	if s := str(in, "seed"); s != "" {
-		for _, c := range []byte(s) {
-			seed = seed*131 + int64(c)
-		}
+		seed = int64(crc64.Checksum([]byte(s), crc64.MakeTable(crc64.ISO)))
 	} else {
 		var b [8]byte
 		_, _ = rand.Read(b[:])
@@ -192,25 +218,12 @@ func randomBytes(n int) ([]byte, error) {
 	return b, err
 }
 
-func checkString(in resource.PropertyMap) []*pulumirpc.CheckFailure {
-	v, ok := in["length"]
-	if !ok || !v.IsNumber() {
-		return nil // unknown during preview, or reported as missing
-	}
-	mins := num(in, "minLower") + num(in, "minUpper") + num(in, "minNumeric") + num(in, "minSpecial")
-	if int(v.NumberValue()) < 1 || int(v.NumberValue()) < mins {
-		return []*pulumirpc.CheckFailure{{Property: "length",
-			Reason: fmt.Sprintf("length must be >= 1 and >= the sum of the min* inputs (%d)", mins)}}
-	}
-	return nil
-}
-
 // randomString draws min* characters from each enabled class, fills up from all enabled classes,
 // then shuffles, like Terraform's random_string/random_password.
 func randomString(in resource.PropertyMap) (string, error) {
 	special := "!@#$%&*()-_=+[]{}<>:?"
-	if v, ok := in["overrideSpecial"]; ok && v.IsString() {
-		special = v.StringValue()
+	if o := str(in, "overrideSpecial"); o != "" { // "" means the default set, as upstream
+		special = o
 	}
 	classes := []struct {
 		on    bool

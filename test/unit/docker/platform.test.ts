@@ -203,7 +203,7 @@ describe("docker Platform (dev stack file)", () => {
     expect(imgs).toContain("postgres:16.6-bookworm");
     expect(imgs).toContain("mariadb:11.4.4");
     expect(imgs).toContain("prom/prometheus:v3.1.0");
-    expect(imgs).toContain("ghcr.io/fjord-platform/sample-service:0.1.0");
+    expect(imgs).toContain("fjord-local/sample-service:0.1.0");
     for (const r of rec.ofType("docker:index/remoteImage:RemoteImage"))
       expect(r.inputs.keepLocally).toBe(true);
     expect(byName("dev-gateway").inputs.image).toBe("sha256:fjord-local/nginx:1.22.1-abc");
