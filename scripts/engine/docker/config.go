@@ -56,11 +56,7 @@ func (p *provider) CheckConfig(_ context.Context, req *pulumirpc.CheckRequest) (
 
 // DiffConfig: a new host is an update of the provider, as upstream; resources are not replaced.
 func (p *provider) DiffConfig(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
-	olds, err := oldInputs(req)
-	if err != nil {
-		return nil, err
-	}
-	news, err := providerkit.Unmarshal(req.GetNews())
+	olds, news, err := providerkit.DiffInputs(req)
 	if err != nil {
 		return nil, err
 	}

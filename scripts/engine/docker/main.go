@@ -138,14 +138,6 @@ func autoname(req *pulumirpc.CheckRequest, olds, news resource.PropertyMap) {
 	}
 }
 
-func oldInputs(req *pulumirpc.DiffRequest) (resource.PropertyMap, error) {
-	olds, err := providerkit.Unmarshal(req.GetOldInputs())
-	if err == nil && len(olds) == 0 {
-		olds, err = providerkit.Unmarshal(req.GetOlds())
-	}
-	return olds, err
-}
-
 // Diff compares the recorded inputs with the new ones, without the daemon: drift is found by
 // `pulumi refresh` (Read), as with the upstream provider.
 func (p *provider) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
@@ -153,11 +145,7 @@ func (p *provider) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumir
 	if err != nil {
 		return nil, err
 	}
-	olds, err := oldInputs(req)
-	if err != nil {
-		return nil, err
-	}
-	news, err := providerkit.Unmarshal(req.GetNews())
+	olds, news, err := providerkit.DiffInputs(req)
 	if err != nil {
 		return nil, err
 	}

@@ -92,14 +92,7 @@ func (p *provider) CheckConfig(_ context.Context, req *pulumirpc.CheckRequest) (
 }
 
 func (p *provider) DiffConfig(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
-	olds, err := unmarshal(req.GetOldInputs())
-	if err == nil && len(olds) == 0 {
-		olds, err = unmarshal(req.GetOlds())
-	}
-	if err != nil {
-		return nil, err
-	}
-	news, err := unmarshal(req.GetNews())
+	olds, news, err := providerkit.DiffInputs(req)
 	if err != nil {
 		return nil, err
 	}

@@ -94,6 +94,23 @@ func (b *Base) Cancel(context.Context, *emptypb.Empty) (*emptypb.Empty, error) {
 	return &emptypb.Empty{}, nil
 }
 
+// DiffInputs are what a Diff compares: the recorded inputs (the old state when the engine sent
+// none, as for resources written before it recorded them) and the new inputs.
+func DiffInputs(req *pulumirpc.DiffRequest) (olds, news resource.PropertyMap, err error) {
+	olds, err = Unmarshal(req.GetOldInputs())
+	if err == nil && len(olds) == 0 {
+		olds, err = Unmarshal(req.GetOlds())
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	news, err = Unmarshal(req.GetNews())
+	if err != nil {
+		return nil, nil, err
+	}
+	return olds, news, nil
+}
+
 // ChangedKeys lists the keys among keys whose values differ between olds and news (unknown new
 // values count as changed), skipping ignored ones.
 func ChangedKeys(keys []string, olds, news resource.PropertyMap, ignore []string) []string {

@@ -79,14 +79,7 @@ func (p *provider) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumir
 	if err != nil {
 		return nil, err
 	}
-	olds, err := providerkit.Unmarshal(req.GetOldInputs())
-	if err == nil && len(olds) == 0 {
-		olds, err = providerkit.Unmarshal(req.GetOlds())
-	}
-	if err != nil {
-		return nil, err
-	}
-	news, err := providerkit.Unmarshal(req.GetNews())
+	olds, news, err := providerkit.DiffInputs(req)
 	if err != nil {
 		return nil, err
 	}
