@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
+	"fjord.local/engine/kittest"
 	"fmt"
 	"net"
 	"os"
@@ -16,11 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"fjord.local/engine/providerkit"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"golang.org/x/crypto/ssh"
-	"google.golang.org/protobuf/types/known/structpb"
 )
 
 // keyPair is an ed25519 key: the OpenSSH private key file text and the authorized_keys line.
@@ -174,23 +173,9 @@ func newCaptured() *captured {
 	return c
 }
 
-func marshal(t *testing.T, m resource.PropertyMap) *structpb.Struct {
-	t.Helper()
-	s, err := providerkit.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
+var marshal = kittest.Marshal
 
-func unmarshal(t *testing.T, s *structpb.Struct) resource.PropertyMap {
-	t.Helper()
-	m, err := providerkit.Unmarshal(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
+var unmarshal = kittest.Unmarshal
 
 // create runs Check and Create the way the engine does and returns the state.
 func (c *captured) create(t *testing.T, typ string, inputs resource.PropertyMap) (resource.PropertyMap, error) {

@@ -2,28 +2,20 @@ package main
 
 import (
 	"context"
+	"fjord.local/engine/kittest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"fjord.local/engine/providerkit"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
-	"google.golang.org/protobuf/types/known/structpb"
 	"gopkg.in/yaml.v3"
 )
 
 const urnPrefix = "urn:pulumi:dev::fjord::"
 
-func marshal(t *testing.T, m resource.PropertyMap) *structpb.Struct {
-	t.Helper()
-	s, err := providerkit.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
+var marshal = kittest.Marshal
 
 func configured(t *testing.T, vars map[string]string) *provider {
 	t.Helper()

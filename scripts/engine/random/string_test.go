@@ -2,14 +2,13 @@ package main
 
 import (
 	"context"
+	"fjord.local/engine/kittest"
 	"strings"
 	"testing"
 
-	"fjord.local/engine/providerkit"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"golang.org/x/crypto/bcrypt"
-	"google.golang.org/protobuf/types/known/structpb"
 )
 
 const (
@@ -24,23 +23,9 @@ const (
 // props builds inputs the way the SDK sends them (numbers as float64).
 func props(m map[string]any) resource.PropertyMap { return resource.NewPropertyMapFromMap(m) }
 
-func marshal(t *testing.T, m resource.PropertyMap) *structpb.Struct {
-	t.Helper()
-	s, err := providerkit.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
+var marshal = kittest.Marshal
 
-func unmarshal(t *testing.T, s *structpb.Struct) resource.PropertyMap {
-	t.Helper()
-	m, err := providerkit.Unmarshal(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
+var unmarshal = kittest.Unmarshal
 
 // check runs Check over gRPC types and returns the checked inputs and the failures.
 func check(t *testing.T, typ string, news resource.PropertyMap) (resource.PropertyMap, []*pulumirpc.CheckFailure) {
