@@ -12,7 +12,10 @@ import { toYaml } from "./yaml";
 /** The rule file, or undefined when the gateway exports per-route metrics itself. */
 export function renderLokiGatewayRules(m: ObservabilityModel): string | undefined {
   if (m.gatewayKind !== "nginx") return undefined;
-  const log = '{container="nginx"} | json | __error__ = "" | route != ""';
+  // Each rule extracts only the fields it uses: a bare `| json` would make every access-log field
+  // (request_id, time, duration_s...) a label, so one series per line before the `sum by`.
+  const log = (...fields: string[]) =>
+    `{container="nginx"} | json ${fields.join(", ")} | __error__ = "" | route != ""`;
   return toYaml(
     {
       groups: [
@@ -20,14 +23,17 @@ export function renderLokiGatewayRules(m: ObservabilityModel): string | undefine
           name: "fjord-gateway-from-access-log",
           interval: "1m",
           rules: [
-            { record: GATEWAY_SERIES.requests, expr: `sum by (route) (rate(${log} [5m]))` },
+            {
+              record: GATEWAY_SERIES.requests,
+              expr: `sum by (route) (rate(${log("route")} [5m]))`,
+            },
             {
               record: GATEWAY_SERIES.errors,
-              expr: `sum by (route) (rate(${log} | status >= 500 [5m]))`,
+              expr: `sum by (route) (rate(${log("route", "status")} | status >= 500 [5m]))`,
             },
             {
               record: GATEWAY_SERIES.p99,
-              expr: `quantile_over_time(0.99, ${log} | unwrap duration_s [5m]) by (route)`,
+              expr: `quantile_over_time(0.99, ${log("route", "duration_s")} | unwrap duration_s [5m]) by (route)`,
             },
           ],
         },
