@@ -3,10 +3,11 @@
 # dev stack and its e2e test run without any registry. Each image family is one root filesystem,
 # cached as a tarball keyed by its package versions and these scripts; a warm run only imports.
 #
-# Usage: scripts/images/build.sh [--host DOCKER_HOST] [--traefik-binary PATH] [--manifest FILE]
-#                                [--no-import] [FAMILY...]
-# Families: nginx postgres mariadb prometheus sample-service traefik (default: all but traefik,
-# plus traefik when a binary is given).
+# Usage: scripts/images/build.sh [--host DOCKER_HOST] [--traefik-binary PATH] [--loki-binary PATH]
+#                                [--manifest FILE] [--no-import] [FAMILY...]
+# Families: nginx postgres mariadb prometheus sample-service traefik loki (default: all but traefik
+# and loki, plus each of those whose binary is given; scripts/traefik.sh and scripts/loki.sh
+# build them from Go modules).
 # Env: FJORD_CACHE (default ~/.cache/fjord), FJORD_MIRROR (default: the bookworm mirror apt uses).
 # The manifest is JSON: { "<spec.images role>": "<local image ref>", ... }.
 set -euo pipefail
@@ -15,6 +16,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE="${FJORD_CACHE:-$HOME/.cache/fjord}/images"
 SUITE=bookworm
 TRAEFIK_BIN="${FJORD_TRAEFIK_BINARY:-}"
+LOKI_BIN="${FJORD_LOKI_BINARY:-}"
 MANIFEST=""
 IMPORT=1
 FAMILIES=()
@@ -23,6 +25,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --host) export DOCKER_HOST="$2"; shift 2 ;;
     --traefik-binary) TRAEFIK_BIN="$2"; shift 2 ;;
+    --loki-binary) LOKI_BIN="$2"; shift 2 ;;
     --manifest) MANIFEST="$2"; shift 2 ;;
     --no-import) IMPORT=0; shift ;;
     -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
@@ -33,6 +36,7 @@ done
 if [ ${#FAMILIES[@]} -eq 0 ]; then
   FAMILIES=(nginx postgres mariadb prometheus sample-service)
   [ -n "$TRAEFIK_BIN" ] && FAMILIES+=(traefik)
+  [ -n "$LOKI_BIN" ] && FAMILIES+=(loki)
 fi
 
 # Progress goes to stderr so stdout stays free for the manifest.
@@ -84,7 +88,9 @@ family_packages() {
     prometheus) echo "prometheus prometheus-node-exporter prometheus-alertmanager wget" ;;
     sample-service) echo "nodejs postgresql-client mariadb-client wget" ;;
     traefik) echo "ca-certificates wget" ;;
-    *) die "unknown family $1 (nginx postgres mariadb prometheus sample-service traefik)" ;;
+    # Like grafana/loki: the static binary and CA certificates (no shell tools are used).
+    loki) echo "ca-certificates" ;;
+    *) die "unknown family $1 (nginx postgres mariadb prometheus sample-service traefik loki)" ;;
   esac
 }
 
@@ -96,6 +102,7 @@ family_users() {
     mariadb) echo "mysql:999" ;;
     sample-service) echo "app:10001" ;;
     traefik) echo "traefik:65532" ;;
+    loki) echo "loki:10001" ;;
   esac
 }
 
@@ -137,6 +144,7 @@ family_key() {
     # The Dockerfile is for machines with a registry; this image does not use it.
     if [ -d "$HERE/$f" ]; then find "$HERE/$f" -type f ! -name Dockerfile -print0 | sort -z | xargs -0 -r sha256sum | cut -c1-64; fi
     if [ "$f" = traefik ]; then sha256sum "$TRAEFIK_BIN" | cut -c1-64; fi
+    if [ "$f" = loki ]; then sha256sum "$LOKI_BIN" | cut -c1-64; fi
   } | sha256sum | cut -c1-12
 }
 
@@ -175,6 +183,11 @@ customize() {
       ;;
     traefik)
       install -m 0755 "$TRAEFIK_BIN" "$ROOT/usr/local/bin/traefik"
+      ;;
+    loki)
+      install -m 0755 "$LOKI_BIN" "$ROOT/usr/bin/loki"
+      # A new named volume takes this directory's owner, as with the official image.
+      install -d -o 10001 -g 10001 "$ROOT/loki"
       ;;
   esac
   rm -rf "$ROOT"/usr/share/doc/* "$ROOT"/usr/share/man/* "$ROOT"/var/lib/apt/lists/* \
@@ -240,10 +253,26 @@ tag() {
   say "$ref: imported"
 }
 
+# binary_tag TAR NAME VERSION CHANGE...: a family around one prebuilt binary, versioned by it.
+binary_tag() {
+  local tar="$1" name="$2" ver="$3" ref args=() c
+  shift 3
+  ref="fjord-local/$name:$ver-$(basename "$tar" .tar | sed 's/.*-//')"
+  ENTRIES+=("\"$name\": \"$ref\"")
+  [ "$IMPORT" = 1 ] || return 0
+  if docker image inspect "$ref" >/dev/null 2>&1; then say "$ref: present"; return; fi
+  for c in "$@"; do args+=(-c "$c"); done
+  docker import "${args[@]}" -c "LABEL fjord.image=$name" "$tar" "$ref" >/dev/null
+  say "$ref: imported"
+}
+
 NOBODY='USER 65534:65534'
 for f in "${FAMILIES[@]}"; do
   if [ "$f" = traefik ] && { [ -z "$TRAEFIK_BIN" ] || [ ! -x "$TRAEFIK_BIN" ]; }; then
     say "traefik: skipped (no binary; pass --traefik-binary PATH)"; continue
+  fi
+  if [ "$f" = loki ] && { [ -z "$LOKI_BIN" ] || [ ! -x "$LOKI_BIN" ]; }; then
+    say "loki: skipped (no binary; pass --loki-binary PATH)"; continue
   fi
   build_family "$f"
   tar="$TAR"
@@ -278,12 +307,11 @@ for f in "${FAMILIES[@]}"; do
         'ENTRYPOINT ["/usr/bin/node", "/app/server.js"]' 'EXPOSE 8080' ;;
     traefik)
       ver=$("$TRAEFIK_BIN" version 2>/dev/null | awk '/^Version:/{print $2}' | tr -d v)
-      ref="fjord-local/traefik:${ver:-0}-$(basename "$tar" .tar | sed 's/.*-//')"
-      ENTRIES+=("\"traefik\": \"$ref\"")
-      if [ "$IMPORT" = 1 ] && ! docker image inspect "$ref" >/dev/null 2>&1; then
-        docker import -c 'USER 65532:65532' -c 'ENTRYPOINT ["/usr/local/bin/traefik"]' "$tar" "$ref" >/dev/null
-        say "$ref: imported"
-      fi ;;
+      binary_tag "$tar" traefik "${ver:-0}" 'USER 65532:65532' 'ENTRYPOINT ["/usr/local/bin/traefik"]' ;;
+    loki)
+      ver=$("$LOKI_BIN" -version 2>/dev/null | awk '/version/{print $3; exit}')
+      binary_tag "$tar" loki "${ver:-0}" 'USER 10001:10001' 'ENTRYPOINT ["/usr/bin/loki"]' \
+        'CMD ["-config.file=/etc/loki/local-config.yaml"]' ;;
   esac
 done
 

@@ -1,9 +1,10 @@
 /**
  * The dev stack on a real Docker daemon through the real engine: two services with their own
- * databases (PostgreSQL, MariaDB), the nginx gateway, Prometheus and Alertmanager, from locally
- * built images (scripts/images/build.sh; no registry). Brought up, exercised, previewed and
- * destroyed. Every container's logs go through the daemon's fluentd driver to the test's own
- * forward-protocol receiver, and from there through the rendered pii-mask.lua under LuaJIT.
+ * databases (PostgreSQL, MariaDB), the nginx gateway, Prometheus, Alertmanager and Loki, from
+ * locally built images (scripts/images/build.sh; no registry). Brought up, exercised, previewed
+ * and destroyed. Every container's logs go through the daemon's fluentd driver to the test's own
+ * forward-protocol receiver, then through the rendered pii-mask.lua under LuaJIT into the stack's
+ * Loki, whose ruler feeds the per-route gateway series to the stack's Prometheus.
  *
  * Needs root (a private dockerd), Debian mirror access on a cold image cache, the engine from
  * `npm run setup` and the docker provider plugin. FJORD_DOCKER_HOST reuses a running daemon.
@@ -13,13 +14,19 @@ import * as https from "https";
 import { createServer } from "net";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { renderPiiMaskLua, LUA_FUNCTIONS, PII_MASK } from "../../components/plan/observability";
+import {
+  GATEWAY_SERIES,
+  LUA_FUNCTIONS,
+  PII_MASK,
+  renderPiiMaskLua,
+} from "../../components/plan/observability";
 import { ensurePackages } from "../support/apt";
 import { stackObjects, startDockerd, type DockerDaemon } from "../support/dockerd";
 import { startForwardReceiver, type ForwardReceiver, type ForwardRecord } from "../support/forward";
 import {
   buildLocalImages,
   devStackConfig,
+  findLokiBinary,
   findTraefikBinary,
   type LocalImages,
 } from "../support/images";
@@ -187,13 +194,14 @@ async function exercise(daemon: DockerDaemon, stackName: string, ports: Ports): 
     .filter((x) => x.health !== "up")
     .map((x) => `${x.labels.job} ${x.labels.instance}: ${x.health} ${x.lastError}`);
   expect(down).toEqual([]);
-  expect(targets.length, "prometheus, node, gateway, 3 replicas, 2 databases, alertmanager").toBe(
-    9,
-  );
+  expect(
+    targets.length,
+    "prometheus, node, gateway, 3 replicas, 2 databases, alertmanager, loki",
+  ).toBe(10);
   const up = (await json(`${prom}/api/v1/query?query=up`)).data.result as Array<{
     value: [number, string];
   }>;
-  expect(up.map((r) => r.value[1])).toEqual(Array(9).fill("1"));
+  expect(up.map((r) => r.value[1])).toEqual(Array(10).fill("1"));
   // Prometheus delivers alerts to the stack's Alertmanager, and it has the rendered config.
   const ams = (await json(`${prom}/api/v1/alertmanagers`)).data.activeAlertmanagers;
   expect(ams.map((a: { url: string }) => a.url)).toEqual([
@@ -243,7 +251,7 @@ async function checkLogs(
   expect(service.record).toMatchObject({ container_name: `/${pod}`, source: "stdout" });
   expect(service.time).toBeGreaterThan(Date.now() / 1000 - 600);
 
-  // Every container of the stack ships under its own tag (each logs at start).
+  // Every container of the stack but Loki ships under its own tag (each logs at start).
   const names = (
     await daemon.docker([
       "ps",
@@ -256,9 +264,19 @@ async function checkLogs(
   )
     .trim()
     .split("\n");
-  expect(names.length).toBe(12);
+  // gateway + exporter, 3 replicas, 2 databases + exporters, prometheus, node exporter,
+  // alertmanager, loki
+  expect(names.length).toBe(13);
   for (const n of names) {
-    await rx.waitFor((x) => x.tag.split(".")[2] === n, 30_000, `from ${n}`);
+    const driver = (
+      await daemon.docker(["inspect", "-f", "{{.HostConfig.LogConfig.Type}}", n])
+    ).trim();
+    // Loki stays on json-file: its own lines must not depend on the pipeline it is part of.
+    if (n === `${stackName}-loki`) expect(driver, n).toBe("json-file");
+    else {
+      expect(driver, n).toBe("fluentd");
+      await rx.waitFor((x) => x.tag.split(".")[2] === n, 30_000, `from ${n}`);
+    }
   }
   expect(rx.errors).toEqual([]);
 
@@ -288,6 +306,110 @@ async function checkLogs(
   expect(JSON.stringify(masked.record)).not.toContain("kari@example.no");
 }
 
+/** Runs the shipper's filter chain (labels, JSON parse, PII mask) over forwarded records. */
+async function pipeline(records: ForwardRecord[]): Promise<ForwardRecord[]> {
+  const script = renderPiiMaskLua(["email"]);
+  const labelled = await runLuaFilters(
+    "luajit",
+    script,
+    records.map((x) => ({
+      call: LUA_FUNCTIONS.dockerLabels,
+      tag: x.tag,
+      record: luaValue(x.record),
+    })),
+  );
+  // Fluent Bit's parser filter (key_name log, reserve_data on): JSON fields replace `log`.
+  const parsed = labelled.map((l) => {
+    const { log, ...rest } = l.record as Record<string, unknown>;
+    try {
+      const fields = JSON.parse(String(log));
+      if (fields && typeof fields === "object" && !Array.isArray(fields))
+        return { ...rest, ...fields };
+    } catch {
+      // not JSON: kept as is
+    }
+    return l.record;
+  });
+  const masked = await runLuaFilters(
+    "luajit",
+    script,
+    parsed.map((r, i) => ({
+      call: LUA_FUNCTIONS.maskPii,
+      tag: records[i].tag,
+      record: luaValue(r),
+    })),
+  );
+  return masked.map((m, i) => ({ ...records[i], record: m.record }));
+}
+
+type LokiStreams = Array<{ stream: Record<string, string>; values: [string, string][] }>;
+
+/**
+ * Loki in the stack, fed what Fluent Bit would send it: the daemon's real records through fjord's
+ * filters, pushed with the rendered output's labels. Fluent Bit is the one part not run here (no
+ * image), so the test does its transport. Loki is on the internal metrics network, so the test
+ * reaches it from inside that network, through Prometheus' container. The stack's Loki ruler must
+ * then turn the gateway's access log into per-route series in the stack's Prometheus.
+ */
+async function checkLoki(
+  daemon: DockerDaemon,
+  rx: ForwardReceiver,
+  stackName: string,
+  ports: Ports,
+): Promise<void> {
+  const name = (...p: Array<string | number>) => [stackName, ...p].join("-");
+  const fromMetricsNet = (args: string[]) =>
+    daemon.docker(["exec", name("prometheus"), "wget", "-qO-", ...args]);
+  const loki = `http://${name("loki")}:3100`;
+  const mine = rx.records.filter((x) => x.tag.split(".")[2]?.startsWith(`${stackName}-`));
+  const shipped = await pipeline(mine.slice(-150));
+  const streams = new Map<string, LokiStreams[number]>();
+  for (const x of shipped) {
+    const k = x.record.kubernetes as Record<string, string>;
+    const stream = {
+      job: "fluent-bit",
+      namespace: k.namespace_name,
+      pod: k.pod_name,
+      container: k.container_name,
+    };
+    const key = JSON.stringify(stream);
+    if (!streams.has(key)) streams.set(key, { stream, values: [] });
+    const ns = BigInt(Math.round(x.time * 1e6)) * 1000n;
+    streams.get(key)!.values.push([String(ns), JSON.stringify(x.record)]);
+  }
+  await fromMetricsNet([
+    "--header=Content-Type: application/json",
+    `--post-data=${JSON.stringify({ streams: [...streams.values()] })}`,
+    `${loki}/loki/api/v1/push`,
+  ]);
+
+  const query = async (q: string): Promise<LokiStreams> => {
+    const params = new URLSearchParams({ query: q, since: "15m", limit: "1000" });
+    const body = await fromMetricsNet([`${loki}/loki/api/v1/query_range?${params}`]);
+    return JSON.parse(body).data.result;
+  };
+  const gw = await query(`{container="nginx", pod="${name("gateway")}"}`);
+  expect(gw.length).toBeGreaterThan(0);
+  expect(gw[0].stream).toMatchObject({ namespace: "fjord-system", job: "fluent-bit" });
+  expect(await query(`{namespace="fjord-orders"} |= "kari@example.no"`)).toEqual([]);
+  const masked = await query(`{namespace="fjord-orders", container="orders"} |= "${PII_MASK}"`);
+  expect(masked.length).toBeGreaterThan(0);
+
+  // The ruler evaluates every minute; its series land in Prometheus by remote write.
+  const prom = `http://127.0.0.1:${ports.prom}`;
+  const series = async (s: string): Promise<Array<{ metric: { route: string } }>> =>
+    (await json(`${prom}/api/v1/query?query=${encodeURIComponent(s)}`)).data.result;
+  const t = Date.now();
+  let requests = await series(GATEWAY_SERIES.requests);
+  while (!requests.some((r) => r.metric.route === "orders") && Date.now() - t < 180_000) {
+    await sleep(5000);
+    requests = await series(GATEWAY_SERIES.requests);
+  }
+  timings.lokiRulerSeconds = (Date.now() - t) / 1000;
+  expect(requests.map((r) => r.metric.route)).toContain("orders");
+  expect((await series(GATEWAY_SERIES.p99)).map((r) => r.metric.route)).toContain("orders");
+}
+
 describe("dev stack on Docker", () => {
   let daemon: DockerDaemon;
   let images: LocalImages;
@@ -302,7 +424,9 @@ describe("dev stack on Docker", () => {
     const traefikBinary = findTraefikBinary();
     if (!traefikBinary)
       throw new Error("[dev-docker] no Traefik binary: run bash scripts/traefik.sh");
-    const built = await buildLocalImages(daemon.host, { traefikBinary });
+    const lokiBinary = findLokiBinary();
+    if (!lokiBinary) throw new Error("[dev-docker] no Loki binary: run bash scripts/loki.sh");
+    const built = await buildLocalImages(daemon.host, { traefikBinary, lokiBinary });
     images = built.images;
     timings.imagesSeconds = built.seconds;
   });
@@ -339,6 +463,7 @@ describe("dev stack on Docker", () => {
           t = Date.now();
           await checkLogs(daemon, rx, stackName, ports);
           timings.logsSeconds = (Date.now() - t) / 1000;
+          await checkLoki(daemon, rx, stackName, ports);
           t = Date.now();
           await e.expectNoChanges();
           timings.previewSeconds = (Date.now() - t) / 1000;

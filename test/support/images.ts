@@ -22,23 +22,29 @@ export interface LocalImages {
   nodeExporter: string;
   alertmanager: string;
   sampleService: string;
-  /** Only when a Traefik binary was found (scripts/traefik.sh builds one). */
+  /** Only when a Traefik binary was given (scripts/traefik.sh builds one). */
   traefik?: string;
+  /** Only when a Loki binary was given (scripts/loki.sh builds one). */
+  loki?: string;
 }
 
-/** The Traefik binary scripts/traefik.sh leaves behind, if any. */
-export function findTraefikBinary(): string | undefined {
-  if (process.env.FJORD_TRAEFIK_BINARY) return process.env.FJORD_TRAEFIK_BINARY;
-  const local = path.join(ROOT, ".tools/bin/traefik");
+/** The binary scripts/<name>.sh leaves behind (FJORD_<NAME>_BINARY first), if any. */
+function findBuiltBinary(name: "traefik" | "loki"): string | undefined {
+  const env = process.env[`FJORD_${name.toUpperCase()}_BINARY`];
+  if (env) return env;
+  const local = path.join(ROOT, ".tools/bin", name);
   if (existsSync(local)) return local;
   const cache = process.env.FJORD_CACHE ?? path.join(homedir(), ".cache/fjord");
   if (!existsSync(cache)) return undefined;
   const dirs = readdirSync(cache)
-    .filter((d) => /^traefik-v[\d.]+$/.test(d))
+    .filter((d) => new RegExp(`^${name}-v[\\d.]+$`).test(d))
     .sort()
     .reverse();
-  return dirs.map((d) => path.join(cache, d, "traefik")).find((p) => existsSync(p));
+  return dirs.map((d) => path.join(cache, d, name)).find((p) => existsSync(p));
 }
+
+export const findTraefikBinary = () => findBuiltBinary("traefik");
+export const findLokiBinary = () => findBuiltBinary("loki");
 
 /** Version part of a local image tag (`fjord-local/postgres:15.20-abc123` → `15.20`). */
 export const imageVersion = (ref: string): string =>
@@ -50,7 +56,7 @@ export const imageVersion = (ref: string): string =>
  */
 export async function buildLocalImages(
   dockerHost: string,
-  opts: { traefikBinary?: string } = {},
+  opts: { traefikBinary?: string; lokiBinary?: string } = {},
 ): Promise<{ images: LocalImages; seconds: number }> {
   ensurePackages({ debootstrap: "debootstrap", docker: "docker.io" });
   const dir = makeTempDir("fjord-images-");
@@ -63,6 +69,7 @@ export async function buildLocalImages(
     manifest,
   ];
   if (opts.traefikBinary) args.push("--traefik-binary", opts.traefikBinary);
+  if (opts.lokiBinary) args.push("--loki-binary", opts.lokiBinary);
   const t0 = Date.now();
   try {
     await new Promise<void>((resolve, reject) => {
@@ -133,9 +140,9 @@ export function devStackConfig(
     observability: {
       ...JSON.parse(base["fjord:observability"]),
       scrapeInterval: "2s",
-      // Only the parts scripts/images/build.sh has images for: Grafana, Loki and Fluent Bit cannot
-      // be built offline (covered by the mocked tests in test/unit/docker/observability.test.ts).
-      components: { alertmanager: true, grafana: false, loki: false, logShipper: false },
+      // Only the parts scripts/images/build.sh has images for: Grafana and Fluent Bit cannot be
+      // built offline (covered by the mocked tests in test/unit/docker/observability.test.ts).
+      components: { alertmanager: true, grafana: false, loki: !!images.loki, logShipper: false },
     },
   };
 }
