@@ -219,6 +219,7 @@ build_family() {
   cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
   mount -t proc proc "$ROOT/proc" && MOUNTS+=("$ROOT/proc")
   mount --bind "$CACHE/debs" "$ROOT/var/cache/apt/archives" && MOUNTS+=("$ROOT/var/cache/apt/archives")
+  # shellcheck disable=SC2046 # a list of package names, split on purpose
   {
     in_root apt-get update &&
       in_root apt-get install -y --no-install-recommends $(family_packages "$f")
@@ -240,11 +241,10 @@ cleanup_mounts() {
 }
 
 ENTRIES=()
-# tag ROLE NAME VERSION-PACKAGE CHANGE...: imports the family tarball under one image name.
-tag() {
-  local tar="$1" role="$2" name="$3" pkg="$4" ref args=() c
-  shift 4
-  ref="fjord-local/$name:$(upstream "$(builtver "$tar" "$pkg")")-$(basename "$tar" .tar | sed 's/.*-//')"
+# import_as ROLE REF TAR CHANGE...: lists ROLE → REF in the manifest and imports TAR as REF.
+import_as() {
+  local role="$1" ref="$2" tar="$3" args=() c
+  shift 3
   ENTRIES+=("\"$role\": \"$ref\"")
   [ "$IMPORT" = 1 ] || return 0
   if docker image inspect "$ref" >/dev/null 2>&1; then say "$ref: present"; return; fi
@@ -252,18 +252,18 @@ tag() {
   docker import "${args[@]}" -c "LABEL fjord.image=$role" "$tar" "$ref" >/dev/null
   say "$ref: imported"
 }
-
+family_hash() { basename "$1" .tar | sed 's/.*-//'; }
+# tag TAR ROLE NAME VERSION-PACKAGE CHANGE...: one image of a family, versioned by a package.
+tag() {
+  local tar="$1" role="$2" name="$3" pkg="$4"
+  shift 4
+  import_as "$role" "fjord-local/$name:$(upstream "$(builtver "$tar" "$pkg")")-$(family_hash "$tar")" "$tar" "$@"
+}
 # binary_tag TAR NAME VERSION CHANGE...: a family around one prebuilt binary, versioned by it.
 binary_tag() {
-  local tar="$1" name="$2" ver="$3" ref args=() c
+  local tar="$1" name="$2" ver="$3"
   shift 3
-  ref="fjord-local/$name:$ver-$(basename "$tar" .tar | sed 's/.*-//')"
-  ENTRIES+=("\"$name\": \"$ref\"")
-  [ "$IMPORT" = 1 ] || return 0
-  if docker image inspect "$ref" >/dev/null 2>&1; then say "$ref: present"; return; fi
-  for c in "$@"; do args+=(-c "$c"); done
-  docker import "${args[@]}" -c "LABEL fjord.image=$name" "$tar" "$ref" >/dev/null
-  say "$ref: imported"
+  import_as "$name" "fjord-local/$name:$ver-$(family_hash "$tar")" "$tar" "$@"
 }
 
 NOBODY='USER 65534:65534'
