@@ -9,15 +9,13 @@
  */
 import type { Spec } from "../spec";
 import { serviceNamespace, SYSTEM_NAMESPACE } from "../kubernetes/naming";
+import { DOCKER_LOG_TAG_PREFIX } from "../plan/observability";
 
 /** Where the daemon sends container logs. */
 export interface LogShipping {
   /** "host:port" of a forward-protocol input, as the daemon dials it. */
   address: string;
 }
-
-/** The tag prefix pii-mask.lua recognises (`fjord_docker_labels`). */
-export const LOG_TAG_PREFIX = "docker";
 
 /**
  * The stack's log destination: the user's own agent (`docker.logForward`), or fjord's Fluent Bit
@@ -35,7 +33,7 @@ export function logShipping(spec: Spec): LogShipping | undefined {
 /** `docker.<namespace>.<pod>.<container>`; Docker and DNS names hold no dots, so it splits cleanly. */
 export function logTag(pod: string, process: string, service?: string): string {
   const namespace = service ? serviceNamespace(service) : SYSTEM_NAMESPACE;
-  return [LOG_TAG_PREFIX, namespace, pod, process].join(".");
+  return [DOCKER_LOG_TAG_PREFIX, namespace, pod, process].join(".");
 }
 
 export interface LogConfig {

@@ -33,9 +33,6 @@ export interface PartScope {
 /** Same users as the Kubernetes pods: the images' own non-root UIDs. */
 const UID = { nobody: 65534, grafana: 472, loki: 10001 } as const;
 
-/** The port Fluent Bit's `forward` input listens on. */
-export const FORWARD_PORT = 24224;
-
 const wget = (port: number, path: string) => [
   "CMD",
   "wget",
@@ -211,7 +208,7 @@ export function logShipperContainer(
       process: "log-shipper",
       image: a.image,
       networks: [a.frontNetwork, s.metricsNetwork],
-      ports: [{ internal: FORWARD_PORT, external: a.forwardPort }],
+      ports: [{ internal: PORTS.logForward, external: a.forwardPort }],
       address: "127.0.0.1",
       limits: { cpu: "300m", memory: "128Mi" },
       reservation: "32Mi",

@@ -14,7 +14,6 @@ import {
 import { fjordContainer } from "./container";
 import {
   alertmanagerContainer,
-  FORWARD_PORT,
   grafanaContainer,
   lokiContainer,
   logShipperContainer,
@@ -56,7 +55,7 @@ export interface ObservabilityArgs {
   publishAddress?: string;
   /** Where containers ship their logs (see ./logging.ts). @default json-file only */
   logShipping?: LogShipping;
-  /** Loopback port of Fluent Bit's forward input, for the daemon's fluentd driver. @default 24224 */
+  /** Loopback port of Fluent Bit's forward input, for the daemon's fluentd driver. @default PORTS.logForward */
   logForwardPort?: number;
 }
 
@@ -83,7 +82,7 @@ export class Observability extends pulumi.ComponentResource {
   constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fjord:docker:Observability", name, {}, opts);
     const address = args.publishAddress ?? "127.0.0.1";
-    const forwardPort = args.logForwardPort ?? FORWARD_PORT;
+    const forwardPort = args.logForwardPort ?? PORTS.logForward;
     const spec = args.spec;
     const o = spec.observability;
     const on = o.components;
@@ -107,7 +106,7 @@ export class Observability extends pulumi.ComponentResource {
       lokiUrl: url(n.loki, PORTS.loki),
       alertmanagerUrl: url(n.alertmanager, PORTS.alertmanager),
       lokiHost: n.loki,
-      logSource: { kind: "forward", port: FORWARD_PORT },
+      logSource: { kind: "forward" },
     });
     const lokiRuler = on.loki && Object.keys(files.lokiRules).length > 0;
     const jobs: StaticJob[] = [

@@ -6,6 +6,7 @@ import { z } from "zod";
 import { DEFAULT_REGION } from "./regions";
 import { defaultGatewaySettings as GW } from "../plan/gateway/defaults";
 import { formatDuration } from "../plan/units";
+import { PORTS } from "../plan/observability/model";
 import {
   cidr,
   cpu,
@@ -256,7 +257,7 @@ const docker = z.strictObject({
    * Port of fjord's Fluent Bit `forward` input, published on the daemon's loopback only: the
    * daemon's fluentd log driver connects from there, and nobody else may inject log lines.
    */
-  logForwardPort: port.default(24224),
+  logForwardPort: port.default(PORTS.logForward),
   /**
    * Ship container logs to this forward-protocol endpoint instead (a central Fluent Bit, Fluentd or
    * Vector), as the daemon dials it. Needs `observability.components.logShipper: false`.

@@ -202,6 +202,18 @@ export function describe(type: string, name: string, props: Obj): string {
   return `${short ?? type} '${name}'`;
 }
 
+/** What CrossGuard reads of a policy besides its validate function. */
+function policyFields<C>(meta: PolicyMeta<C>) {
+  return {
+    name: meta.name,
+    description: meta.description,
+    ...(meta.severity ? { severity: meta.severity } : {}),
+    ...(meta.remediationSteps ? { remediationSteps: meta.remediationSteps } : {}),
+    ...(meta.enforcementLevel ? { enforcementLevel: meta.enforcementLevel } : {}),
+    configSchema: configSchemaOf(meta.config),
+  };
+}
+
 export function resourcePolicy<C>(
   meta: PolicyMeta<C> & {
     /** Undefined when the type is in scope, else the not-applicable reason. */
@@ -210,12 +222,7 @@ export function resourcePolicy<C>(
   },
 ): ResourceValidationPolicy {
   return {
-    name: meta.name,
-    description: meta.description,
-    ...(meta.severity ? { severity: meta.severity } : {}),
-    ...(meta.remediationSteps ? { remediationSteps: meta.remediationSteps } : {}),
-    ...(meta.enforcementLevel ? { enforcementLevel: meta.enforcementLevel } : {}),
-    configSchema: configSchemaOf(meta.config),
+    ...policyFields(meta),
     validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
       const props = unwrap(args.props) as Obj;
       declaredInputs.set(args.urn, props);
@@ -268,12 +275,7 @@ export function stackPolicy<C>(
   },
 ): StackValidationPolicy {
   return {
-    name: meta.name,
-    description: meta.description,
-    ...(meta.severity ? { severity: meta.severity } : {}),
-    ...(meta.remediationSteps ? { remediationSteps: meta.remediationSteps } : {}),
-    ...(meta.enforcementLevel ? { enforcementLevel: meta.enforcementLevel } : {}),
-    configSchema: configSchemaOf(meta.config),
+    ...policyFields(meta),
     validateStack: (args: StackValidationArgs, report: ReportViolation) => {
       const resources = args.resources.map(toStackResource);
       const reason = meta.scope?.(resources);

@@ -15,8 +15,8 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE="${FJORD_CACHE:-$HOME/.cache/fjord}/images"
 SUITE=bookworm
-TRAEFIK_BIN="${FJORD_TRAEFIK_BINARY:-}"
-LOKI_BIN="${FJORD_LOKI_BINARY:-}"
+# Families built around one prebuilt binary (not Debian packages), by family name.
+declare -A BINARY=([traefik]="${FJORD_TRAEFIK_BINARY:-}" [loki]="${FJORD_LOKI_BINARY:-}")
 MANIFEST=""
 IMPORT=1
 FAMILIES=()
@@ -24,8 +24,8 @@ FAMILIES=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --host) export DOCKER_HOST="$2"; shift 2 ;;
-    --traefik-binary) TRAEFIK_BIN="$2"; shift 2 ;;
-    --loki-binary) LOKI_BIN="$2"; shift 2 ;;
+    --traefik-binary) BINARY[traefik]="$2"; shift 2 ;;
+    --loki-binary) BINARY[loki]="$2"; shift 2 ;;
     --manifest) MANIFEST="$2"; shift 2 ;;
     --no-import) IMPORT=0; shift ;;
     -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
@@ -35,8 +35,7 @@ while [ $# -gt 0 ]; do
 done
 if [ ${#FAMILIES[@]} -eq 0 ]; then
   FAMILIES=(nginx postgres mariadb prometheus sample-service)
-  [ -n "$TRAEFIK_BIN" ] && FAMILIES+=(traefik)
-  [ -n "$LOKI_BIN" ] && FAMILIES+=(loki)
+  for f in traefik loki; do [ -n "${BINARY[$f]}" ] && FAMILIES+=("$f"); done
 fi
 
 # Progress goes to stderr so stdout stays free for the manifest.
@@ -143,8 +142,7 @@ family_key() {
     sha256sum <"$0" | cut -c1-64
     # The Dockerfile is for machines with a registry; this image does not use it.
     if [ -d "$HERE/$f" ]; then find "$HERE/$f" -type f ! -name Dockerfile -print0 | sort -z | xargs -0 -r sha256sum | cut -c1-64; fi
-    if [ "$f" = traefik ]; then sha256sum "$TRAEFIK_BIN" | cut -c1-64; fi
-    if [ "$f" = loki ]; then sha256sum "$LOKI_BIN" | cut -c1-64; fi
+    if [ -n "${BINARY[$f]:-}" ]; then sha256sum "${BINARY[$f]}" | cut -c1-64; fi
   } | sha256sum | cut -c1-12
 }
 
@@ -182,10 +180,10 @@ customize() {
       install -m 0644 "$HERE/sample-service/server.js" "$ROOT/app/server.js"
       ;;
     traefik)
-      install -m 0755 "$TRAEFIK_BIN" "$ROOT/usr/local/bin/traefik"
+      install -m 0755 "${BINARY[traefik]}" "$ROOT/usr/local/bin/traefik"
       ;;
     loki)
-      install -m 0755 "$LOKI_BIN" "$ROOT/usr/bin/loki"
+      install -m 0755 "${BINARY[loki]}" "$ROOT/usr/bin/loki"
       # A new named volume takes this directory's owner, as with the official image.
       install -d -o 10001 -g 10001 "$ROOT/loki"
       ;;
@@ -268,11 +266,8 @@ binary_tag() {
 
 NOBODY='USER 65534:65534'
 for f in "${FAMILIES[@]}"; do
-  if [ "$f" = traefik ] && { [ -z "$TRAEFIK_BIN" ] || [ ! -x "$TRAEFIK_BIN" ]; }; then
-    say "traefik: skipped (no binary; pass --traefik-binary PATH)"; continue
-  fi
-  if [ "$f" = loki ] && { [ -z "$LOKI_BIN" ] || [ ! -x "$LOKI_BIN" ]; }; then
-    say "loki: skipped (no binary; pass --loki-binary PATH)"; continue
+  if [ -n "${BINARY[$f]+set}" ] && [ ! -x "${BINARY[$f]}" ]; then
+    say "$f: skipped (no binary; pass --$f-binary PATH)"; continue
   fi
   build_family "$f"
   tar="$TAR"
@@ -306,10 +301,10 @@ for f in "${FAMILIES[@]}"; do
       tag "$tar" sampleService sample-service nodejs 'USER 10001:10001' 'WORKDIR /app' \
         'ENTRYPOINT ["/usr/bin/node", "/app/server.js"]' 'EXPOSE 8080' ;;
     traefik)
-      ver=$("$TRAEFIK_BIN" version 2>/dev/null | awk '/^Version:/{print $2}' | tr -d v)
+      ver=$("${BINARY[traefik]}" version 2>/dev/null | awk '/^Version:/{print $2}' | tr -d v)
       binary_tag "$tar" traefik "${ver:-0}" 'USER 65532:65532' 'ENTRYPOINT ["/usr/local/bin/traefik"]' ;;
     loki)
-      ver=$("$LOKI_BIN" -version 2>/dev/null | awk '/version/{print $3; exit}')
+      ver=$("${BINARY[loki]}" -version 2>/dev/null | awk '/version/{print $3; exit}')
       binary_tag "$tar" loki "${ver:-0}" 'USER 10001:10001' 'ENTRYPOINT ["/usr/bin/loki"]' \
         'CMD ["-config.file=/etc/loki/local-config.yaml"]' ;;
   esac

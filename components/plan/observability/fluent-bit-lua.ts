@@ -8,6 +8,12 @@
 /** What replaces a masked value. */
 export const PII_MASK = "[masked]";
 
+/**
+ * First part of fjord's Docker log tags, `docker.<namespace>.<pod>.<container>`
+ * (components/docker/logging.ts); letters only, so it needs no escaping in a Lua pattern.
+ */
+export const DOCKER_LOG_TAG_PREFIX = "docker";
+
 /** Lua function names the Fluent Bit config calls. */
 export const LUA_FUNCTIONS = {
   kubernetesLabels: "fjord_kubernetes_labels",
@@ -87,7 +93,7 @@ end
 -- the names the same process has on Kubernetes. Anything else sending to the forward input is
 -- labelled by the container_name ("/name") Docker's fluentd log driver adds.
 function ${LUA_FUNCTIONS.dockerLabels}(tag, timestamp, record)
-  local namespace, pod, container = tag:match("^docker%.([^.]+)%.([^.]+)%.([^.]+)$")
+  local namespace, pod, container = tag:match("^${DOCKER_LOG_TAG_PREFIX}%.([^.]+)%.([^.]+)%.([^.]+)$")
   if not namespace then
     local name = record["container_name"]
     if type(name) ~= "string" then return 0, timestamp, record end

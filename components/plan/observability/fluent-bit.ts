@@ -16,10 +16,8 @@ export type LogSource =
       dbPath?: string;
     }
   | {
-      /** Receive from Docker's fluentd log driver (the dev target). */
+      /** Receive from Docker's fluentd log driver (the dev target), on PORTS.logForward. */
       kind: "forward";
-      /** @default 24224 */
-      port?: number;
     };
 
 export interface FluentBitConfigInput {
@@ -52,7 +50,7 @@ export function renderFluentBitConfig(input: FluentBitConfigInput): string {
             refresh_interval: 10,
           },
         ]
-      : [{ name: "forward", listen: "0.0.0.0", port: src.port ?? 24224 }];
+      : [{ name: "forward", listen: "0.0.0.0", port: PORTS.logForward }];
   const doc = {
     service: {
       flush: 1,

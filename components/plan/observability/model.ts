@@ -14,6 +14,8 @@ export const PORTS = {
   nodeExporter: 9100,
   /** Fluent Bit's built-in HTTP server (health and its own metrics). */
   logShipper: 2020,
+  /** Fluent Bit's forward input, where Docker's fluentd log driver sends (the dev target). */
+  logForward: 24224,
 } as const;
 
 /** Fixed data-source UIDs: dashboards refer to them, so they must never change. */

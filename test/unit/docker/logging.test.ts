@@ -5,6 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { setupMocks, type Recorded } from "../../support/mocks";
+import { CONTAINER as C, containerNamed } from "./containers";
 import { devSpec } from "./spec";
 
 const rec = await setupMocks({
@@ -16,7 +17,6 @@ const rec = await setupMocks({
 const { Platform } = await import("../../../components/docker");
 const { logConfig, logShipping, logTag } = await import("../../../components/docker/logging");
 
-const C = "docker:index/container:Container";
 const OFF = { alertmanager: true, grafana: true, loki: true, logShipper: false };
 const specs = {
   // Published on every interface: the forward input must still be on loopback only.
@@ -39,11 +39,7 @@ beforeAll(async () => {
 
 const of = (stack: string): Recorded[] =>
   rec.ofType(C).filter((r) => String(r.inputs.name).startsWith(`${stack}-`));
-const byName = (n: string): Recorded => {
-  const c = rec.ofType(C).find((r) => r.inputs.name === n);
-  if (!c) throw new Error(`no container ${n}`);
-  return c;
-};
+const byName = (n: string): Recorded => containerNamed(rec, n);
 const JSON_FILE = { logDriver: "json-file", logOpts: { "max-size": "10m", "max-file": "3" } };
 
 describe("docker log shipping", () => {

@@ -3,7 +3,8 @@
  * in the e2e (no local images), so their containers and rendered files are checked here.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { isSecret, secretInput, setupMocks, valueOf, type Recorded } from "../../support/mocks";
+import { isSecret, setupMocks, valueOf, type Recorded } from "../../support/mocks";
+import { CONTAINER as C, containerNamed, envOf, labelMap, networksOf, uploads } from "./containers";
 import { devSpec } from "./spec";
 
 const rec = await setupMocks({
@@ -16,7 +17,6 @@ const { Platform } = await import("../../../components/docker");
 const { renderAlertmanagerConfig, renderDashboards, observabilityModel } =
   await import("../../../components/plan/observability");
 
-const C = "docker:index/container:Container";
 const full = devSpec({
   docker: { publishAddress: "127.0.0.1", grafanaPort: 3001 },
   observability: { alertWebhooks: [{ name: "oncall", url: "https://hooks.example.no/fjord" }] },
@@ -38,33 +38,13 @@ beforeAll(async () => {
   await rec.settle();
 });
 
-const byName = (n: string): Recorded => {
-  const c = rec.ofType(C).find((r) => r.inputs.name === n);
-  if (!c) throw new Error(`no container ${n}`);
-  return c;
-};
-const labelMap = (r: Recorded) =>
-  Object.fromEntries(
-    (r.inputs.labels as Array<{ label: string; value: string }>).map((l) => [l.label, l.value]),
-  );
-const networksOf = (r: Recorded): string[] => [
-  r.inputs.networkMode,
-  ...((r.inputs.networksAdvanced ?? []) as Array<{ name: string }>).map((n) => n.name),
-];
-type Upload = { file: string; content: string; permissions: string };
-const uploads = (r: Recorded): Upload[] => r.inputs.uploads;
+const byName = (n: string): Recorded => containerNamed(rec, n);
 const file = (r: Recorded, path: string): string => {
   const u = uploads(r).find((x) => x.file === path);
   if (!u) throw new Error(`${r.inputs.name} has no ${path}; has ${uploads(r).map((x) => x.file)}`);
   return String(u.content);
 };
-const env = (r: Recorded, secret = false): Record<string, string> =>
-  Object.fromEntries(
-    (secret ? secretInput(r.inputs.envs) : r.inputs.envs).map((e: string) => [
-      e.slice(0, e.indexOf("=")),
-      e.slice(e.indexOf("=") + 1),
-    ]),
-  );
+const env = envOf;
 const PARTS = {
   "dev-alertmanager": "alertmanager",
   "dev-grafana": "grafana",

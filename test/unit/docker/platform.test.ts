@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { secretInput, setupMocks, type Recorded } from "../../support/mocks";
+import { setupMocks, type Recorded } from "../../support/mocks";
+import { CONTAINER as C, containerNamed, envOf, labelMap, networksOf, uploads } from "./containers";
 import { devSpec } from "./spec";
 
 const rec = await setupMocks({
@@ -10,7 +11,6 @@ const rec = await setupMocks({
 });
 const { Platform } = await import("../../../components/docker");
 
-const C = "docker:index/container:Container";
 const spec = devSpec({ images: { nginx: "fjord-local/nginx:1.22.1-abc" } });
 
 beforeAll(async () => {
@@ -19,35 +19,7 @@ beforeAll(async () => {
 });
 
 const containers = () => rec.ofType(C);
-const byName = (n: string): Recorded => {
-  const c = containers().find((r) => r.inputs.name === n);
-  if (!c)
-    throw new Error(
-      `no container ${n}; have ${containers()
-        .map((r) => r.inputs.name)
-        .join(", ")}`,
-    );
-  return c;
-};
-const labelMap = (r: Recorded) =>
-  Object.fromEntries(
-    (r.inputs.labels as Array<{ label: string; value: string }>).map((l) => [l.label, l.value]),
-  );
-const networksOf = (r: Recorded): string[] => [
-  r.inputs.networkMode,
-  ...((r.inputs.networksAdvanced ?? []) as Array<{ name: string }>).map((n) => n.name),
-];
-/** Env as a map; secret env lists are unwrapped (and must be secret when `secret`). */
-function envOf(r: Recorded, secret = false): Record<string, string> {
-  const list: string[] = secret ? secretInput(r.inputs.envs) : r.inputs.envs;
-  return Object.fromEntries(
-    list.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
-  );
-}
-type Upload = { file: string; content: unknown; permissions: string };
-/** Uploads; the gateway's list is secret as a whole, because it carries the TLS key. */
-const uploads = (r: Recorded, secret = false): Upload[] =>
-  secret ? secretInput(r.inputs.uploads) : r.inputs.uploads;
+const byName = (n: string): Recorded => containerNamed(rec, n);
 
 describe("docker Platform (dev stack file)", () => {
   it("creates one internal network per service and per database, plus front and metrics", () => {
