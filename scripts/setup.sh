@@ -182,8 +182,9 @@ install_plugin() { # install_plugin NAME VERSION BINARY
   log "plugin $1 v$2: installed into $dir"
 }
 
-# Pulumi's own plugin whenever it can be had (a machine that reaches get.pulumi.com); fjord's
-# stand-in from scripts/engine/<name> only offline. FJORD_STANDIN_PLUGINS=1 forces the stand-ins.
+# Pulumi's own plugin whenever it can be had (a machine that reaches get.pulumi.com); offline, the
+# kubernetes provider is built from its Go module and the others are fjord's stand-ins from
+# scripts/engine/<name>. FJORD_STANDIN_PLUGINS=1 forces the local builds.
 official_plugin() { # official_plugin NAME VERSION
   local dir="$PULUMI_HOME/plugins/resource-$1-v$2" marker="$PULUMI_HOME/plugins/resource-$1-v$2/.fjord-official"
   [ "${FJORD_STANDIN_PLUGINS:-0}" = 1 ] && return 1
@@ -200,13 +201,71 @@ official_plugin() { # official_plugin NAME VERSION
   fi
   # Remember for a day that downloads fail here, so a re-run stays fast.
   touch "$CACHE/offline"
-  log "plugin $1 v$2: official plugin unreachable ($(grep -m1 -o 'dial tcp[^"]*\|no such host' "$CACHE/official-$1.log" || echo "download failed")); using fjord's stand-in"
+  log "plugin $1 v$2: official plugin unreachable ($(grep -m1 -o 'dial tcp[^"]*\|no such host' "$CACHE/official-$1.log" || echo "download failed")); building it here instead"
   return 1
 }
 find "$CACHE" -maxdepth 1 -name offline -mmin +1440 -delete 2>/dev/null || true
 
+# --- 4. the real pulumi-kubernetes provider ---------------------------------------------------------
+# Pulumi tags provider releases only as vX.Y.Z and sdk/vX.Y.Z, so the provider module is reachable
+# only by the pseudo-version of a release commit; the proxy here serves v4.25.0's (f47bc2d6f199) and
+# refuses every later release's (scripts/engine/README.md lists them). The version of @pulumi/kubernetes
+# in package-lock.json picks the entry below; the SDK and the plugin must be the same release.
+k8s_provider_pseudo() { # VERSION -> pseudo-version of that release's commit
+  case "$1" in
+    4.25.0) echo v4.0.0-20260115033456-f47bc2d6f199 ;;
+    *) return 1 ;;
+  esac
+}
+
+# A wrapper module, because the provider's go.mod replaces sdk/v4 with ../sdk and its main package
+# embeds schema-embed.json and terraform-mapping-embed.json, which are generated upstream by
+# `go generate` and so are not in the module zip. The wrapper holds a copy of the main package with
+# those two files made from the zip's schema.json (with the version set) and terraform-mapping.json.
+build_k8s_provider() { # VERSION OUT
+  local v="$1" out="$2" pseudo w gomod dir t0
+  pseudo="$(k8s_provider_pseudo "$v")" ||
+    die "@pulumi/kubernetes $v has no known provider commit; fjord builds the provider for 4.25.0 (pin that version)"
+  need_go
+  t0=$(date +%s)
+  log "building the pulumi-kubernetes provider v$v ($pseudo) from the Go module proxy (cold: ~9 min)..."
+  w="$CACHE/build/kubernetes-provider-v$v"
+  rm -rf "$w" && mkdir -p "$w/cmd"
+  gomod="$(mod_json "github.com/pulumi/pulumi-kubernetes/provider/v4@$pseudo" GoMod)"
+  dir="$(mod_json "github.com/pulumi/pulumi-kubernetes/provider/v4@$pseudo" Dir)"
+  {
+    printf 'module fjord.local/kubernetes-provider\n\ngo %s\n\n' "$(awk '$1=="go"{print $2; exit}' "$gomod")"
+    printf 'require (\n\tgithub.com/pulumi/pulumi-kubernetes/provider/v4 %s\n\tgithub.com/pulumi/pulumi-kubernetes/sdk/v4 v%s\n)\n\n' "$pseudo" "$v"
+    remote_replaces "$gomod" | sed 's/^/replace /'
+  } >"$w/go.mod"
+  cp "$dir/cmd/pulumi-resource-kubernetes/main.go" "$w/cmd/"
+  chmod u+w "$w/cmd/main.go"
+  node -e '
+    const fs = require("fs"), [dir, out, v] = process.argv.slice(1);
+    const schema = JSON.parse(fs.readFileSync(dir + "/schema.json"));
+    schema.version = v;
+    fs.writeFileSync(out + "/schema-embed.json", JSON.stringify(schema));
+    fs.writeFileSync(out + "/terraform-mapping-embed.json",
+      JSON.stringify(JSON.parse(fs.readFileSync(dir + "/terraform-mapping.json"))));' \
+    "$dir/cmd/pulumi-resource-kubernetes" "$w/cmd" "$v" || die "cannot generate the provider's embedded schema"
+  (cd "$w" && go mod tidy >"$CACHE/kubernetes-provider-tidy.log" 2>&1) ||
+    die "go mod tidy of the kubernetes provider failed: $(tail -5 "$CACHE/kubernetes-provider-tidy.log")"
+  (cd "$w" && atomic_build "$out" kubernetes-provider -- \
+    -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$v" ./cmd)
+  log "pulumi-kubernetes provider v$v built in $(elapsed "$t0")"
+}
+
+STEP="plugin kubernetes"
+kv="$(npm_version kubernetes)"
+if ! official_plugin kubernetes "$kv"; then
+  kbin="$CACHE/kubernetes-provider/v$kv/pulumi-resource-kubernetes"
+  [ -x "$kbin" ] || build_k8s_provider "$kv" "$kbin"
+  install_plugin kubernetes "$kv" "$kbin"
+fi
+
+# --- 5. fjord's own plugins where the upstream module is not served --------------------------------
 missing=()
-for name in command random kubernetes docker; do
+for name in command random docker; do
   STEP="plugin $name"
   v="$(npm_version "$name")"
   if official_plugin "$name" "$v"; then

@@ -4,20 +4,26 @@
 # cached as a tarball keyed by its package versions and these scripts; a warm run only imports.
 #
 # Usage: scripts/images/build.sh [--host DOCKER_HOST] [--traefik-binary PATH] [--loki-binary PATH]
-#                                [--manifest FILE] [--no-import] [FAMILY...]
-# Families: nginx postgres mariadb prometheus sample-service traefik loki (default: all but traefik
-# and loki, plus each of those whose binary is given; scripts/traefik.sh and scripts/loki.sh
-# build them from Go modules).
+#                                [--prometheus3-binary PATH]
+#                                [--manifest FILE] [--no-import] [--oci-list FILE] [FAMILY...]
+# Families: nginx postgres mariadb prometheus sample-service traefik loki prometheus3 (default: all
+# but the last three, plus each of those whose binary is given; scripts/traefik.sh, scripts/loki.sh
+# and scripts/prometheus.sh build them from Go modules). prometheus3 then provides the prometheus
+# role in place of Debian's Prometheus 2.42, which lacks kubernetes_sd.
 # Env: FJORD_CACHE (default ~/.cache/fjord), FJORD_MIRROR (default: the bookworm mirror apt uses).
 # The manifest is JSON: { "<spec.images role>": "<local image ref>", ... }.
+# --oci-list FILE writes one JSON line per image, {role, ref, tar, changes}, for loaders that make
+# OCI images from the cached root filesystems themselves (the Kubernetes test cluster's containerd);
+# with --no-import, no Docker daemon is needed.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE="${FJORD_CACHE:-$HOME/.cache/fjord}/images"
 SUITE=bookworm
 # Families built around one prebuilt binary (not Debian packages), by family name.
-declare -A BINARY=([traefik]="${FJORD_TRAEFIK_BINARY:-}" [loki]="${FJORD_LOKI_BINARY:-}")
+declare -A BINARY=([traefik]="${FJORD_TRAEFIK_BINARY:-}" [loki]="${FJORD_LOKI_BINARY:-}" [prometheus3]="")
 MANIFEST=""
+OCI_LIST=""
 IMPORT=1
 FAMILIES=()
 
@@ -26,16 +32,18 @@ while [ $# -gt 0 ]; do
     --host) export DOCKER_HOST="$2"; shift 2 ;;
     --traefik-binary) BINARY[traefik]="$2"; shift 2 ;;
     --loki-binary) BINARY[loki]="$2"; shift 2 ;;
+    --prometheus3-binary) BINARY[prometheus3]="$2"; shift 2 ;;
     --manifest) MANIFEST="$2"; shift 2 ;;
     --no-import) IMPORT=0; shift ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    --oci-list) OCI_LIST="$2"; shift 2 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     -*) echo "build.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) FAMILIES+=("$1"); shift ;;
   esac
 done
 if [ ${#FAMILIES[@]} -eq 0 ]; then
   FAMILIES=(nginx postgres mariadb prometheus sample-service)
-  for f in traefik loki; do [ -n "${BINARY[$f]}" ] && FAMILIES+=("$f"); done
+  for f in traefik loki prometheus3; do [ -n "${BINARY[$f]}" ] && FAMILIES+=("$f"); done
 fi
 
 # Progress goes to stderr so stdout stays free for the manifest.
@@ -51,6 +59,7 @@ if [ "$IMPORT" = 1 ]; then
   docker version >/dev/null 2>&1 || die "no Docker daemon at ${DOCKER_HOST:-unix:///var/run/docker.sock}: start Docker or pass --host"
 fi
 mkdir -p "$CACHE/debs" "$CACHE/logs"
+if [ -n "$OCI_LIST" ]; then : >"$OCI_LIST" && export OCI_LIST; fi
 
 # The bookworm mirror apt already uses here, so this works wherever apt-get does.
 mirror() {
@@ -89,7 +98,9 @@ family_packages() {
     traefik) echo "ca-certificates wget" ;;
     # Like grafana/loki: the static binary and CA certificates (no shell tools are used).
     loki) echo "ca-certificates" ;;
-    *) die "unknown family $1 (nginx postgres mariadb prometheus sample-service traefik loki)" ;;
+    # Prometheus 3 from Go modules (scripts/prometheus.sh): Debian's 2.42 has no kubernetes_sd.
+    prometheus3) echo "ca-certificates" ;;
+    *) die "unknown family $1 (nginx postgres mariadb prometheus sample-service traefik loki prometheus3)" ;;
   esac
 }
 
@@ -182,6 +193,11 @@ customize() {
     traefik)
       install -m 0755 "${BINARY[traefik]}" "$ROOT/usr/local/bin/traefik"
       ;;
+    prometheus3)
+      install -m 0755 "${BINARY[prometheus3]}" "$ROOT/bin/prometheus"
+      install -d -o 65534 -g 65534 "$ROOT/prometheus"
+      install -d "$ROOT/etc/prometheus"
+      ;;
     loki)
       install -m 0755 "${BINARY[loki]}" "$ROOT/usr/bin/loki"
       # A new named volume takes this directory's owner, as with the official image.
@@ -244,6 +260,11 @@ import_as() {
   local role="$1" ref="$2" tar="$3" args=() c
   shift 3
   ENTRIES+=("\"$role\": \"$ref\"")
+  if [ -n "$OCI_LIST" ]; then
+    node -e 'const [role, ref, tar, ...changes] = process.argv.slice(1);
+      require("fs").appendFileSync(process.env.OCI_LIST, JSON.stringify({ role, ref, tar, changes }) + "\n")' \
+      "$role" "$ref" "$tar" "$@" || die "cannot write $OCI_LIST"
+  fi
   [ "$IMPORT" = 1 ] || return 0
   if docker image inspect "$ref" >/dev/null 2>&1; then say "$ref: present"; return; fi
   for c in "$@"; do args+=(-c "$c"); done
@@ -289,9 +310,11 @@ for f in "${FAMILIES[@]}"; do
       tag "$tar" mysqlExporter mysqld-exporter prometheus-mysqld-exporter "$NOBODY" \
         'ENTRYPOINT ["/usr/local/bin/mysqld-exporter"]' ;;
     prometheus)
-      tag "$tar" prometheus prometheus prometheus "$NOBODY" 'WORKDIR /prometheus' \
-        'ENTRYPOINT ["/usr/bin/prometheus"]' \
-        'CMD ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"]'
+      # With a Prometheus 3 binary given, that family provides the prometheus role instead.
+      [ -n "${BINARY[prometheus3]}" ] ||
+        tag "$tar" prometheus prometheus prometheus "$NOBODY" 'WORKDIR /prometheus' \
+          'ENTRYPOINT ["/usr/bin/prometheus"]' \
+          'CMD ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"]'
       tag "$tar" nodeExporter node-exporter prometheus-node-exporter "$NOBODY" \
         'ENTRYPOINT ["/usr/bin/prometheus-node-exporter"]'
       tag "$tar" alertmanager alertmanager prometheus-alertmanager "$NOBODY" 'WORKDIR /alertmanager' \
@@ -303,6 +326,11 @@ for f in "${FAMILIES[@]}"; do
     traefik)
       ver=$("${BINARY[traefik]}" version 2>/dev/null | awk '/^Version:/{print $2}' | tr -d v)
       binary_tag "$tar" traefik "${ver:-0}" 'USER 65532:65532' 'ENTRYPOINT ["/usr/local/bin/traefik"]' ;;
+    prometheus3)
+      ver=$("${BINARY[prometheus3]}" --version 2>/dev/null | awk '/version/{print $3; exit}')
+      import_as prometheus "fjord-local/prometheus:${ver:-0}-$(family_hash "$tar")" "$tar" "$NOBODY" \
+        'WORKDIR /prometheus' 'ENTRYPOINT ["/bin/prometheus"]' \
+        'CMD ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"]' ;;
     loki)
       ver=$("${BINARY[loki]}" -version 2>/dev/null | awk '/version/{print $3; exit}')
       binary_tag "$tar" loki "${ver:-0}" 'USER 10001:10001' 'ENTRYPOINT ["/usr/bin/loki"]' \

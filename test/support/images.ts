@@ -28,8 +28,11 @@ export interface LocalImages {
   loki?: string;
 }
 
-/** The binary scripts/<name>.sh leaves behind (FJORD_<NAME>_BINARY first), if any. */
-function findBuiltBinary(name: "traefik" | "loki"): string | undefined {
+/**
+ * The binary a scripts/*.sh leaves behind (FJORD_<NAME>_BINARY first), if any: its link in
+ * .tools/bin, else the newest `<binary>-v<version>/<binary>` in the cache.
+ */
+function findBuiltBinary(name: "traefik" | "loki" | "prometheus3", binary: string = name): string | undefined {
   const env = process.env[`FJORD_${name.toUpperCase()}_BINARY`];
   if (env) return env;
   const local = path.join(ROOT, ".tools/bin", name);
@@ -37,14 +40,16 @@ function findBuiltBinary(name: "traefik" | "loki"): string | undefined {
   const cache = process.env.FJORD_CACHE ?? path.join(homedir(), ".cache/fjord");
   if (!existsSync(cache)) return undefined;
   const dirs = readdirSync(cache)
-    .filter((d) => new RegExp(`^${name}-v[\\d.]+$`).test(d))
+    .filter((d) => new RegExp(`^${binary}-v[\\d.]+$`).test(d))
     .sort()
     .reverse();
-  return dirs.map((d) => path.join(cache, d, name)).find((p) => existsSync(p));
+  return dirs.map((d) => path.join(cache, d, binary)).find((p) => existsSync(p));
 }
 
 export const findTraefikBinary = () => findBuiltBinary("traefik");
 export const findLokiBinary = () => findBuiltBinary("loki");
+/** Prometheus 3 (scripts/prometheus.sh), for the Kubernetes test cluster: it has kubernetes_sd. */
+export const findPrometheus3Binary = () => findBuiltBinary("prometheus3", "prometheus");
 
 /** Version part of a local image tag (`fjord-local/postgres:15.20-abc123` → `15.20`). */
 export const imageVersion = (ref: string): string =>

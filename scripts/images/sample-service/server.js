@@ -5,7 +5,9 @@
 //   GET /metrics           Prometheus text format
 //   GET /<any>/db          runs `select 1` and a table count against its own database
 //   GET /<any>/probe?host=H&port=P   can this container open a TCP connection to H:P?
-//   GET /<any>/call/<svc>  GET http://<svc>:<port>/health (a service it `calls`)
+//   GET /<any>/call/<svc>  GET http://<svc>:<port>/health (a service it `calls`; <svc> may be a
+//                          DNS name such as inventory.fjord-inventory on Kubernetes)
+//   GET /<any>/headers     the request headers as received (what the gateway forwarded)
 //   anything else          200 with the service name and path
 // Every request but /health and /metrics is logged to stdout as one JSON line.
 "use strict";
@@ -121,7 +123,8 @@ async function handle(req, res) {
     if (!host || !port) return send(res, 400, { error: "need ?host=&port=" });
     return send(res, 200, await probe(host, port));
   }
-  const call = /\/call\/([a-z][a-z0-9-]*)$/.exec(path);
+  if (path.endsWith("/headers")) return send(res, 200, { headers: req.headers });
+  const call = /\/call\/([a-z][a-z0-9-]*(?:\.[a-z][a-z0-9-]*)*)$/.exec(path);
   if (call) {
     try {
       const r = await fetch(`http://${call[1]}:${PORT}/health`, {
