@@ -23,7 +23,10 @@ function services(cluster: TestCluster, n: number) {
       name,
       image: cluster.images.local.sampleService,
       replicas: 1,
-      resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "200m", memory: "96Mi" } },
+      resources: {
+        requests: { cpu: "10m", memory: "32Mi" },
+        limits: { cpu: "200m", memory: "96Mi" },
+      },
       route: { path: `/${name}/`, budgetMs: 5000 },
     };
   });
@@ -42,7 +45,12 @@ async function measureSize(cluster: TestCluster, n: number): Promise<SizeResult>
   let result: Omit<SizeResult, "destroyS"> | undefined;
   let destroyStart = 0;
   await withEphemeralStack(
-    { name: `bench-k8s-${n}`, baseStack: "prod", config, secrets: { kubeconfig: cluster.kubeconfig } },
+    {
+      name: `bench-k8s-${n}`,
+      baseStack: "prod",
+      config,
+      secrets: { kubeconfig: cluster.kubeconfig },
+    },
     async (e) => {
       let t = Date.now();
       const up = await e.stack.up();
@@ -51,7 +59,9 @@ async function measureSize(cluster: TestCluster, n: number): Promise<SizeResult>
       const preview = await e.stack.preview();
       const previewS = (Date.now() - t) / 1000;
       if (Object.entries(preview.changeSummary).some(([op, c]) => op !== "same" && Number(c) > 0))
-        throw new Error(`the no-change preview for ${n} services proposed changes: ${JSON.stringify(preview.changeSummary)}`);
+        throw new Error(
+          `the no-change preview for ${n} services proposed changes: ${JSON.stringify(preview.changeSummary)}`,
+        );
       result = { services: n, resources: up.summary.resourceChanges?.create ?? 0, upS, previewS };
       destroyStart = Date.now();
     },
@@ -59,7 +69,9 @@ async function measureSize(cluster: TestCluster, n: number): Promise<SizeResult>
   return { ...result!, destroyS: (Date.now() - destroyStart) / 1000 };
 }
 
-export async function benchCluster(): Promise<Omit<SectionResult, "machine" | "runId" | "startedAt" | "durationS">> {
+export async function benchCluster(): Promise<
+  Omit<SectionResult, "machine" | "runId" | "startedAt" | "durationS">
+> {
   const binaries = { loki: findLokiBinary() };
   // Cold: a fresh, empty store per node, kept in the run's temp dir and dropped with it.
   const cold = await startTestCluster({ nodes: 3, binaries, imageStore: "temp" });
@@ -76,14 +88,20 @@ export async function benchCluster(): Promise<Omit<SectionResult, "machine" | "r
     for (const n of SIZES) {
       const r = await measureSize(cluster, n);
       sizes.push(r);
-      console.log(`[bench cluster] ${n} services: up ${fmt(r.upS)} s, no-change preview ${fmt(r.previewS)} s`);
+      console.log(
+        `[bench cluster] ${n} services: up ${fmt(r.upS)} s, no-change preview ${fmt(r.previewS)} s`,
+      );
     }
   } finally {
     await cluster.stop();
   }
   const [small, large] = [sizes[0]!, sizes[sizes.length - 1]!];
   const ratios: Ratio[] = [
-    { name: "test cluster start, warm / cold", value: warmS / coldS, note: `${fmt(warmS)} s warm, ${fmt(coldS)} s cold` },
+    {
+      name: "test cluster start, warm / cold",
+      value: warmS / coldS,
+      note: `${fmt(warmS)} s warm, ${fmt(coldS)} s cold`,
+    },
     {
       name: `prod up, ${large.services} / ${small.services} services`,
       value: large.upS / small.upS,
@@ -110,10 +128,10 @@ export async function benchCluster(): Promise<Omit<SectionResult, "machine" | "r
     "- The test cluster of `test/support/cluster` (etcd, kube-apiserver, kube-controller-manager, kube-scheduler; three nodes, each a network namespace with containerd, kubelet, kube-proxy and kube-router), started by this process and stopped after. **Cold**: every node's containerd store is empty, so every image is imported and unpacked (the Go binaries and the image root filesystems are already built: their cold build times are in the README). **Warm**: the stores kept in `~/.cache/fjord/test-cluster/` from an earlier start, as in CI after its first run.",
     "- **up / preview**: the prod program in kubeconfig mode through the real engine and the real pulumi-kubernetes provider (v4.25.0) on the warm cluster, an ephemeral stack per size, destroyed after. Each size has N services of one shape (1 replica, a route, no database) plus the fixed platform (gateway, Prometheus, Alertmanager, Loki, node exporter). `up` includes the provider awaiting every rollout; the preview runs right after and must propose nothing.",
     "",
-    table(["start", "total s", "network s", "control plane s", "images s", "nodes s", "addons s"], [
-      phaseRow("cold", coldS, coldPhases),
-      phaseRow("warm", warmS, warmPhases),
-    ]),
+    table(
+      ["start", "total s", "network s", "control plane s", "images s", "nodes s", "addons s"],
+      [phaseRow("cold", coldS, coldPhases), phaseRow("warm", warmS, warmPhases)],
+    ),
     "",
     table(
       ["services", "resources created", "up s", "no-change preview s", "destroy s"],

@@ -14,7 +14,7 @@ import { NET, startTestCluster, type KubeObject, type TestCluster } from "../sup
 import { waitFor } from "../support/cluster/api";
 import { acceptManifests, readManifests } from "../support/cluster/accept";
 import { DOMAIN, prodClusterConfig } from "../support/cluster/stack-config";
-import { withEphemeralStack, type Ephemeral } from "../support/stack";
+import { plaintextLeaks, withEphemeralStack, type Ephemeral } from "../support/stack";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Loose = any;
@@ -45,7 +45,11 @@ function get(ip: string, path: string, headers: Record<string, string> = {}): Pr
         let body = "";
         res.on("data", (c) => (body += c));
         res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, body, servedBy: res.headers["x-served-by"] as string }),
+          resolve({
+            status: res.statusCode ?? 0,
+            body,
+            servedBy: res.headers["x-served-by"] as string,
+          }),
         );
       },
     );
@@ -90,7 +94,9 @@ async function upOrExplain(e: Ephemeral) {
   try {
     return await e.up();
   } catch (err) {
-    throw new Error(`${(err as Error).message.slice(-4000)}\n--- cluster diagnosis:\n${await cluster.diagnose()}`);
+    throw new Error(
+      `${(err as Error).message.slice(-4000)}\n--- cluster diagnosis:\n${await cluster.diagnose()}`,
+    );
   }
 }
 
@@ -135,8 +141,14 @@ async function checkRunningPlatform(): Promise<void> {
   const [ip] = await gatewayIps();
 
   // WHEN a client calls through the gateway THEN each service reaches its own database
-  expect(JSON.parse((await getOk(ip!, "/orders/db")).body)).toMatchObject({ engine: "postgres", select1: 1 });
-  expect(JSON.parse((await getOk(ip!, "/inventory/db")).body)).toMatchObject({ engine: "mysql", select1: 1 });
+  expect(JSON.parse((await getOk(ip!, "/orders/db")).body)).toMatchObject({
+    engine: "postgres",
+    select1: 1,
+  });
+  expect(JSON.parse((await getOk(ip!, "/inventory/db")).body)).toMatchObject({
+    engine: "mysql",
+    select1: 1,
+  });
 
   // ... and TLS is 1.2/1.3 only
   expect(await handshake(ip!, "TLSv1.3")).toBe("TLSv1.3");
@@ -145,19 +157,24 @@ async function checkRunningPlatform(): Promise<void> {
 
   // ... and the PII headers never reach the service
   const seen = JSON.parse(
-    (await getOk(ip!, "/orders/headers", { "X-User-Email": "kari@example.no", "X-Trace": "t1" })).body,
+    (await getOk(ip!, "/orders/headers", { "X-User-Email": "kari@example.no", "X-Trace": "t1" }))
+      .body,
   ).headers;
   expect(seen["x-trace"]).toBe("t1");
   expect(seen["x-user-email"]).toBeUndefined();
 
   // ... and a declared call passes the NetworkPolicies while an undeclared one is refused
-  expect(JSON.parse((await getOk(ip!, "/orders/call/inventory.fjord-inventory")).body)).toMatchObject({ status: 200 });
+  expect(
+    JSON.parse((await getOk(ip!, "/orders/call/inventory.fjord-inventory")).body),
+  ).toMatchObject({ status: 200 });
   const undeclared = JSON.parse((await getOk(ip!, "/inventory/call/payment.fjord-payment")).body);
   expect(undeclared.status, JSON.stringify(undeclared)).toBeUndefined();
 
   // ... and a service is refused at another service's database, by name and by address
   const probe = async (host: string, port: number) =>
-    JSON.parse((await getOk(ip!, `/orders/probe?host=${encodeURIComponent(host)}&port=${port}`)).body);
+    JSON.parse(
+      (await getOk(ip!, `/orders/probe?host=${encodeURIComponent(host)}&port=${port}`)).body,
+    );
   expect(await probe("orders-db.fjord-orders", 5432)).toMatchObject({ reachable: true });
   expect(await probe("inventory-db.fjord-inventory", 3306)).toMatchObject({ reachable: false });
   const [invDb] = await pods("fjord-inventory", "inventory-db");
@@ -176,7 +193,9 @@ async function checkRunningPlatform(): Promise<void> {
   let targets: Loose[] = [];
   try {
     for (let i = 0; i < 60; i++) {
-      const r = (await (await fetch(`http://127.0.0.1:${fwd.port}/api/v1/targets?state=active`)).json()) as Loose;
+      const r = (await (
+        await fetch(`http://127.0.0.1:${fwd.port}/api/v1/targets?state=active`)
+      ).json()) as Loose;
       targets = r.data.activeTargets;
       const podTargets = targets.filter((x) => x.discoveredLabels?.__meta_kubernetes_pod_name);
       if (podTargets.length >= 9 && podTargets.every((x) => x.health === "up")) break;
@@ -187,10 +206,14 @@ async function checkRunningPlatform(): Promise<void> {
   }
   timings.prometheusPodsUpSeconds = (Date.now() - t) / 1000;
   const servicePods = targets.filter((x) =>
-    ["orders", "inventory", "payment"].includes(x.discoveredLabels?.__meta_kubernetes_pod_label_app),
+    ["orders", "inventory", "payment"].includes(
+      x.discoveredLabels?.__meta_kubernetes_pod_label_app,
+    ),
   );
   expect(servicePods.length).toBe(9);
-  expect(servicePods.filter((x) => x.health !== "up").map((x) => `${x.scrapeUrl}: ${x.lastError}`)).toEqual([]);
+  expect(
+    servicePods.filter((x) => x.health !== "up").map((x) => `${x.scrapeUrl}: ${x.lastError}`),
+  ).toEqual([]);
 }
 
 /** Requests /orders/ every `everyMs` until stopped; counts what was not a 200. */
@@ -228,7 +251,9 @@ function everyFeature(kind: "nginx" | "traefik"): Record<string, unknown> {
     gateway: {
       ...(base.gateway as object),
       kind,
-      ...(kind === "traefik" ? { tls: { certificate: "secret", secretName: "api-example-no-tls" } } : {}),
+      ...(kind === "traefik"
+        ? { tls: { certificate: "secret", secretName: "api-example-no-tls" } }
+        : {}),
     },
     observability: {
       ...(base.observability as object),
@@ -243,37 +268,57 @@ describe("prod on a real Kubernetes cluster", () => {
   it.each(["nginx", "traefik"] as const)(
     "has every manifest accepted by the API server, restricted pods included (%s gateway)",
     async (kind) => {
-      await withEphemeralStack({ name: `prod-accept-${kind}`, baseStack: "prod", config: everyFeature(kind) }, async (e) => {
-        // GIVEN every manifest the prod program makes with every feature on
-        const up = await e.up();
-        expect(up.summary.result).toBe("succeeded");
-        const objects = readManifests(path.join(e.workDir, "out/manifests"));
-        const kinds = new Set(objects.map((o) => o.kind));
-        for (const k of ["Deployment", "StatefulSet", "DaemonSet", "NetworkPolicy", "PodDisruptionBudget", "Secret"])
-          expect(kinds, k).toContain(k);
-        try {
-          // WHEN the API server is asked to admit each one THEN none is refused
-          const { rejected, checked, pods: templates } = await acceptManifests(cluster.api, objects);
-          expect(rejected).toEqual([]);
-          expect(checked).toBe(objects.length);
-          expect(templates).toBeGreaterThan(8);
-        } finally {
-          for (const ns of objects.filter((o) => o.kind === "Namespace")) {
-            const p = `/api/v1/namespaces/${ns.metadata.name}`;
-            await cluster.api.delete(p);
-            await waitFor(`${p} to be deleted`, async () => ((await cluster.api.find(p)) ? undefined : true));
+      await withEphemeralStack(
+        { name: `prod-accept-${kind}`, baseStack: "prod", config: everyFeature(kind) },
+        async (e) => {
+          // GIVEN every manifest the prod program makes with every feature on
+          const up = await e.up();
+          expect(up.summary.result).toBe("succeeded");
+          const objects = readManifests(path.join(e.workDir, "out/manifests"));
+          const kinds = new Set(objects.map((o) => o.kind));
+          for (const k of [
+            "Deployment",
+            "StatefulSet",
+            "DaemonSet",
+            "NetworkPolicy",
+            "PodDisruptionBudget",
+            "Secret",
+          ])
+            expect(kinds, k).toContain(k);
+          try {
+            // WHEN the API server is asked to admit each one THEN none is refused
+            const {
+              rejected,
+              checked,
+              pods: templates,
+            } = await acceptManifests(cluster.api, objects);
+            expect(rejected).toEqual([]);
+            expect(checked).toBe(objects.length);
+            expect(templates).toBeGreaterThan(8);
+          } finally {
+            for (const ns of objects.filter((o) => o.kind === "Namespace")) {
+              const p = `/api/v1/namespaces/${ns.metadata.name}`;
+              await cluster.api.delete(p);
+              await waitFor(`${p} to be deleted`, async () =>
+                (await cluster.api.find(p)) ? undefined : true,
+              );
+            }
           }
-        }
-      });
+        },
+      );
     },
   );
-
 
   it("goes up with every rollout awaited, serves, updates without downtime and is destroyed", async () => {
     const baseConfig = prodClusterConfig(cluster);
     let stackName = "";
     await withEphemeralStack(
-      { name: "prod-k8s", baseStack: "prod", config: baseConfig, secrets: { kubeconfig: cluster.kubeconfig } },
+      {
+        name: "prod-k8s",
+        baseStack: "prod",
+        config: baseConfig,
+        secrets: { kubeconfig: cluster.kubeconfig },
+      },
       async (e: Ephemeral) => {
         stackName = e.stack.name;
         // WHEN the prod program goes up in kubeconfig mode
@@ -283,6 +328,34 @@ describe("prod on a real Kubernetes cluster", () => {
         expect(up.summary.result).toBe("succeeded");
         const state = JSON.stringify(await e.stack.exportStack());
         expect(state).not.toContain("pulumi.com/skipAwait");
+        // ... and no credential the cluster now holds is readable in the state
+        const credentials: Array<[string, string]> = [];
+        for (const [ns, app] of [
+          ["fjord-orders", "orders-db"],
+          ["fjord-inventory", "inventory-db"],
+          ["fjord-payment", "payment-db"],
+        ]) {
+          const sec = await cluster.api.get<KubeObject & { data: Record<string, string> }>(
+            `/api/v1/namespaces/${ns}/secrets/${app}-credentials`,
+          );
+          for (const k of ["password", "root-password"])
+            if (sec.data[k])
+              credentials.push([`${app} ${k}`, Buffer.from(sec.data[k], "base64").toString()]);
+        }
+        expect(credentials.length).toBeGreaterThanOrEqual(4);
+        const clientKey = /client-key-data: (\S+)/.exec(cluster.kubeconfig)?.[1];
+        expect(clientKey, "the admin kubeconfig carries its key inline").toBeDefined();
+        credentials.push(["the kubeconfig's client key", clientKey!]);
+        // The state as stored, secrets encrypted: the provider's kubeconfig, the passwords, the Secrets.
+        const stored = (
+          JSON.parse(e.exportState()) as { deployment: { resources: Array<{ urn: string }> } }
+        ).deployment.resources;
+        const leaks = credentials.flatMap(([what, value]) =>
+          stored
+            .filter((r) => plaintextLeaks(JSON.stringify(r), [value]).length)
+            .map((r) => `${what} in ${r.urn}`),
+        );
+        expect(leaks, "credentials in plaintext in the state").toEqual([]);
 
         await checkRunningPlatform();
 
@@ -305,13 +378,21 @@ describe("prod on a real Kubernetes cluster", () => {
         await sleep(3000);
         const { sent, failures } = await load.finish();
         expect(update.summary.result).toBe("succeeded");
-        expect(failures, `${failures.length} of ${sent} requests failed during the rollout`).toEqual([]);
+        expect(
+          failures,
+          `${failures.length} of ${sent} requests failed during the rollout`,
+        ).toEqual([]);
         const orders = await pods("fjord-orders", "orders");
         expect(orders.map((p) => p.spec.containers[0]!.image)).toEqual(Array(3).fill(newRef));
       },
     );
     // THEN destroy leaves no object behind in fjord's namespaces
-    const left = await cluster.api.list<KubeObject>("/api/v1/namespaces?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dfjord");
-    expect(left.map((n) => n.metadata.name), `after destroying ${stackName}`).toEqual([]);
+    const left = await cluster.api.list<KubeObject>(
+      "/api/v1/namespaces?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dfjord",
+    );
+    expect(
+      left.map((n) => n.metadata.name),
+      `after destroying ${stackName}`,
+    ).toEqual([]);
   });
 });

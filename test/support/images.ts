@@ -32,7 +32,10 @@ export interface LocalImages {
  * The binary a scripts/*.sh leaves behind (FJORD_<NAME>_BINARY first), if any: its link in
  * .tools/bin, else the newest `<binary>-v<version>/<binary>` in the cache.
  */
-function findBuiltBinary(name: "traefik" | "loki" | "prometheus3", binary: string = name): string | undefined {
+function findBuiltBinary(
+  name: "traefik" | "loki" | "prometheus3",
+  binary: string = name,
+): string | undefined {
   const env = process.env[`FJORD_${name.toUpperCase()}_BINARY`];
   if (env) return env;
   const local = path.join(ROOT, ".tools/bin", name);

@@ -6,7 +6,15 @@
  */
 import { spawn } from "child_process";
 import { createHash } from "crypto";
-import { createReadStream, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "fs";
+import {
+  createReadStream,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 
@@ -50,7 +58,10 @@ export function parseChanges(changes: string[]): ImageConfig {
       case "ENV": {
         const eq = rest.indexOf("=");
         const [k, v] = eq > 0 ? [rest.slice(0, eq), rest.slice(eq + 1)] : rest.split(/\s+(.*)/s);
-        config.Env = [...config.Env.filter((e) => !e.startsWith(`${k}=`)), `${k!.trim()}=${v ?? ""}`];
+        config.Env = [
+          ...config.Env.filter((e) => !e.startsWith(`${k}=`)),
+          `${k!.trim()}=${v ?? ""}`,
+        ];
         break;
       }
       case "ENTRYPOINT":
@@ -95,7 +106,8 @@ export function fileDigest(file: string): Promise<string> {
 /** The name containerd's CRI looks an image up by: `nginx:1` → `docker.io/library/nginx:1`. */
 export function normalizeRef(ref: string): string {
   const first = ref.split("/")[0]!;
-  const hasRegistry = ref.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost");
+  const hasRegistry =
+    ref.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost");
   if (hasRegistry) return ref;
   return ref.includes("/") ? `docker.io/${ref}` : `docker.io/library/${ref}`;
 }
@@ -168,11 +180,20 @@ export function ociLayout(
       ],
     }),
   );
-  return { dir, ref: full, manifestDigest: manifest.digest, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    ref: full,
+    manifestDigest: manifest.digest,
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 /** Streams an OCI layout into containerd at `address` (namespace k8s.io, unpacked for `snapshotter`). */
-export function importLayout(layout: OciLayout, address: string, snapshotter: string): Promise<void> {
+export function importLayout(
+  layout: OciLayout,
+  address: string,
+  snapshotter: string,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const tar = spawn("tar", ["-ch", "-C", layout.dir, "oci-layout", "index.json", "blobs"], {
       stdio: ["ignore", "pipe", "pipe"],
@@ -188,7 +209,9 @@ export function importLayout(layout: OciLayout, address: string, snapshotter: st
     ctr.stderr.on("data", (d: Buffer) => (err += d.toString()));
     ctr.once("error", reject);
     ctr.once("exit", (code) =>
-      code === 0 ? resolve() : reject(new Error(`ctr import of ${layout.ref} failed (${code}): ${err}`)),
+      code === 0
+        ? resolve()
+        : reject(new Error(`ctr import of ${layout.ref} failed (${code}): ${err}`)),
     );
   });
 }

@@ -59,6 +59,11 @@ export interface Ephemeral {
   stack: Stack;
   workDir: string;
   up(): Promise<UpResult>;
+  /**
+   * The state as the backend stores it, secrets encrypted. (Automation's `exportStack` runs
+   * `stack export --show-secrets`, so its answer always holds every secret in plain text.)
+   */
+  exportState(): string;
   /** Fails unless a fresh preview proposes no change at all. */
   expectNoChanges(): Promise<void>;
 }
@@ -81,6 +86,17 @@ function toConfigMap(values: Record<string, unknown>, secret: boolean): ConfigMa
       k.includes(":") ? k : `fjord:${k}`,
       { value: typeof v === "string" ? v : JSON.stringify(v), secret },
     ]),
+  );
+}
+
+/**
+ * The secret values found in `state`: each whole, and each long line of a multi-line one (a
+ * kubeconfig, a PEM key), as written in JSON, where newlines and quotes are escaped.
+ */
+export function plaintextLeaks(state: string, secrets: string[]): string[] {
+  const forms = (s: string) => [s, ...s.split("\n").filter((l) => l.trim().length >= 16)];
+  return secrets.filter((s) =>
+    forms(s).some((f) => state.includes(f) || state.includes(JSON.stringify(f).slice(1, -1))),
   );
 }
 
@@ -128,18 +144,25 @@ export async function withEphemeralStack<T>(
       ...toConfigMap(opts.config ?? {}, false),
       ...toConfigMap(opts.secrets ?? {}, true),
     });
+    const exportState = () =>
+      execFileSync(pulumiBin, ["stack", "export", "--stack", stackName], {
+        cwd: workDir,
+        env: envVars,
+        encoding: "utf8",
+        maxBuffer: 256 * 1024 * 1024,
+      });
     const result = await fn({
       stack,
       workDir,
       async up() {
         const r = await stack.up({ onOutput: (s) => process.stdout.write(s) });
         secrets.push(...secretValues(r.outputs));
-        const state = JSON.stringify(await stack.exportStack());
-        const leaked = secrets.filter((s) => state.includes(s));
+        const leaked = plaintextLeaks(exportState(), secrets);
         if (leaked.length > 0)
           throw new Error(`state holds ${leaked.length} secret value(s) in plain text`);
         return r;
       },
+      exportState,
       async expectNoChanges() {
         const p = await stack.preview({ diff: true });
         const changed = Object.entries(p.changeSummary).filter(

@@ -39,7 +39,8 @@ export function readManifests(dir: string): KubeObject[] {
   );
 }
 
-const describeObj = (o: KubeObject) => `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ""}${o.metadata.name}`;
+const describeObj = (o: KubeObject) =>
+  `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ""}${o.metadata.name}`;
 
 function reasonOf(err: unknown): string {
   if (err instanceof KubeApiError) {
@@ -52,8 +53,20 @@ function reasonOf(err: unknown): string {
   return String(err);
 }
 
-/** A Pod made from a workload's template, as its controller would create it. */
+/**
+ * A Pod made from a workload's template, as its controller would create it. A StatefulSet's
+ * controller adds a volume per claim template (named after it, bound to the pod's own claim); the
+ * claim does not exist at dry-run time, so it stands in as an emptyDir of the same name.
+ */
 export function podFromTemplate(owner: KubeObject, template: Loose): KubeObject {
+  const claims = ((owner.spec as Loose | undefined)?.volumeClaimTemplates ?? []) as Array<{
+    metadata: { name: string };
+  }>;
+  const spec = template.spec as Loose;
+  const volumes = [
+    ...((spec.volumes ?? []) as Loose[]),
+    ...claims.map((c) => ({ name: c.metadata.name, emptyDir: {} })),
+  ];
   return {
     apiVersion: "v1",
     kind: "Pod",
@@ -62,7 +75,7 @@ export function podFromTemplate(owner: KubeObject, template: Loose): KubeObject 
       name: `${owner.metadata.name}-acceptance`.slice(0, 63),
       namespace: owner.metadata.namespace,
     },
-    spec: template.spec,
+    spec: { ...spec, ...(volumes.length > 0 ? { volumes } : {}) },
   };
 }
 

@@ -43,18 +43,35 @@ export function coreDnsObjects(image: string): KubeObject[] {
       kind: "ClusterRole",
       metadata: meta("fjord-test:coredns"),
       rules: [
-        { apiGroups: [""], resources: ["endpoints", "services", "pods", "namespaces"], verbs: ["list", "watch"] },
-        { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["list", "watch"] },
+        {
+          apiGroups: [""],
+          resources: ["endpoints", "services", "pods", "namespaces"],
+          verbs: ["list", "watch"],
+        },
+        {
+          apiGroups: ["discovery.k8s.io"],
+          resources: ["endpointslices"],
+          verbs: ["list", "watch"],
+        },
       ],
     },
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "ClusterRoleBinding",
       metadata: meta("fjord-test:coredns"),
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "fjord-test:coredns" },
+      roleRef: {
+        apiGroup: "rbac.authorization.k8s.io",
+        kind: "ClusterRole",
+        name: "fjord-test:coredns",
+      },
       subjects: [{ kind: "ServiceAccount", name: "coredns", namespace: ns }],
     },
-    { apiVersion: "v1", kind: "ConfigMap", metadata: meta("coredns", ns), data: { Corefile: corefile } },
+    {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: meta("coredns", ns),
+      data: { Corefile: corefile },
+    },
     {
       apiVersion: "apps/v1",
       kind: "Deployment",
@@ -84,7 +101,10 @@ export function coreDnsObjects(image: string): KubeObject[] {
                 ],
                 readinessProbe: { httpGet: { path: "/ready", port: 8181 }, periodSeconds: 2 },
                 livenessProbe: { httpGet: { path: "/health", port: 8080 } },
-                resources: { requests: { cpu: "50m", memory: "32Mi" }, limits: { memory: "128Mi" } },
+                resources: {
+                  requests: { cpu: "50m", memory: "32Mi" },
+                  limits: { memory: "128Mi" },
+                },
                 securityContext: {
                   allowPrivilegeEscalation: false,
                   readOnlyRootFilesystem: true,
@@ -155,7 +175,11 @@ function volumeObject(name: string, node: number, dir: string): KubeObject {
       nodeAffinity: {
         required: {
           nodeSelectorTerms: [
-            { matchExpressions: [{ key: "kubernetes.io/hostname", operator: "In", values: [NET.nodeName(node)] }] },
+            {
+              matchExpressions: [
+                { key: "kubernetes.io/hostname", operator: "In", values: [NET.nodeName(node)] },
+              ],
+            },
           ],
         },
       },
@@ -194,6 +218,8 @@ export async function reconcileOnce(api: KubeApi, nodes: number): Promise<void> 
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     chmodSync(dir, 0o777);
-    await api.mergePatch(`/api/v1/persistentvolumes/${v.metadata.name}`, { spec: { claimRef: null } });
+    await api.mergePatch(`/api/v1/persistentvolumes/${v.metadata.name}`, {
+      spec: { claimRef: null },
+    });
   }
 }

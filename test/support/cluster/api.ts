@@ -85,7 +85,8 @@ export class KubeApi {
     contentType = "application/json",
   ): Promise<T> {
     const url = new URL(path, this.server);
-    const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
+    const payload =
+      body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const req = https.request(
         url,
@@ -94,7 +95,9 @@ export class KubeApi {
           agent: this.agent,
           headers: {
             Accept: "application/json",
-            ...(payload ? { "Content-Type": contentType, "Content-Length": Buffer.byteLength(payload) } : {}),
+            ...(payload
+              ? { "Content-Type": contentType, "Content-Length": Buffer.byteLength(payload) }
+              : {}),
           },
           timeout: 30_000,
         },
@@ -104,7 +107,8 @@ export class KubeApi {
           res.on("data", (c: string) => (data += c));
           res.on("end", () => {
             const status = res.statusCode ?? 0;
-            if (status >= 200 && status < 300) resolve(parseBody(data, res.headers["content-type"]) as T);
+            if (status >= 200 && status < 300)
+              resolve(parseBody(data, res.headers["content-type"]) as T);
             else reject(new KubeApiError(status, data, `${method} ${path}`));
           });
         },
@@ -136,7 +140,12 @@ export class KubeApi {
 
   /** Server-side apply, as the harness's own field manager. `dryRun` asks the server to validate only. */
   apply(obj: KubeObject, opts: { dryRun?: boolean } = {}): Promise<KubeObject> {
-    const path = resourcePath(obj.apiVersion, pluralOf(obj.kind), obj.metadata.namespace, obj.metadata.name);
+    const path = resourcePath(
+      obj.apiVersion,
+      pluralOf(obj.kind),
+      obj.metadata.namespace,
+      obj.metadata.name,
+    );
     const q = `?fieldManager=fjord-test-harness&force=true${opts.dryRun ? "&dryRun=All" : ""}`;
     return this.request<KubeObject>("PATCH", path + q, obj, "application/apply-patch+yaml");
   }
@@ -183,7 +192,9 @@ export async function waitFor<T>(
       last = err;
     }
     if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`,
+      );
     await sleep(everyMs);
   }
 }

@@ -49,7 +49,9 @@ export async function startControlPlane(dir: string, pki: ClusterPki): Promise<C
   await waitUntilReady(etcd, async () => (await fetch(`${etcdUrl}/health`)).ok, "etcd", 30_000);
 
   const server = `https://${NET.hubIp}:6443`;
-  const kubeletClient = pki.client("apiserver-kubelet-client", "kube-apiserver-kubelet-client", ["system:masters"]);
+  const kubeletClient = pki.client("apiserver-kubelet-client", "kube-apiserver-kubelet-client", [
+    "system:masters",
+  ]);
   // prettier-ignore
   const apiserver = startProcess(kubeBinary("kube-apiserver"), [
     "--etcd-servers", etcdUrl,
@@ -72,7 +74,7 @@ export async function startControlPlane(dir: string, pki: ClusterPki): Promise<C
   const api = new KubeApi(server, { ca: pki.ca.cert, ...admin });
   await waitUntilReady(
     apiserver,
-    async () => (await api.request<string>("GET", "/readyz").then(() => true)),
+    async () => await api.request<string>("GET", "/readyz").then(() => true),
     "kube-apiserver",
     90_000,
   );

@@ -43,9 +43,21 @@ async function singleBinaryRootfs(name: string, binary: string, at: string): Pro
     mkdirSync(path.join(dir, path.dirname(at)), { recursive: true });
     execFileSync("install", ["-m", "0755", binary, path.join(dir, at)]);
     mkdirSync(path.join(dir, "etc"), { recursive: true });
-    writeFileSync(path.join(dir, "etc/passwd"), "root:x:0:0:root:/:/sbin/nologin\nnonroot:x:65532:65532::/:/sbin/nologin\n");
+    writeFileSync(
+      path.join(dir, "etc/passwd"),
+      "root:x:0:0:root:/:/sbin/nologin\nnonroot:x:65532:65532::/:/sbin/nologin\n",
+    );
     mkdirSync(path.dirname(tar), { recursive: true });
-    execFileSync("tar", ["--numeric-owner", "--owner=0", "--group=0", "-C", dir, "-cf", `${tar}.tmp`, "."]);
+    execFileSync("tar", [
+      "--numeric-owner",
+      "--owner=0",
+      "--group=0",
+      "-C",
+      dir,
+      "-cf",
+      `${tar}.tmp`,
+      ".",
+    ]);
     renameSync(`${tar}.tmp`, tar);
     return tar;
   } finally {
@@ -55,7 +67,10 @@ async function singleBinaryRootfs(name: string, binary: string, at: string): Pro
 
 /** Kubernetes' pause.c (from the k8s.io/kubernetes module), compiled static once per version. */
 function pauseBinary(): string {
-  const version = execFileSync(kubeBinary("kubelet"), ["--version"], { encoding: "utf8" }).trim().split(" ").pop()!;
+  const version = execFileSync(kubeBinary("kubelet"), ["--version"], { encoding: "utf8" })
+    .trim()
+    .split(" ")
+    .pop()!;
   const out = path.join(CACHE, `pause-${version}`, "pause");
   if (existsSync(out)) return out;
   ensurePackages({ gcc: "gcc" });
@@ -96,7 +111,11 @@ async function localImageList(binaries: ClusterBinaries): Promise<OciListEntry[]
       const p = spawn("bash", args, { stdio: ["ignore", "inherit", "inherit"] });
       p.once("error", reject);
       p.once("exit", (code) =>
-        code === 0 ? resolve() : reject(new Error(`scripts/images/build.sh exited ${code}; logs in ${CACHE}/images/logs`)),
+        code === 0
+          ? resolve()
+          : reject(
+              new Error(`scripts/images/build.sh exited ${code}; logs in ${CACHE}/images/logs`),
+            ),
       );
     });
     return readFileSync(list, "utf8")
@@ -124,7 +143,11 @@ export interface ClusterBinaries {
 
 export async function prepareClusterImages(binaries: ClusterBinaries): Promise<ClusterImages> {
   const entries = await localImageList(binaries);
-  const all: ClusterImage[] = entries.map((e) => ({ ref: e.ref, tar: e.tar, config: parseChanges(e.changes) }));
+  const all: ClusterImage[] = entries.map((e) => ({
+    ref: e.ref,
+    tar: e.tar,
+    config: parseChanges(e.changes),
+  }));
   const local = Object.fromEntries(entries.map((e) => [e.role, e.ref])) as unknown as LocalImages;
   all.push({
     ref: PAUSE_IMAGE,
@@ -132,7 +155,9 @@ export async function prepareClusterImages(binaries: ClusterBinaries): Promise<C
     config: { Env: [], Entrypoint: ["/pause"], User: "65535:65535" },
   });
   const corednsBin = kubeBinary("coredns");
-  const version = execFileSync(corednsBin, ["-version"], { encoding: "utf8" }).match(/CoreDNS-([\d.]+)/)?.[1] ?? "0";
+  const version =
+    execFileSync(corednsBin, ["-version"], { encoding: "utf8" }).match(/CoreDNS-([\d.]+)/)?.[1] ??
+    "0";
   const coredns = `fjord-local/coredns:${version}`;
   all.push({
     ref: coredns,
@@ -144,8 +169,13 @@ export async function prepareClusterImages(binaries: ClusterBinaries): Promise<C
 
 /** Manifest digest of each image in a containerd's k8s.io namespace, by (normalized) name. */
 function storedImages(containerdSock: string): Map<string, string> {
-  const out = execFileSync("ctr", ["-a", containerdSock, "-n", "k8s.io", "images", "ls"], { encoding: "utf8" });
-  const rows = out.split("\n").slice(1).map((l) => l.trim().split(/\s+/));
+  const out = execFileSync("ctr", ["-a", containerdSock, "-n", "k8s.io", "images", "ls"], {
+    encoding: "utf8",
+  });
+  const rows = out
+    .split("\n")
+    .slice(1)
+    .map((l) => l.trim().split(/\s+/));
   return new Map(rows.filter((r) => r.length >= 3).map((r) => [r[0]!, r[2]!]));
 }
 
@@ -154,7 +184,10 @@ function storedImages(containerdSock: string): Map<string, string> {
  * content), sequentially since each is hundreds of MB, and removes fjord-local images no longer
  * wanted, so a persistent store does not grow with every image change. Answers how many it imported.
  */
-export async function importImages(images: ClusterImage[], containerdSock: string): Promise<number> {
+export async function importImages(
+  images: ClusterImage[],
+  containerdSock: string,
+): Promise<number> {
   const stored = storedImages(containerdSock);
   let imported = 0;
   const wanted = new Set<string>();
@@ -169,7 +202,12 @@ export async function importImages(images: ClusterImage[], containerdSock: strin
       layout.remove();
     }
   }
-  const old = [...stored.keys()].filter((r) => r.startsWith("docker.io/fjord-local/") && !wanted.has(r));
-  if (old.length) execFileSync("ctr", ["-a", containerdSock, "-n", "k8s.io", "images", "rm", ...old], { stdio: "ignore" });
+  const old = [...stored.keys()].filter(
+    (r) => r.startsWith("docker.io/fjord-local/") && !wanted.has(r),
+  );
+  if (old.length)
+    execFileSync("ctr", ["-a", containerdSock, "-n", "k8s.io", "images", "rm", ...old], {
+      stdio: "ignore",
+    });
   return imported;
 }

@@ -8,19 +8,36 @@
  * binaries of `bash scripts/kube.sh`; each missing piece fails with one message saying what to do.
  */
 import { execFileSync, spawnSync } from "child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from "fs";
 import { homedir, tmpdir } from "os";
 import * as path from "path";
 import { ensurePackages } from "../apt";
 import { findPrometheus3Binary } from "../images";
-import { isRoot, makeTempDir, removeDir, run, startProcess, waitUntilReady, type ServerProcess } from "../proc";
+import {
+  isRoot,
+  makeTempDir,
+  removeDir,
+  run,
+  startProcess,
+  tail,
+  waitUntilReady,
+  type ServerProcess,
+} from "../proc";
 import { KubeApi, waitFor, type KubeObject } from "./api";
 import { coreDnsObjects, reconcileOnce, storageObjects } from "./addons";
 import { diagnose } from "./diagnose";
 import { kubeBinary, startControlPlane } from "./control-plane";
 import { importImages, prepareClusterImages, type ClusterImages } from "./images";
-import { createClusterNetwork, NET, removeClusterNetwork } from "./net";
-import { startContainerd, startNodeAgents } from "./node";
+import { createClusterNetwork, inNode, NET, removeClusterNetwork } from "./net";
+import { startContainerd, startNodeAgents, startPolicyAgent } from "./node";
 import { createClusterPki } from "./pki";
 import { normalizeRef } from "../oci";
 
@@ -39,7 +56,11 @@ export interface TestCluster {
    */
   diagnose(): Promise<string>;
   /** `kubectl port-forward` to a pod's port; answers the local port on 127.0.0.1. */
-  portForward(namespace: string, pod: string, port: number): Promise<{ port: number; stop(): Promise<void> }>;
+  portForward(
+    namespace: string,
+    pod: string,
+    port: number,
+  ): Promise<{ port: number; stop(): Promise<void> }>;
   /** Runs the Go-built kubectl as the admin (exec, port-forward: what a platform engineer uses). */
   kubectl(args: string[], timeoutMs?: number): Promise<string>;
   server: string;
@@ -77,7 +98,10 @@ function takeLock(): void {
     } catch {
       alive = false;
     }
-    if (alive) throw new Error(`another fjord test cluster runs on this machine (pid ${pid}); run the cluster tests one at a time`);
+    if (alive)
+      throw new Error(
+        `another fjord test cluster runs on this machine (pid ${pid}); run the cluster tests one at a time`,
+      );
   }
   writeFileSync(LOCK, String(process.pid));
 }
@@ -94,9 +118,13 @@ function prometheus3(): string {
 
 function preflight(): void {
   if (!isRoot())
-    throw new Error("the Kubernetes test cluster needs root (network namespaces, mounts, cgroups, iptables); run the e2e tests as root");
+    throw new Error(
+      "the Kubernetes test cluster needs root (network namespaces, mounts, cgroups, iptables); run the e2e tests as root",
+    );
   if (!existsSync("/sys/fs/cgroup/memory") && !existsSync("/sys/fs/cgroup/cgroup.controllers"))
-    throw new Error("the Kubernetes test cluster needs cgroups (v1 with the memory controller, or v2) mounted at /sys/fs/cgroup");
+    throw new Error(
+      "the Kubernetes test cluster needs cgroups (v1 with the memory controller, or v2) mounted at /sys/fs/cgroup",
+    );
   ensurePackages({
     containerd: "containerd",
     ctr: "containerd",
@@ -131,13 +159,16 @@ function removeCgroups(name: string): void {
   const rm = (d: string): void => {
     if (!existsSync(d)) return;
     // Containers of a killed run are still in here; their processes carry nothing to find them by.
-    for (const pid of readFileSync(path.join(d, "cgroup.procs"), "utf8").split("\n").filter(Boolean))
+    for (const pid of readFileSync(path.join(d, "cgroup.procs"), "utf8")
+      .split("\n")
+      .filter(Boolean))
       try {
         process.kill(Number(pid), "SIGKILL");
       } catch {
         // gone already
       }
-    for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) rm(path.join(d, e.name));
+    for (const e of readdirSync(d, { withFileTypes: true }))
+      if (e.isDirectory()) rm(path.join(d, e.name));
     for (let attempt = 0; attempt < 20 && existsSync(d); attempt++) {
       try {
         rmdirSync(d);
@@ -156,14 +187,24 @@ function removeCgroups(name: string): void {
  */
 function removeStaleCluster(): void {
   spawnSync("pkill", ["-9", "-f", `${tmpdir()}/fjord-cluster-`], { stdio: "ignore" });
-  for (const m of readFileSync("/proc/self/mounts", "utf8").split("\n").map((l) => l.split(" ")[1] ?? ""))
-    if (m.startsWith(`${tmpdir()}/fjord-cluster-`)) spawnSync("umount", ["-l", m], { stdio: "ignore" });
+  for (const m of readFileSync("/proc/self/mounts", "utf8")
+    .split("\n")
+    .map((l) => l.split(" ")[1] ?? ""))
+    if (m.startsWith(`${tmpdir()}/fjord-cluster-`))
+      spawnSync("umount", ["-l", m], { stdio: "ignore" });
   for (let i = 0; i < 8; i++) removeCgroups(`fjord-test-${NET.nodeName(i)}`);
   removeClusterNetwork();
+  // The lock is ours, so every cluster directory left in tmp is from a run that was killed.
+  for (const d of readdirSync(tmpdir()))
+    if (d.startsWith("fjord-cluster-")) removeDir(path.join(tmpdir(), d));
 }
 
 export async function startTestCluster(
-  opts: { nodes?: number; binaries?: { traefik?: string; loki?: string }; imageStore?: "cache" | "temp" } = {},
+  opts: {
+    nodes?: number;
+    binaries?: { traefik?: string; loki?: string };
+    imageStore?: "cache" | "temp";
+  } = {},
 ): Promise<TestCluster> {
   preflight();
   takeLock();
@@ -206,10 +247,20 @@ export async function startTestCluster(
     await step("agents", () => Promise.all(agents.map((p) => p.stop("SIGTERM", 10_000))));
     for (const c of containerds)
       await step(`containers of ${c.sock}`, () =>
-        spawnSync("sh", ["-c", `for t in $(ctr -a ${c.sock} -n k8s.io task ls -q); do ctr -a ${c.sock} -n k8s.io task kill -a -s SIGKILL $t; done; sleep 1`], { stdio: "ignore" }),
+        spawnSync(
+          "sh",
+          [
+            "-c",
+            `for t in $(ctr -a ${c.sock} -n k8s.io task ls -q); do ctr -a ${c.sock} -n k8s.io task kill -a -s SIGKILL $t; done; sleep 1`,
+          ],
+          { stdio: "ignore" },
+        ),
       );
-    await step("containerd", () => Promise.all(containerds.map((c) => c.proc.stop("SIGTERM", 10_000))));
-    for (const c of containerds) spawnSync("pkill", ["-9", "-f", `containerd-shim-runc-v2.*${c.sock}`], { stdio: "ignore" });
+    await step("containerd", () =>
+      Promise.all(containerds.map((c) => c.proc.stop("SIGTERM", 10_000))),
+    );
+    for (const c of containerds)
+      spawnSync("pkill", ["-9", "-f", `containerd-shim-runc-v2.*${c.sock}`], { stdio: "ignore" });
     await step("control plane", async () => {
       for (const p of [...controlPlane].reverse()) await p.stop("SIGTERM", 10_000);
     });
@@ -222,12 +273,14 @@ export async function startTestCluster(
       if (left.length) throw new Error(`still mounted: ${left.join(", ")}`);
     });
     for (const ns of existsSync("/run/netns") ? readdirSync("/run/netns") : [])
-      if (ns.startsWith("cni-") && !netnsBefore.has(ns)) spawnSync("ip", ["netns", "del", ns], { stdio: "ignore" });
+      if (ns.startsWith("cni-") && !netnsBefore.has(ns))
+        spawnSync("ip", ["netns", "del", ns], { stdio: "ignore" });
     for (let i = 0; i < count; i++) removeCgroups(`fjord-test-${NET.nodeName(i)}`);
     await step("network", () => removeClusterNetwork());
     await step("files", () => removeDir(dir));
     rmSync(LOCK, { force: true });
-    if (errors.length) throw new Error(`the test cluster did not stop cleanly:\n  ${errors.join("\n  ")}`);
+    if (errors.length)
+      throw new Error(`the test cluster did not stop cleanly:\n  ${errors.join("\n  ")}`);
   };
 
   const controlPlane: ServerProcess[] = [];
@@ -262,20 +315,28 @@ export async function startTestCluster(
     for (const [i, name] of nodes.entries()) {
       await waitFor(`node ${name} to register`, () => api!.find(`/api/v1/nodes/${name}`), 90_000);
       // The pod subnet is planned here (net.ts routes it), so the node is told rather than asked.
-      await api.mergePatch(`/api/v1/nodes/${name}`, { spec: { podCIDR: NET.podCidr(i), podCIDRs: [NET.podCidr(i)] } });
+      await api.mergePatch(`/api/v1/nodes/${name}`, {
+        spec: { podCIDR: NET.podCidr(i), podCIDRs: [NET.podCidr(i)] },
+      });
+      procs.push(startPolicyAgent(i, nodeDirs[i]!, pki, cp.server));
     }
     for (const name of nodes)
       await waitFor(
         `node ${name} to be Ready`,
         async () => {
-          const n = await api!.get<KubeObject & { status: { conditions: Array<{ type: string; status: string }> } }>(`/api/v1/nodes/${name}`);
-          return n.status.conditions.some((c) => c.type === "Ready" && c.status === "True") || undefined;
+          const n = await api!.get<
+            KubeObject & { status: { conditions: Array<{ type: string; status: string }> } }
+          >(`/api/v1/nodes/${name}`);
+          return (
+            n.status.conditions.some((c) => c.type === "Ready" && c.status === "True") || undefined
+          );
         },
         120_000,
       );
     phase("nodes");
 
-    for (const obj of [...coreDnsObjects(images.coredns), ...storageObjects(nodeDirs)]) await api.apply(obj);
+    for (const obj of [...coreDnsObjects(images.coredns), ...storageObjects(nodeDirs)])
+      await api.apply(obj);
     timer = setInterval(() => void reconcileOnce(api!, count).catch(() => undefined), 1000);
     await waitFor(
       "CoreDNS to be ready",
@@ -287,6 +348,22 @@ export async function startTestCluster(
       },
       180_000,
     );
+    // A NetworkPolicy the cluster silently ignores would let an isolation test pass for the wrong
+    // reason: wait until every node's policy controller has put its chains in place.
+    for (const [i, name] of nodes.entries())
+      await waitFor(
+        `kube-router on ${name} to install its NetworkPolicy chains`,
+        () =>
+          Promise.resolve(
+            inNode(i, "iptables", ["-S"]).includes("KUBE-ROUTER-FORWARD") || undefined,
+          ),
+        60_000,
+      );
+    const dead = procs.filter((p) => !p.running());
+    if (dead.length)
+      throw new Error(
+        `cluster processes exited during start:\n${dead.map((p) => `  ${p.logPath}:\n${tail(p.logPath)}`).join("\n")}`,
+      );
     phase("addons");
 
     return {
@@ -294,20 +371,35 @@ export async function startTestCluster(
       kubeconfig: pki.inlineKubeconfig(cp.admin, cp.server),
       retag: async (from, to) => {
         for (const c of containerds)
-          await run("ctr", ["-a", c.sock, "-n", "k8s.io", "images", "tag", "--force", normalizeRef(from), normalizeRef(to)]);
+          await run("ctr", [
+            "-a",
+            c.sock,
+            "-n",
+            "k8s.io",
+            "images",
+            "tag",
+            "--force",
+            normalizeRef(from),
+            normalizeRef(to),
+          ]);
       },
-      diagnose: () => diagnose(api!, (args) => run(kubeBinary("kubectl"), ["--kubeconfig", adminConfig, ...args])),
+      diagnose: () =>
+        diagnose(api!, (args) =>
+          run(kubeBinary("kubectl"), ["--kubeconfig", adminConfig, ...args]),
+        ),
       portForward: async (namespace, pod, port) => {
         const log = path.join(dir, `port-forward-${pod}-${port}-${Date.now()}.log`);
         // prettier-ignore
         const p = startProcess(kubeBinary("kubectl"), [
-          "--kubeconfig", adminConfig, "port-forward", "-n", namespace, `pod/${pod}`, `127.0.0.1::${port}`,
+          "--kubeconfig", adminConfig, "port-forward", "--address", "127.0.0.1", "-n", namespace, `pod/${pod}`, `:${port}`,
         ], { logPath: log });
         let local = 0;
         await waitUntilReady(
           p,
           () => {
-            local = Number(/Forwarding from 127\.0\.0\.1:(\d+)/.exec(readFileSync(log, "utf8"))?.[1] ?? 0);
+            local = Number(
+              /Forwarding from 127\.0\.0\.1:(\d+)/.exec(readFileSync(log, "utf8"))?.[1] ?? 0,
+            );
             return Promise.resolve(local > 0);
           },
           `port-forward to ${namespace}/${pod}:${port}`,
@@ -325,16 +417,23 @@ export async function startTestCluster(
       imagesImported,
       log: (name, lines = 60) => {
         const file = path.join(dir, `${name}.log`);
-        return existsSync(file) ? execFileSync("tail", [`-n${lines}`, file], { encoding: "utf8" }) : `(no log ${name})`;
+        return existsSync(file)
+          ? execFileSync("tail", [`-n${lines}`, file], { encoding: "utf8" })
+          : `(no log ${name})`;
       },
       stop,
     };
   } catch (err) {
     const logs = ["kube-apiserver", "etcd"].map((n) => path.join(dir, `${n}.log`));
-    const nodeLogs = Array.from({ length: count }, (_, i) => ["kubelet", "containerd"].map((n) => path.join(dir, NET.nodeName(i), `${n}.log`))).flat();
+    const nodeLogs = Array.from({ length: count }, (_, i) =>
+      ["kubelet", "containerd"].map((n) => path.join(dir, NET.nodeName(i), `${n}.log`)),
+    ).flat();
     const tails = [...logs, ...nodeLogs]
       .filter((f) => existsSync(f))
-      .map((f) => `--- ${path.relative(dir, f)}\n${execFileSync("tail", ["-n15", f], { encoding: "utf8" })}`)
+      .map(
+        (f) =>
+          `--- ${path.relative(dir, f)}\n${execFileSync("tail", ["-n15", f], { encoding: "utf8" })}`,
+      )
       .join("\n");
     await stop().catch(() => undefined);
     throw new Error(`the test cluster did not start: ${(err as Error).message}\n${tails}`);

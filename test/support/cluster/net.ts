@@ -38,7 +38,11 @@ export const inNode = (i: number, cmd: string, args: string[]) =>
   }).toString();
 
 /** argv prefix for long-running processes that live in node `i`'s network namespace. */
-export const nodeWrap = (i: number): string[] => ["nsenter", `--net=/var/run/netns/${NET.netns(i)}`, "--"];
+export const nodeWrap = (i: number): string[] => [
+  "nsenter",
+  `--net=/var/run/netns/${NET.netns(i)}`,
+  "--",
+];
 
 function sysctlIn(i: number, key: string, value: string): void {
   // /proc/sys/net is per network namespace; writing it from inside the namespace sets that copy.

@@ -61,16 +61,25 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
  * metadata) may outlive the run, so a warm start finds its images already unpacked; containers a
  * killed run left in it are removed before any kubelet can see them.
  */
-export async function startContainerd(i: number, dir: string, root: string): Promise<{ sock: string; proc: ServerProcess }> {
-  for (const d of ["containerd", "cni", "cni-ipam"]) mkdirSync(path.join(dir, d), { recursive: true });
+export async function startContainerd(
+  i: number,
+  dir: string,
+  root: string,
+): Promise<{ sock: string; proc: ServerProcess }> {
+  for (const d of ["containerd", "cni", "cni-ipam"])
+    mkdirSync(path.join(dir, d), { recursive: true });
   mkdirSync(root, { recursive: true });
   const sock = path.join(dir, "containerd.sock");
   writeFileSync(path.join(dir, "containerd.toml"), containerdConfig(dir, root, sock));
   writeCniConfig(i, path.join(dir, "cni"), path.join(dir, "cni-ipam"));
-  const proc = startProcess(findBinary("containerd") ?? "containerd", ["--config", path.join(dir, "containerd.toml")], {
-    logPath: path.join(dir, "containerd.log"),
-    wrap: nodeWrap(i),
-  });
+  const proc = startProcess(
+    findBinary("containerd") ?? "containerd",
+    ["--config", path.join(dir, "containerd.toml")],
+    {
+      logPath: path.join(dir, "containerd.log"),
+      wrap: nodeWrap(i),
+    },
+  );
   const ctr = findBinary("ctr") ?? "ctr";
   await waitUntilReady(
     proc,
@@ -82,9 +91,12 @@ export async function startContainerd(i: number, dir: string, root: string): Pro
     30_000,
   );
   const ctrArgs = ["-a", sock, "-n", "k8s.io"];
-  const stale = execFileSync(ctr, [...ctrArgs, "containers", "ls", "-q"], { encoding: "utf8" }).split("\n").filter(Boolean);
+  const stale = execFileSync(ctr, [...ctrArgs, "containers", "ls", "-q"], { encoding: "utf8" })
+    .split("\n")
+    .filter(Boolean);
   // A task may or may not exist for each: failures here only mean there was nothing to remove.
-  for (const id of stale) spawnSync(ctr, [...ctrArgs, "tasks", "rm", "-f", id], { stdio: "ignore" });
+  for (const id of stale)
+    spawnSync(ctr, [...ctrArgs, "tasks", "rm", "-f", id], { stdio: "ignore" });
   if (stale.length) spawnSync(ctr, [...ctrArgs, "containers", "rm", ...stale], { stdio: "ignore" });
   return { sock, proc };
 }
@@ -102,12 +114,19 @@ function makeCgroup(name: string): void {
     // A new v1 cpuset starts with no CPUs and no memory nodes, and nothing can join it until it
     // has some: inherit the parent's (runc fails with "can't get final child's PID" otherwise).
     for (const f of ["cpuset.cpus", "cpuset.mems"])
-      if (existsSync(path.join(r, f))) writeFileSync(path.join(dir, f), readFileSync(path.join(r, f)));
+      if (existsSync(path.join(r, f)))
+        writeFileSync(path.join(dir, f), readFileSync(path.join(r, f)));
   }
 }
 
-/** Starts kubelet, kube-proxy and kube-router for node `i`; containerd must be running. */
-export function startNodeAgents(i: number, dir: string, sock: string, pki: ClusterPki, server: string): ServerProcess[] {
+/** Starts kubelet and kube-proxy for node `i`; containerd must be running. */
+export function startNodeAgents(
+  i: number,
+  dir: string,
+  sock: string,
+  pki: ClusterPki,
+  server: string,
+): ServerProcess[] {
   const name = NET.nodeName(i);
   const nodeIp = NET.nodeIp(i);
   const log = (n: string) => ({ logPath: path.join(dir, `${n}.log`), wrap: nodeWrap(i) });
@@ -178,13 +197,32 @@ export function startNodeAgents(i: number, dir: string, sock: string, pki: Clust
       conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: "0s", tcpCloseWaitTimeout: "0s" },
     }),
   );
-  const proxy = startProcess(kubeBinary("kube-proxy"), ["--config", path.join(dir, "kube-proxy.yaml")], log("kube-proxy"));
+  const proxy = startProcess(
+    kubeBinary("kube-proxy"),
+    ["--config", path.join(dir, "kube-proxy.yaml")],
+    log("kube-proxy"),
+  );
 
+  return [kubelet, proxy];
+}
+
+/**
+ * Starts kube-router's NetworkPolicy controller for node `i`. It looks its Node object up once at
+ * start and exits when there is none, so it is started after the kubelet has registered the node.
+ */
+export function startPolicyAgent(
+  i: number,
+  dir: string,
+  pki: ClusterPki,
+  server: string,
+): ServerProcess {
+  const name = NET.nodeName(i);
+  const log = (n: string) => ({ logPath: path.join(dir, `${n}.log`), wrap: nodeWrap(i) });
   // kube-router reads NetworkPolicies, pods and namespaces cluster-wide; system:masters is simplest
   // for a harness whose API server lives only as long as the test.
   const routerCert = pki.client(`kube-router-${name}`, `kube-router-${name}`, ["system:masters"]);
   // prettier-ignore
-  const router = startProcess(kubeBinary("kube-router"), [
+  return startProcess(kubeBinary("kube-router"), [
     "--kubeconfig", pki.kubeconfig(`kube-router-${name}`, routerCert, server),
     "--hostname-override", name,
     "--run-firewall=true", "--run-router=false", "--run-service-proxy=false",
@@ -192,7 +230,6 @@ export function startNodeAgents(i: number, dir: string, sock: string, pki: Clust
     "--metrics-port=0", "--health-port=0",
     "--service-cluster-ip-range", NET.serviceCidr,
   ], log("kube-router"));
-  return [kubelet, proxy, router];
 }
 
 /** True when the node's pods can be reached: its pod bridge exists and has the gateway address. */

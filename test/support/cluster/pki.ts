@@ -91,7 +91,13 @@ export function createClusterPki(dir: string, apiserverIps: string[]): ClusterPk
     "-subj", "/CN=fjord-test-cluster-ca",
     "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
   ]);
-  const dns = ["kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", "localhost"];
+  const dns = [
+    "kubernetes",
+    "kubernetes.default",
+    "kubernetes.default.svc",
+    "kubernetes.default.svc.cluster.local",
+    "localhost",
+  ];
   const san = [...dns.map((d) => `DNS:${d}`), ...apiserverIps.map((ip) => `IP:${ip}`)].join(",");
   const apiserver = sign(dir, ca, "apiserver", "/CN=kube-apiserver", [
     `subjectAltName=${san}`,
@@ -117,7 +123,9 @@ export function createClusterPki(dir: string, apiserverIps: string[]): ClusterPk
     },
     kubeconfig(name, pair, server) {
       const file = path.join(dir, `${name}.kubeconfig`);
-      writeFileSync(file, stringify(kubeconfigObject(pair, server, ca.cert, false)), { mode: 0o600 });
+      writeFileSync(file, stringify(kubeconfigObject(pair, server, ca.cert, false)), {
+        mode: 0o600,
+      });
       return file;
     },
     inlineKubeconfig: (pair, server) => stringify(kubeconfigObject(pair, server, ca.cert, true)),

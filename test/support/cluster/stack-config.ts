@@ -11,30 +11,38 @@ type Loose = Record<string, unknown>;
 
 export const DOMAIN = "api.example.no";
 
-export function prodClusterConfig(cluster: TestCluster, overrides: { sampleImage?: string } = {}): Loose {
+export function prodClusterConfig(
+  cluster: TestCluster,
+  overrides: { sampleImage?: string } = {},
+): Loose {
   const base = stackConfig("prod");
   const images = cluster.images.local;
-  const services = (JSON.parse(base["fjord:services"]) as Array<Loose & { database?: Loose & { engine: string } }>).map(
-    (s) => ({
-      ...s,
-      image: overrides.sampleImage ?? images.sampleService,
-      resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "192Mi" } },
-      // The sample service starts a client process per /db request; the budgets are for real services.
-      route: s.route ? { ...(s.route as Loose), budgetMs: 5000 } : undefined,
-      ...(s.database
-        ? {
-            database: {
-              ...s.database,
-              memory: "512Mi",
-              cpu: "500m",
-              storage: "1Gi",
-              // The tuning follows the server version, so tell it which one the local image runs.
-              version: imageVersion(s.database.engine === "postgres" ? images.postgres : images.mysql),
-            },
-          }
-        : {}),
-    }),
-  );
+  const services = (
+    JSON.parse(base["fjord:services"]) as Array<Loose & { database?: Loose & { engine: string } }>
+  ).map((s) => ({
+    ...s,
+    image: overrides.sampleImage ?? images.sampleService,
+    resources: {
+      requests: { cpu: "50m", memory: "64Mi" },
+      limits: { cpu: "500m", memory: "192Mi" },
+    },
+    // The sample service starts a client process per /db request; the budgets are for real services.
+    route: s.route ? { ...(s.route as Loose), budgetMs: 5000 } : undefined,
+    ...(s.database
+      ? {
+          database: {
+            ...s.database,
+            memory: "512Mi",
+            cpu: "500m",
+            storage: "1Gi",
+            // The tuning follows the server version, so tell it which one the local image runs.
+            version: imageVersion(
+              s.database.engine === "postgres" ? images.postgres : images.mysql,
+            ),
+          },
+        }
+      : {}),
+  }));
   const { sampleService, ...roles } = images;
   void sampleService;
   return {
@@ -46,7 +54,10 @@ export function prodClusterConfig(cluster: TestCluster, overrides: { sampleImage
       domains: [DOMAIN],
       // Small enough for a test to exceed quickly, large enough for a paced rolling-update probe.
       rateLimit: { average: 20, burst: 20 },
-      resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "128Mi" } },
+      resources: {
+        requests: { cpu: "50m", memory: "64Mi" },
+        limits: { cpu: "500m", memory: "128Mi" },
+      },
     },
     observability: {
       ...JSON.parse(base["fjord:observability"]),
