@@ -9,6 +9,8 @@ PACKAGES=(
   prometheus prometheus-node-exporter
   openssh-server openssh-client nftables iproute2
   wrk docker.io debootstrap
+  # the Kubernetes test cluster's nodes (test/support/cluster): runtime, CNI, kube-proxy, kube-router
+  containerd runc containernetworking-plugins iptables ipset conntrack gcc libc6-dev
 )
 
 missing=()

@@ -3,7 +3,7 @@
 # generated module fjord.local/engine, so this generates it like `npm run setup` does (module.sh),
 # in its own cache folder, and runs `go test` there.
 # Usage: bash scripts/engine/test.sh [go test args...]   (default: ./...)
-#   e.g. bash scripts/engine/test.sh -run TestDiff -v ./kubernetes
+#   e.g. bash scripts/engine/test.sh -run TestDiff -v ./random
 # Env: FJORD_CACHE (as for setup.sh).
 set -euo pipefail
 
