@@ -3,7 +3,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { SecretKey, Spec } from "../components/spec";
-import { Platform } from "../components/kubernetes";
+import { Platform, checkClusterReachable } from "../components/kubernetes";
 import { K3sCluster } from "../components/nodes";
 
 export function deployKubernetes(
@@ -19,12 +19,18 @@ export function deployKubernetes(
       // No cluster at all: every manifest is written to disk (Secrets included, so keep it private).
       provider = new k8s.Provider("cluster", { renderYamlToDirectory: renderDir });
       break;
-    case "kubeconfig":
+    case "kubeconfig": {
+      // Before any resource, so an unreachable cluster leaves nothing half-recorded. A preview
+      // still goes on (the provider previews without a cluster, which CI without access needs).
+      const problem = checkClusterReachable(pulumi.runtime.getConfig("fjord:kubeconfig") ?? "");
+      if (problem && !pulumi.runtime.isDryRun()) throw new pulumi.RunError(problem);
+      if (problem) void pulumi.log.warn(`${problem} (this preview goes on; \`up\` stops here)`);
       provider = new k8s.Provider("cluster", {
         kubeconfig: secret("kubeconfig")!,
         enableServerSideApply: true,
       });
       break;
+    }
     case "k3s": {
       // Preview works without the key: nothing connects until `up`, which the spec refuses without it.
       const privateKey = secret("sshPrivateKey") ?? pulumi.secret(pulumi.output(""));

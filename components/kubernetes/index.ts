@@ -5,3 +5,4 @@ export { ApiGateway, type ApiGatewayArgs } from "./gateway";
 export { Platform, type PlatformArgs } from "./platform";
 export { Observability, type ObservabilityArgs } from "./observability";
 export * as naming from "./naming";
+export { checkClusterReachable, clusterEndpoint, type ClusterEndpoint } from "./cluster-check";

@@ -82,4 +82,36 @@ describe("prod on the real engine", () => {
       },
     );
   });
+
+  it("stops before creating anything when the kubeconfig's cluster does not answer", async () => {
+    // GIVEN kubeconfig mode and a cluster address on loopback where nothing listens
+    const kubeconfig = [
+      "apiVersion: v1",
+      "kind: Config",
+      "current-context: gone",
+      "contexts: [{name: gone, context: {cluster: gone, user: u}}]",
+      'clusters: [{name: gone, cluster: {server: "https://127.0.0.1:1"}}]',
+      "users: [{name: u, user: {token: t}}]",
+    ].join("\n");
+    await withEphemeralStack(
+      {
+        name: "prod-gone",
+        baseStack: "prod",
+        config: { cluster: { mode: "kubeconfig" } },
+        secrets: { kubeconfig },
+      },
+      async (e) => {
+        // WHEN it goes up THEN one line names the key, the server and the fix
+        await expect(e.up()).rejects.toThrow(
+          /fjord:kubeconfig: the cluster of context "gone" at https:\/\/127\.0\.0\.1:1 does not answer \(ECONNREFUSED\)/,
+        );
+        // ... and nothing but the stack itself was recorded
+        const state = await e.stack.exportStack();
+        const made = (state.deployment?.resources ?? []).filter(
+          (r: { type: string }) => !r.type.startsWith("pulumi:pulumi:"),
+        );
+        expect(made).toEqual([]);
+      },
+    );
+  });
 });
