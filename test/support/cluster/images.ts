@@ -4,8 +4,16 @@
  * here from Kubernetes' own pause.c and a CoreDNS image around the Go-built binary. Each becomes an
  * OCI image streamed into every node's containerd.
  */
-import { execFileSync, spawn } from "child_process";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "fs";
+import { execFileSync, spawnSync, spawn } from "child_process";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "fs";
 import { homedir } from "os";
 import * as path from "path";
 import { ensurePackages, findBinary } from "../apt";
@@ -97,6 +105,28 @@ interface OciListEntry {
   changes: string[];
 }
 
+/**
+ * Removes earlier builds of the families in `current` (`<family>-<12 hex>.tar`, with its .packages
+ * and .sha256): build.sh keys a root filesystem by every input, so an older key is never used
+ * again, and each one is hundreds of MB.
+ */
+export function pruneStaleRootfs(current: string[]): string[] {
+  const removed: string[] = [];
+  const keyed = (f: string) => /^(.*)-[0-9a-f]{12}\.tar$/.exec(f)?.[1];
+  for (const tar of new Set(current)) {
+    const family = keyed(path.basename(tar));
+    if (!family) continue;
+    const dir = path.dirname(tar);
+    for (const f of readdirSync(dir)) {
+      if (keyed(f) !== family || path.join(dir, f) === tar) continue;
+      for (const g of [f, `${f}.sha256`, f.replace(/\.tar$/, ".packages")])
+        rmSync(path.join(dir, g), { force: true });
+      removed.push(f);
+    }
+  }
+  return removed;
+}
+
 /** Runs scripts/images/build.sh without Docker and returns what it built, by `fjord:images` role. */
 async function localImageList(binaries: ClusterBinaries): Promise<OciListEntry[]> {
   ensurePackages({ debootstrap: "debootstrap" });
@@ -118,10 +148,12 @@ async function localImageList(binaries: ClusterBinaries): Promise<OciListEntry[]
             ),
       );
     });
-    return readFileSync(list, "utf8")
+    const entries = readFileSync(list, "utf8")
       .split("\n")
       .filter(Boolean)
       .map((l) => JSON.parse(l) as OciListEntry);
+    pruneStaleRootfs(entries.map((e) => e.tar));
+    return entries;
   } finally {
     removeDir(dir);
   }
@@ -191,23 +223,41 @@ export async function importImages(
   const stored = storedImages(containerdSock);
   let imported = 0;
   const wanted = new Set<string>();
+  const wantedDigests = new Map<string, string>();
   for (const img of images) {
-    const layout = ociLayout(img.tar, img.ref, img.config, await digestOf(img.tar));
+    const layer = await digestOf(img.tar);
+    const layout = ociLayout(img.tar, img.ref, img.config, layer);
     wanted.add(layout.ref);
+    wantedDigests.set(layout.ref, layout.manifestDigest);
     try {
-      if (stored.get(layout.ref) === layout.manifestDigest) continue;
-      await importLayout(layout, containerdSock, SNAPSHOTTER);
-      imported++;
+      if (stored.get(layout.ref) !== layout.manifestDigest) {
+        await importLayout(layout, containerdSock, SNAPSHOTTER);
+        imported++;
+      }
     } finally {
       layout.remove();
     }
-  }
-  const old = [...stored.keys()].filter(
-    (r) => r.startsWith("docker.io/fjord-local/") && !wanted.has(r),
-  );
-  if (old.length)
-    execFileSync("ctr", ["-a", containerdSock, "-n", "k8s.io", "images", "rm", ...old], {
+    // Unpacked, the layer lives on as a snapshot; its blob would be a second full copy of the root
+    // filesystem on every node (5 GB each here). CRI reads only the config and the snapshot, as
+    // with its own discard_unpacked_layers. The next change of the image imports it again.
+    spawnSync("ctr", ["-a", containerdSock, "-n", "k8s.io", "content", "rm", layer], {
       stdio: "ignore",
     });
+  }
+  // CRI also names every image it has seen by its ID (`sha256:<config digest>`); such a name keeps
+  // an old image's snapshot alive after its tag is gone, so it goes too unless a wanted image
+  // still answers to it. --sync: the snapshots and blobs are freed before the nodes start.
+  const keep = new Set([...wantedDigests.values()]);
+  const old = [...stored].filter(
+    ([r, digest]) =>
+      (r.startsWith("docker.io/fjord-local/") && !wanted.has(r)) ||
+      (r.startsWith("sha256:") && !keep.has(digest)),
+  );
+  if (old.length)
+    execFileSync(
+      "ctr",
+      ["-a", containerdSock, "-n", "k8s.io", "images", "rm", "--sync", ...old.map(([r]) => r)],
+      { stdio: "ignore" },
+    );
   return imported;
 }
