@@ -198,9 +198,13 @@ export function gatewayBehaviour(h: GatewayHarness): void {
       expect(r.headers.location).toBe(`https://${DOMAIN}:${gw.httpsPort}/echo/x?y=1`);
     });
 
-    it.skipIf(!h.http3)("serves HTTP/3 over QUIC", async () => {
-      await h.http3!(gw, cert);
-    });
+    // Registered only for a gateway that serves HTTP/3, so the other reports no skipped case.
+    if (h.http3) {
+      const http3 = h.http3;
+      it("serves HTTP/3 over QUIC", async () => {
+        await http3(gw, cert);
+      });
+    }
   });
 
   describe(`${h.name}: rate limit`, () => {
@@ -365,9 +369,10 @@ export function gatewayBehaviour(h: GatewayHarness): void {
       }
     });
 
-    it.skipIf(!h.ratioBreaker)(
-      "opens the ratio circuit breaker on 5xx (503 without calling), then recovers",
-      async () => {
+    // Registered only where the gateway has a ratio breaker (Traefik); nginx's passive checks are
+    // covered by the dead-server cases above.
+    if (h.ratioBreaker)
+      it("opens the ratio circuit breaker on 5xx (503 without calling), then recovers", async () => {
         u.flaky.setStatus(500);
         const opened = await until(
           () => get("/flaky/"),
@@ -390,7 +395,6 @@ export function gatewayBehaviour(h: GatewayHarness): void {
           20_000,
           5,
         );
-      },
-    );
+      });
   });
 }
