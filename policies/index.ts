@@ -24,6 +24,7 @@ import {
 import { noHostNamespaces, noPrivilegedContainers, pinnedImages, runAsNonRoot } from "./security";
 import { databaseServiceInternal, defaultDenyNetworkPolicy, noSecretLiterals } from "./isolation";
 import { oneDatabasePerService } from "./databases";
+import { podSecurityStandards } from "./pod-security";
 import { latencyCallResidency, latencyRouteBudget } from "./latency";
 
 export const policies: Policies = [
@@ -50,6 +51,7 @@ export const policies: Policies = [
   antiAffinitySchedulable,
   latencyRouteBudget,
   // Security and isolation
+  podSecurityStandards,
   noPrivilegedContainers,
   noHostNamespaces,
   runAsNonRoot,
