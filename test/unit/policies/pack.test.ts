@@ -25,6 +25,7 @@ beforeAll(async () => {
       "databases",
       "database-tuning",
       "latency",
+      "pod-security",
     ].map((m) => import(`../../../policies/${m}`) as Promise<Record<string, unknown>>),
   );
 });
