@@ -22,7 +22,8 @@ import {
   replicasAntiAffinity,
 } from "./availability";
 import { noHostNamespaces, noPrivilegedContainers, pinnedImages, runAsNonRoot } from "./security";
-import { databaseServiceInternal, defaultDenyNetworkPolicy, noSecretLiterals } from "./isolation";
+import { databaseServiceInternal, defaultDenyNetworkPolicy } from "./isolation";
+import { noSecretLiterals } from "./secrets";
 import { oneDatabasePerService } from "./databases";
 import { podSecurityStandards } from "./pod-security";
 import { latencyCallResidency, latencyRouteBudget } from "./latency";

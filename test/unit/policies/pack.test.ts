@@ -26,6 +26,7 @@ beforeAll(async () => {
       "database-tuning",
       "latency",
       "pod-security",
+      "secrets",
     ].map((m) => import(`../../../policies/${m}`) as Promise<Record<string, unknown>>),
   );
 });
