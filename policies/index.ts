@@ -26,6 +26,12 @@ import { databaseServiceInternal, defaultDenyNetworkPolicy } from "./isolation";
 import { noSecretLiterals } from "./secrets";
 import { oneDatabasePerService } from "./databases";
 import { podSecurityStandards } from "./pod-security";
+import {
+  rbacNoClusterAdminBinding,
+  rbacNoEscalation,
+  rbacNoPodExec,
+  rbacNoWildcards,
+} from "./rbac";
 import { latencyCallResidency, latencyRouteBudget } from "./latency";
 
 export const policies: Policies = [
@@ -61,6 +67,11 @@ export const policies: Policies = [
   databaseServiceInternal,
   defaultDenyNetworkPolicy,
   oneDatabasePerService,
+  // RBAC
+  rbacNoWildcards,
+  rbacNoPodExec,
+  rbacNoEscalation,
+  rbacNoClusterAdminBinding,
 ];
 
 // Tests import this module to check the list; constructing the pack starts the gRPC server.

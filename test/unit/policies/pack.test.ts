@@ -27,6 +27,7 @@ beforeAll(async () => {
       "latency",
       "pod-security",
       "secrets",
+      "rbac",
     ].map((m) => import(`../../../policies/${m}`) as Promise<Record<string, unknown>>),
   );
 });
