@@ -26,6 +26,12 @@ import { databaseServiceInternal, defaultDenyNetworkPolicy } from "./isolation";
 import { noSecretLiterals } from "./secrets";
 import { oneDatabasePerService } from "./databases";
 import { podSecurityStandards } from "./pod-security";
+import { imagePullPolicy, livenessProbes, noNakedPods, readOnlyRootFilesystem } from "./workloads";
+import {
+  automountServiceAccountToken,
+  networkPolicySelectsPods,
+  pdbAllowsDisruption,
+} from "./workload-coverage";
 import {
   rbacNoClusterAdminBinding,
   rbacNoEscalation,
@@ -57,6 +63,14 @@ export const policies: Policies = [
   podDisruptionBudget,
   antiAffinitySchedulable,
   latencyRouteBudget,
+  livenessProbes,
+  pdbAllowsDisruption,
+  noNakedPods,
+  // Workload hygiene
+  readOnlyRootFilesystem,
+  automountServiceAccountToken,
+  imagePullPolicy,
+  networkPolicySelectsPods,
   // Security and isolation
   podSecurityStandards,
   noPrivilegedContainers,

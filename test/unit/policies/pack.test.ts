@@ -28,6 +28,8 @@ beforeAll(async () => {
       "pod-security",
       "secrets",
       "rbac",
+      "workloads",
+      "workload-coverage",
     ].map((m) => import(`../../../policies/${m}`) as Promise<Record<string, unknown>>),
   );
 });

@@ -14,12 +14,12 @@ const CRB = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding";
 const RB = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding";
 
 /** fjord's Prometheus discovery role: read pods, nothing else. */
-const discovery = {
+const discovery: Record<string, any> = {
   metadata: { name: "fjord-prometheus-discovery" },
   rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] }],
 };
 const rule = (x: any) => x.rules[0];
-const binding = {
+const binding: Record<string, any> = {
   metadata: { name: "fjord-prometheus-discovery" },
   roleRef: {
     apiGroup: "rbac.authorization.k8s.io",
