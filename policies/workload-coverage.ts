@@ -9,29 +9,55 @@ import { isWorkload, kindOf, namespaceIn, podOf, selects } from "./lib/k8s";
 import { type Obj, type Unknown, UNKNOWN, at, bool, isObj, obj, str } from "./lib/values";
 import { replicasOf } from "./availability";
 
+/** Resources by their known namespace (those with a computed one are left out). */
+function byNamespace(
+  rs: StackResource[],
+  byUrn: ReadonlyMap<string, StackResource>,
+): Map<string, StackResource[]> {
+  const out = new Map<string, StackResource[]>();
+  for (const r of rs) {
+    const ns = namespaceIn(r, byUrn);
+    if (ns === UNKNOWN) continue;
+    const list = out.get(ns);
+    if (list) list.push(r);
+    else out.set(ns, [r]);
+  }
+  return out;
+}
+
 const hasWorkloads = (rs: StackResource[]): string | undefined =>
   rs.some((r) => isWorkload(r.type)) ? undefined : "The stack has no workloads.";
+
+/** ServiceAccounts by "namespace/name", built once per stack (a lookup per workload). */
+function accountIndex(
+  resources: StackResource[],
+  byUrn: ReadonlyMap<string, StackResource>,
+): { byName: Map<string, StackResource>; all: StackResource[] } {
+  const all = resources.filter((x) => kindOf(x.type) === "ServiceAccount");
+  const byName = new Map<string, StackResource>();
+  for (const a of all) {
+    const n = str(a.props, "metadata.name");
+    const ns = namespaceIn(a, byUrn);
+    if (typeof n === "string" && ns !== UNKNOWN) byName.set(`${ns}/${n}`, a);
+  }
+  return { byName, all };
+}
 
 /** The ServiceAccount a pod runs as, found by name in its namespace or through its dependencies. */
 function serviceAccountOf(
   r: StackResource,
   spec: Obj,
   ns: string | Unknown,
-  resources: StackResource[],
+  accounts: ReturnType<typeof accountIndex>,
 ): { name: string; sa: StackResource | undefined } | Unknown {
   const name = str(spec, "serviceAccountName") ?? str(spec, "serviceAccount") ?? "default";
-  const accounts = resources.filter((x) => kindOf(x.type) === "ServiceAccount");
   if (name === UNKNOWN || ns === UNKNOWN) {
     const deps = new Set(r.dependencies);
-    const dep = accounts.filter((a) => deps.has(a.urn));
+    const dep = accounts.all.filter((a) => deps.has(a.urn));
     const n = dep.length === 1 ? str(dep[0]!.props, "metadata.name") : undefined;
     return dep.length === 1 && typeof n === "string" ? { name: n, sa: dep[0] } : UNKNOWN;
   }
-  const byUrn = new Map(resources.map((x) => [x.urn, x]));
-  const sa = accounts.find(
-    (a) => str(a.props, "metadata.name") === name && namespaceIn(a, byUrn) === ns,
-  );
-  return { name, sa };
+  return { name, sa: accounts.byName.get(`${ns}/${name}`) };
 }
 
 export const automountServiceAccountToken: StackValidationPolicy = stackPolicy<
@@ -45,6 +71,7 @@ export const automountServiceAccountToken: StackValidationPolicy = stackPolicy<
   scope: hasWorkloads,
   validate: (resources, ctx) => {
     const byUrn = new Map(resources.map((r) => [r.urn, r]));
+    const accounts = accountIndex(resources, byUrn);
     for (const r of resources) {
       if (!isWorkload(r.type)) continue;
       const label = describe(r.type, r.name, r.props);
@@ -63,7 +90,7 @@ export const automountServiceAccountToken: StackValidationPolicy = stackPolicy<
       const acct =
         own === UNKNOWN
           ? UNKNOWN
-          : serviceAccountOf(r, pod.spec as Obj, namespaceIn(r, byUrn), resources);
+          : serviceAccountOf(r, pod.spec as Obj, namespaceIn(r, byUrn), accounts);
       const saValue =
         acct === UNKNOWN
           ? UNKNOWN
@@ -100,6 +127,10 @@ export const pdbAllowsDisruption: StackValidationPolicy = stackPolicy<Record<str
       : "The stack has no PodDisruptionBudgets.",
   validate: (resources, ctx) => {
     const byUrn = new Map(resources.map((r) => [r.urn, r]));
+    const workloadsIn = byNamespace(
+      resources.filter((r) => isWorkload(r.type)),
+      byUrn,
+    );
     const fix = "allow at least one (e.g. maxUnavailable: 1).";
     for (const p of resources) {
       if (kindOf(p.type) !== "PodDisruptionBudget") continue;
@@ -136,8 +167,7 @@ export const pdbAllowsDisruption: StackValidationPolicy = stackPolicy<Record<str
       }
       let replicas = 0;
       let unknown = false;
-      for (const w of resources) {
-        if (!isWorkload(w.type) || namespaceIn(w, byUrn) !== ns) continue;
+      for (const w of workloadsIn.get(ns) ?? []) {
         const labels = podOf(w.type, w.props)!.labels;
         const hit = labels === UNKNOWN ? UNKNOWN : selects(isObj(sel) ? sel : undefined, labels);
         if (hit === false) continue;
@@ -168,9 +198,15 @@ export const networkPolicySelectsPods: StackValidationPolicy = stackPolicy<Recor
   scope: hasWorkloads,
   validate: (resources, ctx) => {
     const byUrn = new Map(resources.map((r) => [r.urn, r]));
-    const policies: { ns: string | Unknown; sel: Obj | Unknown | undefined }[] = resources
-      .filter((r) => kindOf(r.type) === "NetworkPolicy")
-      .map((p) => ({ ns: namespaceIn(p, byUrn), sel: obj(p.props, "spec.podSelector") }));
+    const nps = resources.filter((r) => kindOf(r.type) === "NetworkPolicy");
+    // Policies whose namespace is computed could be in any namespace; the rest are looked up.
+    const floating = nps.filter((p) => namespaceIn(p, byUrn) === UNKNOWN);
+    const selectorsIn = new Map<string, (Obj | Unknown | undefined)[]>();
+    for (const [ns, ps] of byNamespace(nps, byUrn))
+      selectorsIn.set(
+        ns,
+        ps.map((p) => obj(p.props, "spec.podSelector")),
+      );
     for (const w of resources) {
       if (!isWorkload(w.type)) continue;
       const label = describe(w.type, w.name, w.props);
@@ -183,13 +219,12 @@ export const networkPolicySelectsPods: StackValidationPolicy = stackPolicy<Recor
         );
         continue;
       }
-      let unknown = false;
-      const covered = policies.some(({ ns: pns, sel }) => {
-        if (pns === UNKNOWN || sel === UNKNOWN) {
+      let unknown = floating.length > 0;
+      const covered = (selectorsIn.get(ns) ?? []).some((sel) => {
+        if (sel === UNKNOWN) {
           unknown = true;
           return false;
         }
-        if (pns !== ns) return false;
         // An omitted podSelector is the empty one: every pod in the namespace.
         const hit = selects(sel ?? {}, labels);
         if (hit === UNKNOWN) unknown = true;
