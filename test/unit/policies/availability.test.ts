@@ -121,6 +121,20 @@ describe("readiness-probes", () => {
       "Pod fjord-orders/worker container 'orders' has no readinessProbe; add one that fails while the container cannot serve requests.",
     ]);
   });
+  it("cannot verify a bare Pod whose probe is computed", async () => {
+    const computed = {
+      metadata: { name: "worker", namespace: "fjord-orders" },
+      spec: edit(
+        dep,
+        (x) => (x.spec.template.spec.containers[0].readinessProbe = unknown("object")),
+      ).spec.template.spec,
+    };
+    const r = await runResource(readinessProbes, { type: T.pod, props: computed });
+    expect(r.mandatory).toEqual([]);
+    expect(r.advisory).toEqual([
+      "Cannot verify the readiness probe of Pod fjord-orders/worker container 'orders' at preview: it is computed.",
+    ]);
+  });
   it("lets sidecars go without, unless allContainers is set", async () => {
     const d = edit(dep, (x) =>
       x.spec.template.spec.containers.push({ name: "exporter", image: "e:1" }),

@@ -126,6 +126,21 @@ describe("rbac-no-escalation", () => {
   });
 });
 
+describe("rbac-no-escalation on computed rules", () => {
+  it("cannot verify a computed rule, and still judges the known ones", async () => {
+    const role = {
+      metadata: { name: "x" },
+      rules: [unknown("object"), { apiGroups: [""], resources: ["users"], verbs: ["impersonate"] }],
+    };
+    const r = await runResource(rbacNoEscalation, { type: CR, props: role });
+    expect(r.advisory).toEqual([
+      "Cannot verify escalation verbs of ClusterRole x at preview: rule 1 is computed.",
+    ]);
+    expect(r.mandatory).toHaveLength(1);
+    expect(r.mandatory[0]).toMatch(/^ClusterRole x rule 2 grants impersonate on users/);
+  });
+});
+
 describe("rbac-no-cluster-admin-binding", () => {
   it("passes a binding to a narrow role", async () => {
     expect(
