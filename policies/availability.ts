@@ -59,21 +59,21 @@ export function replicasOf(props: Obj): number | Unknown {
   return r === undefined ? 1 : r;
 }
 
-/** Whether the pod spec has a required anti-affinity term on the hostname selecting its own pods. */
-export function spreadsByHostname(
-  spec: Obj,
+/** Whether any of `terms` is on the hostname and selects the pod's own labels. */
+function hostnameTermSelectsSelf(
+  terms: unknown[] | Unknown,
   labels: Record<string, string | Unknown> | Unknown,
+  accept: (t: unknown) => boolean | Unknown,
 ): boolean | Unknown {
-  const terms = list(
-    spec,
-    "affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution",
-  );
   if (terms === UNKNOWN || labels === UNKNOWN) return UNKNOWN;
   let unknown = false;
   for (const t of terms) {
     const key = str(t, "topologyKey");
     if (key === UNKNOWN) unknown = true;
     if (key !== HOSTNAME) continue;
+    const ok = accept(t);
+    if (ok === UNKNOWN) unknown = true;
+    if (ok !== true) continue;
     const sel = obj(t, "labelSelector");
     if (sel === UNKNOWN) {
       unknown = true;
@@ -86,13 +86,42 @@ export function spreadsByHostname(
   return unknown ? UNKNOWN : false;
 }
 
+/** Whether the pod spec has a required anti-affinity term on the hostname selecting its own pods. */
+export function spreadsByHostname(
+  spec: Obj,
+  labels: Record<string, string | Unknown> | Unknown,
+): boolean | Unknown {
+  return hostnameTermSelectsSelf(
+    list(spec, "affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution"),
+    labels,
+    () => true,
+  );
+}
+
+/**
+ * Whether a topology spread constraint keeps the pods one per node as far as nodes allow: on
+ * the hostname, maxSkew 1, DoNotSchedule (ScheduleAnyway is only a preference), and a selector
+ * matching the pods themselves (a selector for other pods spreads nothing of this workload).
+ */
+export function topologySpreadByHostname(
+  spec: Obj,
+  labels: Record<string, string | Unknown> | Unknown,
+): boolean | Unknown {
+  return hostnameTermSelectsSelf(list(spec, "topologySpreadConstraints"), labels, (t) => {
+    const skew = num(t, "maxSkew");
+    const when = str(t, "whenUnsatisfiable");
+    if (skew === UNKNOWN || when === UNKNOWN) return UNKNOWN;
+    return skew === 1 && when === "DoNotSchedule";
+  });
+}
+
 interface ReplicasConfig extends ScopeConfig {
   minReplicas: number;
 }
 
 export const replicasAntiAffinity: ResourceValidationPolicy = resourcePolicy<ReplicasConfig>({
   name: "replicas-anti-affinity",
-  description: `Replicated workloads run at least two replicas with required pod anti-affinity on ${HOSTNAME}.`,
+  description: `Replicated workloads run at least two replicas spread one per node: required pod anti-affinity or a DoNotSchedule topology spread (maxSkew 1) on ${HOSTNAME}.`,
   severity: "high",
   config: {
     ...scopeSettings(["Deployment"]),
@@ -124,16 +153,17 @@ export const replicasAntiAffinity: ResourceValidationPolicy = resourcePolicy<Rep
       return ctx.cannotVerify(
         `Cannot verify the anti-affinity of ${label} at preview: its pod spec is computed.`,
       );
-    const spread = pod.spec ? spreadsByHostname(pod.spec, pod.labels) : false;
-    if (spread === UNKNOWN)
+    const anti = pod.spec ? spreadsByHostname(pod.spec, pod.labels) : false;
+    const topo = pod.spec ? topologySpreadByHostname(pod.spec, pod.labels) : false;
+    if (anti === true || topo === true) return;
+    if (anti === UNKNOWN || topo === UNKNOWN)
       ctx.cannotVerify(
-        `Cannot verify the anti-affinity of ${label} at preview: its affinity or labels are computed.`,
+        `Cannot verify the spread of ${label} at preview: its affinity, topology spread constraints or labels are computed.`,
       );
-    else if (!spread) {
+    else
       ctx.violation(
-        `${label} has no required pod anti-affinity on ${HOSTNAME} selecting its own pods, so its replicas may share a node; add affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution with topologyKey ${HOSTNAME}.`,
+        `${label} has neither required pod anti-affinity nor a DoNotSchedule topology spread constraint (maxSkew 1) on ${HOSTNAME} selecting its own pods, so its replicas may share a node; add affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution or topologySpreadConstraints with topologyKey ${HOSTNAME} and a labelSelector matching the pod labels.`,
       );
-    }
   },
 });
 
@@ -145,7 +175,8 @@ export const readinessProbes: ResourceValidationPolicy = resourcePolicy<
     "Workloads declare readiness probes, so traffic only reaches pods that can serve it.",
   severity: "medium",
   config: {
-    ...scopeSettings(["Deployment", "StatefulSet"]),
+    // A bare Pod serves traffic through Services just the same.
+    ...scopeSettings(["Deployment", "StatefulSet", "Pod"]),
     allContainers: {
       schema: {
         type: "boolean",

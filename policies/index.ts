@@ -22,8 +22,22 @@ import {
   replicasAntiAffinity,
 } from "./availability";
 import { noHostNamespaces, noPrivilegedContainers, pinnedImages, runAsNonRoot } from "./security";
-import { databaseServiceInternal, defaultDenyNetworkPolicy, noSecretLiterals } from "./isolation";
+import { databaseServiceInternal, defaultDenyNetworkPolicy } from "./isolation";
+import { noSecretLiterals } from "./secrets";
 import { oneDatabasePerService } from "./databases";
+import { podSecurityStandards } from "./pod-security";
+import { imagePullPolicy, livenessProbes, noNakedPods, readOnlyRootFilesystem } from "./workloads";
+import {
+  automountServiceAccountToken,
+  networkPolicySelectsPods,
+  pdbAllowsDisruption,
+} from "./workload-coverage";
+import {
+  rbacNoClusterAdminBinding,
+  rbacNoEscalation,
+  rbacNoPodExec,
+  rbacNoWildcards,
+} from "./rbac";
 import { latencyCallResidency, latencyRouteBudget } from "./latency";
 
 export const policies: Policies = [
@@ -49,7 +63,16 @@ export const policies: Policies = [
   podDisruptionBudget,
   antiAffinitySchedulable,
   latencyRouteBudget,
+  livenessProbes,
+  pdbAllowsDisruption,
+  noNakedPods,
+  // Workload hygiene
+  readOnlyRootFilesystem,
+  automountServiceAccountToken,
+  imagePullPolicy,
+  networkPolicySelectsPods,
   // Security and isolation
+  podSecurityStandards,
   noPrivilegedContainers,
   noHostNamespaces,
   runAsNonRoot,
@@ -58,6 +81,11 @@ export const policies: Policies = [
   databaseServiceInternal,
   defaultDenyNetworkPolicy,
   oneDatabasePerService,
+  // RBAC
+  rbacNoWildcards,
+  rbacNoPodExec,
+  rbacNoEscalation,
+  rbacNoClusterAdminBinding,
 ];
 
 // Tests import this module to check the list; constructing the pack starts the gRPC server.

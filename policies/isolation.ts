@@ -1,18 +1,16 @@
 /**
- * Isolation: secrets never as literals, databases never exposed, default-deny networking in
- * every namespace, and one database per service. Stack policies, because each needs more than
- * one resource (dependencies, selectors, namespaces) to decide.
+ * Isolation: databases never exposed and default-deny networking in every namespace. Stack
+ * policies, because each needs more than one resource (selectors, namespaces) to decide.
  */
 import type { StackValidationPolicy } from "@pulumi/policy";
 import { describe, stackPolicy } from "./lib/policy";
-import { containersOf, isWorkload, kindOf, podOf, selects, namespaceIn } from "./lib/k8s";
+import { kindOf, podOf, selects, namespaceIn } from "./lib/k8s";
 import {
   type Obj,
   type Unknown,
   UNKNOWN,
   bool,
   isObj,
-  isUnknown,
   list,
   obj,
   str,
@@ -22,111 +20,6 @@ import {
 
 const DOCKER = "docker:index/container:Container";
 const COMPONENT = "app.kubernetes.io/component";
-
-interface SecretConfig {
-  namePattern: string;
-  ignorePattern: string;
-}
-
-/** Every string anywhere in a resource's properties (used to recognise values derived from it). */
-function stringsOf(v: unknown, out: string[] = []): string[] {
-  const u = unwrap(v);
-  if (typeof u === "string" && !isUnknown(u)) out.push(u);
-  else if (Array.isArray(u)) u.forEach((x) => stringsOf(x, out));
-  else if (u !== null && typeof u === "object") Object.values(u).forEach((x) => stringsOf(x, out));
-  return out;
-}
-
-const trivial = (v: string): boolean => v === "" || /^(true|false|yes|no|on|off|\d+)$/i.test(v);
-
-export const noSecretLiterals: StackValidationPolicy = stackPolicy<SecretConfig>({
-  name: "no-secret-literals",
-  description:
-    "Secrets (PASSWORD, SECRET, TOKEN, KEY, CREDENTIAL variables) never appear as literal env values or ConfigMap data.",
-  severity: "critical",
-  config: {
-    namePattern: {
-      schema: {
-        type: "string",
-        description: "Case-insensitive regex for names that hold secrets.",
-      },
-      default:
-        "(^|_)(PASSWORD|PASSWD|PASS|PASSPHRASE|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|KEY|CREDENTIALS?)(_|$)",
-    },
-    ignorePattern: {
-      schema: {
-        type: "string",
-        description: "Case-insensitive regex for names that match but hold no secret.",
-      },
-      default: "(_FILE|_PATH|_DIR|_NAME|_ID|_URL|_ENABLED|_DISABLED)$|PUBLIC",
-    },
-  },
-  scope: (rs) =>
-    rs.some((r) => isWorkload(r.type) || r.type === DOCKER || kindOf(r.type) === "ConfigMap")
-      ? undefined
-      : "The stack has no containers or ConfigMaps.",
-  validate: (resources, ctx) => {
-    const name = new RegExp(ctx.config.namePattern, "i");
-    const ignore = new RegExp(ctx.config.ignorePattern, "i");
-    const secretName = (n: string) => name.test(n) && !ignore.test(n);
-    const byUrn = new Map(resources.map((r) => [r.urn, r]));
-    for (const r of resources) {
-      const label = describe(r.type, r.name, r.props);
-      if (kindOf(r.type) === "ConfigMap") {
-        const data = strMap(r.props, "data");
-        for (const [k, v] of Object.entries(data === UNKNOWN ? {} : data)) {
-          if (secretName(k) && (v === UNKNOWN || !trivial(v))) {
-            ctx.violation(
-              `${label} stores '${k}' in plain ConfigMap data; move it to a Secret and reference it from there.`,
-              r.urn,
-            );
-          }
-        }
-        continue;
-      }
-      if (r.type === DOCKER) {
-        // Docker has no secret references: a value derived from another resource (a generated
-        // password) is fine, one written in the program is not. Computed elements are never
-        // literals; known ones count as derived when a resource the env depends on holds them.
-        const envs = list(r.props, "envs");
-        const deps = r.propertyDependencies.envs ?? r.dependencies;
-        const derived = deps
-          .flatMap((u) => stringsOf(byUrn.get(u)?.props))
-          .filter((s) => s.length >= 8);
-        for (const e of envs === UNKNOWN ? [] : envs) {
-          if (typeof e !== "string" || !e.includes("=")) continue;
-          const k = e.slice(0, e.indexOf("="));
-          const v = e.slice(e.indexOf("=") + 1);
-          if (!secretName(k) || trivial(v) || derived.some((d) => v.includes(d))) continue;
-          ctx.violation(
-            `${label} sets ${k} to a literal value in its environment; generate it (e.g. a RandomPassword) or read it from a secret store instead of writing it in the program.`,
-            r.urn,
-          );
-        }
-        continue;
-      }
-      const pod = podOf(r.type, r.props);
-      if (!pod || !pod.spec || pod.spec === UNKNOWN) continue;
-      const cs = containersOf(pod.spec);
-      for (const c of cs === UNKNOWN ? [] : cs) {
-        const env = c.c === UNKNOWN ? [] : list(c.c, "env");
-        for (const e of env === UNKNOWN ? [] : env) {
-          const k = str(e, "name");
-          if (typeof k !== "string" || !secretName(k) || !isObj(e) || !("value" in e)) continue;
-          const v = str(e, "value");
-          if (typeof v === "string" && trivial(v)) continue;
-          // The pod spec is readable by anyone who can read the workload: any value here, literal
-          // or computed, is a secret in plain text. Only valueFrom keeps it in a Secret.
-          const how = v === UNKNOWN ? "a computed value" : "a literal value";
-          ctx.violation(
-            `${label} container '${c.name}' sets ${k} to ${how} in plain text in the pod spec; use valueFrom.secretKeyRef to read it from a Secret.`,
-            r.urn,
-          );
-        }
-      }
-    }
-  },
-});
 
 interface DbConfig {
   databasePorts: number[];

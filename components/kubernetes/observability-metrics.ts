@@ -70,7 +70,17 @@ export function prometheus(s: Scope, a: PrometheusArgs): k8s.core.v1.Service {
   new k8s.apps.v1.StatefulSet(
     `${s.name}-prometheus`,
     {
-      metadata: { name: app, namespace: a.namespace, labels },
+      metadata: {
+        name: app,
+        namespace: a.namespace,
+        labels,
+        // Discovery needs the API token; the policy pack reports the exemption with its reason.
+        annotations: {
+          "fjord.io/policy-exempt": "automount-service-account-token",
+          "fjord.io/policy-exempt-reason":
+            "Prometheus discovers scrape targets through the Kubernetes API (kubernetes_sd), bound to a ClusterRole that only gets, lists and watches pods.",
+        },
+      },
       spec: {
         serviceName: app,
         replicas: 1,
@@ -237,6 +247,7 @@ export function nodeExporter(s: Scope, a: NodeExporterArgs): void {
                 ],
                 ports: [{ name: "http", containerPort: PORTS.nodeExporter }],
                 readinessProbe: httpProbe("/", 5),
+                livenessProbe: httpProbe("/", 30),
                 resources: {
                   requests: { cpu: "10m", memory: "24Mi" },
                   limits: { cpu: "200m", memory: "64Mi" },

@@ -4,6 +4,7 @@
  */
 import { parse as parseYaml } from "yaml";
 import type { FileKind } from "./files";
+import { memoByText } from "./memo";
 import type { Jurisdictions } from "./regions";
 import { type Obj, isObj } from "./values";
 
@@ -157,13 +158,13 @@ export function judgeEndpoint(
   };
 }
 
-function yamlOf(text: string): unknown {
+const yamlOf = memoByText((text: string): unknown => {
   try {
     return parseYaml(text);
   } catch {
     return undefined;
   }
-}
+});
 
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const o = (v: unknown): Obj => (isObj(v) ? v : {});

@@ -65,13 +65,18 @@ export interface Container {
   c: Obj | Unknown;
 }
 
-/** Every container and init container of a pod spec; UNKNOWN when a whole list is computed. */
-export function containersOf(spec: Obj): Container[] | Unknown {
+/**
+ * Every container and init container of a pod spec (and ephemeral ones when asked, which Pod
+ * Security judges too); UNKNOWN when a whole list is computed.
+ */
+export function containersOf(spec: Obj, ephemeral = false): Container[] | Unknown {
   const out: Container[] = [];
-  for (const [key, init] of [
+  const keys: [string, boolean][] = [
     ["initContainers", true],
     ["containers", false],
-  ] as const) {
+  ];
+  if (ephemeral) keys.push(["ephemeralContainers", false]);
+  for (const [key, init] of keys) {
     const cs = list(spec, key);
     if (cs === UNKNOWN) return UNKNOWN;
     cs.forEach((c, i) => {

@@ -4,19 +4,20 @@
  */
 import { type NginxDirective, parseNginx } from "../../components/plan/render/nginx-parse";
 import { WEAK_PROTOCOLS, opensslCipherProblems } from "./ciphers";
+import { memoByText } from "./memo";
 
 const kids = (d: NginxDirective): NginxDirective[] => d.children ?? [];
 const named = (ds: NginxDirective[], name: string): NginxDirective[] =>
   ds.filter((d) => d.name === name);
 
 /** The parse tree, or the parser's error message. */
-export function parseConf(text: string): NginxDirective[] | string {
+export const parseConf = memoByText((text: string): NginxDirective[] | string => {
   try {
     return parseNginx(text);
   } catch (e) {
     return (e as Error).message;
   }
-}
+});
 
 export interface Server {
   block: NginxDirective;

@@ -3,6 +3,7 @@
  * because Traefik's own flag and env parsers are case-insensitive.
  */
 import { parse as parseYaml } from "yaml";
+import { memoByText } from "./memo";
 import { type Obj, isObj } from "./values";
 import { WEAK_GO_VERSIONS, goCipherProblems } from "./ciphers";
 
@@ -13,14 +14,14 @@ export function lowerKeys(v: unknown): unknown {
   return v;
 }
 
-export function parseYamlDoc(text: string): Obj | string {
+export const parseYamlDoc = memoByText((text: string): Obj | string => {
   try {
     const doc = parseYaml(text) as unknown;
     return isObj(doc) ? (lowerKeys(doc) as Obj) : {};
   } catch (e) {
     return (e as Error).message;
   }
-}
+});
 
 /** `--entrypoints.web.address=:80` style flags (and TRAEFIK_* env) as a lower-cased static config. */
 export function flagsToConfig(flags: string[], env: Record<string, string> = {}): Obj {

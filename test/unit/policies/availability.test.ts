@@ -24,7 +24,7 @@ describe("replicas-anti-affinity", () => {
   it("refuses replicas without required anti-affinity, and is advisory in dev", async () => {
     const d = edit(dep, (x) => delete x.spec.template.spec.affinity);
     const msg =
-      "Deployment fjord-orders/orders has no required pod anti-affinity on kubernetes.io/hostname selecting its own pods, so its replicas may share a node; add affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution with topologyKey kubernetes.io/hostname.";
+      "Deployment fjord-orders/orders has neither required pod anti-affinity nor a DoNotSchedule topology spread constraint (maxSkew 1) on kubernetes.io/hostname selecting its own pods, so its replicas may share a node; add affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution or topologySpreadConstraints with topologyKey kubernetes.io/hostname and a labelSelector matching the pod labels.";
     expect((await runResource(replicasAntiAffinity, k8s(d))).mandatory).toEqual([msg]);
     const dev = await runResource(replicasAntiAffinity, k8s(d), { level: "advisory" });
     expect(dev.mandatory).toEqual([]);
@@ -38,6 +38,47 @@ describe("replicas-anti-affinity", () => {
           ["payment"]),
     );
     expect((await runResource(replicasAntiAffinity, k8s(d))).mandatory).toHaveLength(1);
+  });
+  describe("with a topology spread constraint instead", () => {
+    const spreadDep = edit(dep, (x) => {
+      delete x.spec.template.spec.affinity;
+      x.spec.template.spec.topologySpreadConstraints = [
+        {
+          maxSkew: 1,
+          topologyKey: "kubernetes.io/hostname",
+          whenUnsatisfiable: "DoNotSchedule",
+          labelSelector: { matchLabels: { app: "orders" } },
+        },
+      ];
+    });
+    const tsc = (x: typeof dep) => x.spec.template.spec.topologySpreadConstraints[0];
+    it("passes a hostname spread whose selector matches the pods", async () => {
+      expect((await runResource(replicasAntiAffinity, k8s(spreadDep))).violations).toEqual([]);
+    });
+    it.each([
+      [
+        "a selector for other pods",
+        (x: typeof dep) => (tsc(x).labelSelector.matchLabels.app = "payment"),
+      ],
+      ["no selector", (x: typeof dep) => delete tsc(x).labelSelector],
+      ["ScheduleAnyway", (x: typeof dep) => (tsc(x).whenUnsatisfiable = "ScheduleAnyway")],
+      ["maxSkew 2", (x: typeof dep) => (tsc(x).maxSkew = 2)],
+      ["a zone key", (x: typeof dep) => (tsc(x).topologyKey = "topology.kubernetes.io/zone")],
+    ])("refuses one with %s", async (_, change) => {
+      const r = await runResource(replicasAntiAffinity, k8s(edit(spreadDep, change)));
+      expect(r.mandatory).toHaveLength(1);
+      expect(r.mandatory[0]).toMatch(/^Deployment fjord-orders\/orders has neither required/);
+    });
+    it.each([
+      ["maxSkew", (x: typeof dep) => (tsc(x).maxSkew = unknown("number"))],
+      ["selector", (x: typeof dep) => (tsc(x).labelSelector = unknown("object"))],
+    ])("cannot verify one with a computed %s", async (_, change) => {
+      const r = await runResource(replicasAntiAffinity, k8s(edit(spreadDep, change)));
+      expect(r.mandatory).toEqual([]);
+      expect(r.advisory).toEqual([
+        "Cannot verify the spread of Deployment fjord-orders/orders at preview: its affinity, topology spread constraints or labels are computed.",
+      ]);
+    });
   });
   it("cannot verify computed replicas", async () => {
     const d = edit(dep, (x) => (x.spec.replicas = unknown("number")));
@@ -68,6 +109,30 @@ describe("readiness-probes", () => {
     const d = edit(dep, (x) => delete x.spec.template.spec.containers[0].readinessProbe);
     expect((await runResource(readinessProbes, k8s(d))).mandatory).toEqual([
       "Deployment fjord-orders/orders container 'orders' has no readinessProbe; add one that fails while the container cannot serve requests.",
+    ]);
+  });
+  it("refuses a bare Pod without one", async () => {
+    const bare = {
+      metadata: { name: "worker", namespace: "fjord-orders" },
+      spec: edit(dep, (x) => delete x.spec.template.spec.containers[0].readinessProbe).spec.template
+        .spec,
+    };
+    expect((await runResource(readinessProbes, { type: T.pod, props: bare })).mandatory).toEqual([
+      "Pod fjord-orders/worker container 'orders' has no readinessProbe; add one that fails while the container cannot serve requests.",
+    ]);
+  });
+  it("cannot verify a bare Pod whose probe is computed", async () => {
+    const computed = {
+      metadata: { name: "worker", namespace: "fjord-orders" },
+      spec: edit(
+        dep,
+        (x) => (x.spec.template.spec.containers[0].readinessProbe = unknown("object")),
+      ).spec.template.spec,
+    };
+    const r = await runResource(readinessProbes, { type: T.pod, props: computed });
+    expect(r.mandatory).toEqual([]);
+    expect(r.advisory).toEqual([
+      "Cannot verify the readiness probe of Pod fjord-orders/worker container 'orders' at preview: it is computed.",
     ]);
   });
   it("lets sidecars go without, unless allContainers is set", async () => {

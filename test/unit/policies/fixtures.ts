@@ -100,6 +100,11 @@ export function deployment(app = "orders", ns = `fjord-${app}`): Record<string, 
                 limits: { cpu: "500m", memory: "256Mi" },
               },
               readinessProbe: { httpGet: { path: "/health", port: "http" }, periodSeconds: 10 },
+              livenessProbe: {
+                httpGet: { path: "/health", port: "http" },
+                initialDelaySeconds: 15,
+                failureThreshold: 6,
+              },
               securityContext: restricted(10001),
             },
           ],
@@ -131,6 +136,7 @@ export function dbStatefulSet(
       template: {
         metadata: { labels: l },
         spec: {
+          automountServiceAccountToken: false,
           securityContext: { runAsNonRoot: true, fsGroup: 999 },
           containers: [
             {
@@ -140,6 +146,7 @@ export function dbStatefulSet(
               ports: [{ name: "db", containerPort: engine === "postgres" ? 5432 : 3306 }],
               resources: res("1", memory),
               readinessProbe: { exec: { command: ["pg_isready"] } },
+              livenessProbe: { tcpSocket: { port: "db" }, initialDelaySeconds: 30 },
               securityContext: restricted(999),
               volumeMounts: [{ name: "config", mountPath: "/etc/fjord", readOnly: true }],
             },

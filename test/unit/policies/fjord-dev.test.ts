@@ -60,4 +60,12 @@ describe("fjord's dev Platform", () => {
     if (process.env.SHOW) console.log(advisory.join("\n"));
     expect(mandatory).toEqual([]);
   });
+  it("has no secret by value in any env or ConfigMap, not even as advice", async () => {
+    const { mandatory, advisory } = await runPack(
+      policies.filter((p) => p.name === "no-secret-literals"),
+      stack,
+      packConfig,
+    );
+    expect([...mandatory, ...advisory]).toEqual([]);
+  });
 });

@@ -61,4 +61,32 @@ describe("fjord's prod Platform", () => {
       true,
     );
   });
+  it("gets nothing from the Kubernetes checker policies but pull-policy advice and Prometheus's API exemption", async () => {
+    const checkers = [
+      "pod-security-standards",
+      "liveness-probes",
+      "read-only-root-filesystem",
+      "automount-service-account-token",
+      "no-naked-pods",
+      "pdb-allows-disruption",
+      "network-policy-selects-pods",
+      "rbac-no-wildcards",
+      "rbac-no-pod-exec",
+      "rbac-no-escalation",
+      "rbac-no-cluster-admin-binding",
+      "no-secret-literals",
+    ];
+    const { advisory } = await runPack(
+      policies.filter((p) => checkers.includes(p.name)),
+      stack,
+      packConfig,
+    );
+    // fjord pins images by tag and imports them onto nodes, so image-pull-policy's advice stays
+    // visible (it is advisory by design); everything else must be silent.
+    expect(advisory).toEqual([
+      expect.stringMatching(
+        /^automount-service-account-token: StatefulSet fjord-system\/prometheus is exempt .*kubernetes_sd/,
+      ),
+    ]);
+  });
 });

@@ -14,8 +14,8 @@ import {
   databaseServiceInternal,
   defaultDenyNetworkPolicy,
   isDefaultDeny,
-  noSecretLiterals,
 } from "../../../policies/isolation";
+import { noSecretLiterals } from "../../../policies/secrets";
 import { canonicalDbHost, oneDatabasePerService } from "../../../policies/databases";
 
 const stack = prodStack();

@@ -25,6 +25,11 @@ beforeAll(async () => {
       "databases",
       "database-tuning",
       "latency",
+      "pod-security",
+      "secrets",
+      "rbac",
+      "workloads",
+      "workload-coverage",
     ].map((m) => import(`../../../policies/${m}`) as Promise<Record<string, unknown>>),
   );
 });

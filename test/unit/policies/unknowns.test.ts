@@ -143,13 +143,11 @@ describe("a known-good stack at its first preview", () => {
       "limits-fit-node": { nodeClass: { vcpu: 4, memoryMi: 8192 } },
     };
     for (const p of policies) {
+      // Each policy at its own default level: advisory-by-design policies never block.
+      const opts = { config: config[p.name], level: p.enforcementLevel ?? "mandatory" };
       const runs = isStack(p)
-        ? [await runStack(p, stack, { config: config[p.name] })]
-        : await Promise.all(
-            stack.map((f) =>
-              runResource(p as ResourceValidationPolicy, f, { config: config[p.name] }),
-            ),
-          );
+        ? [await runStack(p, stack, opts)]
+        : await Promise.all(stack.map((f) => runResource(p as ResourceValidationPolicy, f, opts)));
       expect(
         runs.flatMap((r) => r.mandatory),
         p.name,

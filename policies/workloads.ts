@@ -1,0 +1,216 @@
+/**
+ * Workload hygiene, container by container: liveness probes that cannot kill a slow start or
+ * restart pods for a dependency's outage, read-only root filesystems, no naked Pods, and image
+ * pull policies that fit how the image is referenced.
+ */
+import type { ResourceValidationPolicy } from "@pulumi/policy";
+import { type Ctx, describe, resourcePolicy } from "./lib/policy";
+import { type Container, containerLabel, containersOf, isWorkload, kindOf, podOf } from "./lib/k8s";
+import { type Obj, UNKNOWN, bool, containsUnknown, num, obj, str } from "./lib/values";
+
+const scope = (type: string): string | undefined =>
+  isWorkload(type) ? undefined : "Only Kubernetes workloads run containers.";
+
+/** The pod's containers (no init containers), or undefined after saying why they are unreadable. */
+function appContainers<C>(
+  r: { type: string; props: Obj },
+  label: string,
+  what: string,
+  ctx: Ctx<C>,
+): { cs: Container[]; main: string | undefined } | undefined {
+  const pod = podOf(r.type, r.props)!;
+  const cs = pod.spec === UNKNOWN ? UNKNOWN : pod.spec ? containersOf(pod.spec) : [];
+  if (cs === UNKNOWN) {
+    ctx.cannotVerify(`Cannot verify ${what} of ${label} at preview: its containers are computed.`);
+    return undefined;
+  }
+  const app = cs.filter((c) => !c.init);
+  // The main container: kubectl's default-container annotation, else the first one.
+  const named =
+    pod.annotations !== UNKNOWN
+      ? pod.annotations["kubectl.kubernetes.io/default-container"]
+      : undefined;
+  return { cs: app, main: typeof named === "string" ? named : app[0]?.name };
+}
+
+const HANDLERS = ["httpGet", "tcpSocket", "exec", "grpc"];
+
+interface LivenessConfig {
+  kinds: string[];
+  allContainers: boolean;
+}
+
+export const livenessProbes: ResourceValidationPolicy = resourcePolicy<LivenessConfig>({
+  name: "liveness-probes",
+  description:
+    "Long-running workloads declare a liveness probe that differs from their readiness probe and gives a slow start time (a startupProbe or initialDelaySeconds).",
+  severity: "medium",
+  config: {
+    kinds: {
+      schema: {
+        type: "array",
+        items: { type: "string" },
+        description: "Workload kinds checked (run-to-completion Jobs need no liveness probe).",
+      },
+      default: ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Pod"],
+    },
+    allContainers: {
+      schema: { type: "boolean", description: "Check every container, not only the main one." },
+      default: false,
+    },
+  },
+  scope,
+  validate: (r, ctx) => {
+    if (!ctx.config.kinds.includes(kindOf(r.type)!))
+      return ctx.notApplicable(`Only ${ctx.config.kinds.join(", ")} workloads are checked.`);
+    const label = describe(r.type, r.name, r.props);
+    const pod = appContainers(r, label, "the liveness probes", ctx);
+    for (const c of pod?.cs ?? []) {
+      if (!ctx.config.allContainers && c.name !== pod!.main) continue;
+      const who = `${label} ${containerLabel(c)}`;
+      const live = c.c === UNKNOWN ? UNKNOWN : obj(c.c, "livenessProbe");
+      if (live === UNKNOWN) {
+        ctx.cannotVerify(`Cannot verify the liveness probe of ${who} at preview: it is computed.`);
+        continue;
+      }
+      if (!live) {
+        ctx.violation(
+          `${who} has no livenessProbe, so a hung process keeps its pod; add one that checks only the process itself.`,
+        );
+        continue;
+      }
+      const ready = obj(c.c, "readinessProbe");
+      const comparable =
+        ready && ready !== UNKNOWN && !containsUnknown(ready) && !containsUnknown(live);
+      if (comparable && JSON.stringify(ready) === JSON.stringify(live))
+        ctx.violation(
+          `${who} has identical liveness and readiness probes, so a failing dependency restarts every pod instead of only taking it out of the Service; make the liveness probe check the process alone, or fail later (higher failureThreshold).`,
+        );
+      const startup = obj(c.c, "startupProbe");
+      const delay = num(live, "initialDelaySeconds");
+      if (startup === UNKNOWN) {
+        ctx.cannotVerify(`Cannot verify the startup probe of ${who} at preview: it is computed.`);
+      } else if (!startup && !(typeof delay === "number" && delay > 0)) {
+        ctx.violation(
+          `${who} has a livenessProbe from its first second and no startupProbe, so a slow start is killed and restarted in a loop; add a startupProbe (or initialDelaySeconds on the liveness probe).`,
+        );
+      }
+      if (!HANDLERS.some((h) => obj(live, h)))
+        ctx.violation(`${who} has a livenessProbe without a handler; set ${HANDLERS.join(", ")}.`);
+    }
+  },
+});
+
+export const readOnlyRootFilesystem: ResourceValidationPolicy = resourcePolicy<
+  Record<string, never>
+>({
+  name: "read-only-root-filesystem",
+  description:
+    "Every container runs with a read-only root filesystem; writable paths are explicit volumes.",
+  severity: "medium",
+  config: {},
+  scope,
+  validate: (r, ctx) => {
+    const label = describe(r.type, r.name, r.props);
+    const pod = podOf(r.type, r.props)!;
+    const cs = pod.spec === UNKNOWN ? UNKNOWN : pod.spec ? containersOf(pod.spec) : [];
+    if (cs === UNKNOWN)
+      return ctx.cannotVerify(
+        `Cannot verify the root filesystems of ${label} at preview: its containers are computed.`,
+      );
+    for (const c of cs) {
+      const v = c.c === UNKNOWN ? UNKNOWN : bool(c.c, "securityContext.readOnlyRootFilesystem");
+      if (v === UNKNOWN)
+        ctx.cannotVerify(
+          `Cannot verify the root filesystem of ${label} ${containerLabel(c)} at preview: readOnlyRootFilesystem is computed.`,
+        );
+      else if (v !== true)
+        ctx.violation(
+          `${label} ${containerLabel(c)} can write its root filesystem, so a compromise can alter its binaries; set securityContext.readOnlyRootFilesystem: true and mount an emptyDir where it writes.`,
+        );
+    }
+  },
+});
+
+export const noNakedPods: ResourceValidationPolicy = resourcePolicy<Record<string, never>>({
+  name: "no-naked-pods",
+  description:
+    "Pods are created by a controller (Deployment, StatefulSet, DaemonSet, Job), never bare, so they are rescheduled when their node fails.",
+  severity: "medium",
+  config: {},
+  scope: (type) => (kindOf(type) === "Pod" ? undefined : "Only Pods can be naked."),
+  validate: (r, ctx) => {
+    const refs = obj(r.props, "metadata");
+    const owners = refs && refs !== UNKNOWN ? refs["ownerReferences"] : undefined;
+    if (Array.isArray(owners) && owners.length > 0) return;
+    ctx.violation(
+      `${describe(r.type, r.name, r.props)} has no controller, so nothing recreates it when its node fails or drains; run it from a Deployment (or a Job if it runs to completion).`,
+    );
+  },
+});
+
+/** How an image is referenced: by digest, by tag, or with neither (meaning :latest). */
+export function imageRef(image: string): "digest" | "tag" | "none" {
+  if (/@sha256:[0-9a-f]{64}$/i.test(image)) return "digest";
+  const last = image.split("/").pop() ?? image;
+  return last.includes(":") ? "tag" : "none";
+}
+
+export const imagePullPolicy: ResourceValidationPolicy = resourcePolicy<{
+  tagPolicies: string[];
+}>({
+  name: "image-pull-policy",
+  description:
+    "Pull policies fit the image reference: a digest never needs Always, a tag (which can move) is pulled Always or pinned by digest, and Never is not used.",
+  severity: "low",
+  enforcementLevel: "advisory",
+  config: {
+    tagPolicies: {
+      schema: {
+        type: "array",
+        items: { type: "string", enum: ["Always", "IfNotPresent", "Never"] },
+        description:
+          "Pull policies accepted for images referenced by tag (add IfNotPresent for clusters whose images are imported onto nodes and whose tags never move).",
+      },
+      default: ["Always"],
+    },
+  },
+  scope,
+  validate: (r, ctx) => {
+    const label = describe(r.type, r.name, r.props);
+    const pod = podOf(r.type, r.props)!;
+    const cs = pod.spec === UNKNOWN ? UNKNOWN : pod.spec ? containersOf(pod.spec) : [];
+    if (cs === UNKNOWN)
+      return ctx.cannotVerify(
+        `Cannot verify the pull policies of ${label} at preview: its containers are computed.`,
+      );
+    for (const c of cs) {
+      const who = `${label} ${containerLabel(c)}`;
+      const image = c.c === UNKNOWN ? UNKNOWN : str(c.c, "image");
+      const policy = c.c === UNKNOWN ? UNKNOWN : str(c.c, "imagePullPolicy");
+      if (image === UNKNOWN || policy === UNKNOWN) {
+        ctx.cannotVerify(
+          `Cannot verify the pull policy of ${who} at preview: its image or imagePullPolicy is computed.`,
+        );
+        continue;
+      }
+      if (typeof image !== "string") continue;
+      const ref = imageRef(image);
+      // Kubernetes' default: Always for :latest or no tag, else IfNotPresent.
+      const effective =
+        policy ?? (ref === "none" || /:latest$/.test(image) ? "Always" : "IfNotPresent");
+      if (effective === "Never")
+        ctx.violation(
+          `${who} never pulls '${image}', so it only starts on nodes that already have it; use IfNotPresent with a digest.`,
+        );
+      else if (ref === "digest" && effective === "Always")
+        ctx.violation(
+          `${who} pulls '${image}' Always although a digest cannot change, so every start depends on the registry; use IfNotPresent.`,
+        );
+      else if (ref !== "digest" && !ctx.config.tagPolicies.includes(effective))
+        ctx.violation(
+          `${who} pulls '${image}' ${effective} by tag, so nodes can run different images under one tag; pin it by digest (image@sha256:...) or set imagePullPolicy: Always.`,
+        );
+    }
+  },
+});
