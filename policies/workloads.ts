@@ -158,10 +158,11 @@ export function imageRef(image: string): "digest" | "tag" | "none" {
 
 export const imagePullPolicy: ResourceValidationPolicy = resourcePolicy<{
   tagPolicies: string[];
+  releaseTag: string;
 }>({
   name: "image-pull-policy",
   description:
-    "Pull policies fit the image reference: a digest never needs Always, a tag (which can move) is pulled Always or pinned by digest, and Never is not used.",
+    "Pull policies fit the image reference: a digest never needs Always, a floating tag (latest, stable, 3) is pulled Always or pinned by digest, a release tag (1.4.2, v3.1.0, 15.20-x) may be pulled IfNotPresent, and Never is not used.",
   severity: "low",
   enforcementLevel: "advisory",
   config: {
@@ -173,6 +174,14 @@ export const imagePullPolicy: ResourceValidationPolicy = resourcePolicy<{
           "Pull policies accepted for images referenced by tag (add IfNotPresent for clusters whose images are imported onto nodes and whose tags never move).",
       },
       default: ["Always"],
+    },
+    releaseTag: {
+      schema: {
+        type: "string",
+        description:
+          "Tags matching this regular expression are release tags, which a registry does not move: pulled IfNotPresent like a digest (fjord's own rule for `fjord:*.image`). Empty: every tag may move.",
+      },
+      default: "^v?\\d+\\.\\d+",
     },
   },
   scope,
@@ -207,10 +216,20 @@ export const imagePullPolicy: ResourceValidationPolicy = resourcePolicy<{
         ctx.violation(
           `${who} pulls '${image}' Always although a digest cannot change, so every start depends on the registry; use IfNotPresent.`,
         );
-      else if (ref !== "digest" && !ctx.config.tagPolicies.includes(effective))
+      else if (
+        ref !== "digest" &&
+        !ctx.config.tagPolicies.includes(effective) &&
+        !isReleaseTag(image, ctx.config.releaseTag)
+      )
         ctx.violation(
-          `${who} pulls '${image}' ${effective} by tag, so nodes can run different images under one tag; pin it by digest (image@sha256:...) or set imagePullPolicy: Always.`,
+          `${who} pulls '${image}' ${effective} by a floating tag, so nodes can run different images under one tag; pin a release tag or a digest (image@sha256:...), or set imagePullPolicy: Always.`,
         );
     }
   },
 });
+
+/** True when the image's tag matches `pattern` (an empty pattern: no tag is a release tag). */
+function isReleaseTag(image: string, pattern: string): boolean {
+  const tag = /:([\w][\w.-]{0,127})$/.exec(image.slice(image.lastIndexOf("/") + 1))?.[1];
+  return pattern !== "" && tag !== undefined && new RegExp(pattern).test(tag);
+}

@@ -61,7 +61,7 @@ describe("fjord's prod Platform", () => {
       true,
     );
   });
-  it("gets nothing from the Kubernetes checker policies but pull-policy advice and Prometheus's API exemption", async () => {
+  it("gets nothing from the Kubernetes checker policies but Prometheus's API exemption", async () => {
     const checkers = [
       "pod-security-standards",
       "liveness-probes",
@@ -75,14 +75,15 @@ describe("fjord's prod Platform", () => {
       "rbac-no-escalation",
       "rbac-no-cluster-admin-binding",
       "no-secret-literals",
+      "image-pull-policy",
     ];
     const { advisory } = await runPack(
       policies.filter((p) => checkers.includes(p.name)),
       stack,
       packConfig,
     );
-    // fjord pins images by tag and imports them onto nodes, so image-pull-policy's advice stays
-    // visible (it is advisory by design); everything else must be silent.
+    // fjord pins every image by a release tag (the spec refuses others), which image-pull-policy
+    // accepts with IfNotPresent; everything but the documented exemption must be silent.
     expect(advisory).toEqual([
       expect.stringMatching(
         /^automount-service-account-token: StatefulSet fjord-system\/prometheus is exempt .*kubernetes_sd/,

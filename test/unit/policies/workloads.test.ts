@@ -131,9 +131,17 @@ describe("image-pull-policy", () => {
   });
   it.each([
     [
-      "a tag with the default (IfNotPresent)",
-      (x: Dep) => delete main(x).imagePullPolicy,
-      "pulls 'registry.example.no/orders:1.4.2' IfNotPresent by tag",
+      "a floating tag with the default (IfNotPresent)",
+      (x: Dep) => {
+        main(x).image = "registry.example.no/orders:stable";
+        delete main(x).imagePullPolicy;
+      },
+      "pulls 'registry.example.no/orders:stable' IfNotPresent by a floating tag",
+    ],
+    [
+      "a major-only tag pulled IfNotPresent",
+      (x: Dep) => Object.assign(main(x), { image: "nginx:1", imagePullPolicy: "IfNotPresent" }),
+      "pulls 'nginx:1' IfNotPresent by a floating tag",
     ],
     [
       "a digest pulled Always",
@@ -147,8 +155,30 @@ describe("image-pull-policy", () => {
     expect(r.advisory).toHaveLength(1);
     expect(r.advisory[0]).toContain(says);
   });
-  it("accepts IfNotPresent for tags when configured (images imported onto nodes)", async () => {
-    const r = await runResource(imagePullPolicy, k8s(dep), {
+  it.each([
+    "registry.example.no/orders:1.4.2",
+    "prom/prometheus:v3.1.0",
+    "fjord-local/postgres:15.20-f81b79855fee",
+  ])(
+    "accepts a release tag pulled IfNotPresent (%s), as fjord's image rule pins them",
+    async (image) => {
+      const d = edit(dep, (x) =>
+        Object.assign(main(x), { image, imagePullPolicy: "IfNotPresent" }),
+      );
+      expect((await runResource(imagePullPolicy, k8s(d))).violations).toEqual([]);
+    },
+  );
+  it("treats every tag as floating when releaseTag is empty", async () => {
+    const d = edit(dep, (x) => delete main(x).imagePullPolicy);
+    const r = await runResource(imagePullPolicy, k8s(d), { config: { releaseTag: "" } });
+    expect(r.mandatory).toHaveLength(1);
+    expect(r.mandatory[0]).toContain(
+      "pulls 'registry.example.no/orders:1.4.2' IfNotPresent by a floating tag",
+    );
+  });
+  it("accepts IfNotPresent for floating tags when configured (images imported onto nodes)", async () => {
+    const d = edit(dep, (x) => (main(x).image = "registry.example.no/orders:stable"));
+    const r = await runResource(imagePullPolicy, k8s(d), {
       config: { tagPolicies: ["Always", "IfNotPresent"] },
     });
     expect(r.violations).toEqual([]);
