@@ -25,6 +25,8 @@ COREDNS_VER="${FJORD_COREDNS_VERSION:-v1.12.4}"
 # The only kube-router v2 release the proxy here serves (v2.4-v2.6 answer 403).
 ROUTER_VER="${FJORD_KUBE_ROUTER_VERSION:-v2.1.0}"
 KDIR="$CACHE/kube-$KVER"
+# A fresh machine has no cache yet, and CI runs this beside setup.sh, which would make it.
+mkdir -p "$CACHE/build"
 KBINS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl etcd)
 export CGO_ENABLED=0
 
