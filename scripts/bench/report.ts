@@ -92,7 +92,7 @@ export function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
 }
 
-const ORDER = ["gateway", "db", "scaling", "policy"];
+const ORDER = ["gateway", "db", "scaling", "policy", "cluster"];
 const begin = (s: string) => `<!-- bench:${s} -->`;
 const end = (s: string) => `<!-- /bench:${s} -->`;
 const DATA = /^<!-- data (.*) -->$/m;
@@ -133,7 +133,9 @@ function blocks(text: string): Map<string, string> {
 export function writeBenchmarks(file: string, results: SectionResult[], header: string): void {
   const old = existsSync(file) ? blocks(readFileSync(file, "utf8")) : new Map<string, string>();
   for (const r of results) old.set(r.section, block(r));
-  const ordered = ORDER.filter((s) => old.has(s)).map((s) => old.get(s)!);
+  // A section missing from ORDER goes last rather than being dropped with its whole run.
+  const names = [...ORDER, ...[...old.keys()].filter((s) => !ORDER.includes(s))];
+  const ordered = names.filter((s) => old.has(s)).map((s) => old.get(s)!);
   const summary: Array<{ section: string; runId: string; r: Ratio }> = [];
   for (const b of ordered) {
     const m = DATA.exec(b);
