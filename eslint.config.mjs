@@ -1,6 +1,7 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 import pulumi from "@pulumi/eslint-plugin";
+import fjord from "./eslint/layers.mjs";
 
 export default tseslint.config(
   {
@@ -13,6 +14,7 @@ export default tseslint.config(
       "out/**",
       ".scratch/**",
       "eslint.config.mjs",
+      "eslint/**",
     ],
   },
   js.configs.recommended,
@@ -44,8 +46,9 @@ export default tseslint.config(
         tsconfigRootDir: import.meta.dirname,
       },
     },
-    plugins: { "@pulumi": pulumi },
+    plugins: { "@pulumi": pulumi, fjord },
     rules: {
+      "fjord/layers": "error",
       "@pulumi/no-output-in-template-literal": "error",
       "@pulumi/no-output-instance-in-template-literal": "error",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],

@@ -17,7 +17,12 @@ import {
   namespaceIn,
 } from "./lib/k8s";
 import { type ConfigFile, classify, filesOf } from "./lib/files";
-import { type DbSetting, mysqlPool, postgresSharedBuffers, settingFromArgs } from "./lib/dbconf";
+import {
+  type DbSetting,
+  mysqlPool,
+  postgresSharedBuffers,
+  settingFromArgs,
+} from "../lib/parse/dbconf";
 import {
   type Obj,
   type Unknown,

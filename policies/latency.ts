@@ -22,7 +22,7 @@ import {
   formatHop,
   modelProblems,
   ms,
-} from "../components/plan/latency";
+} from "../lib/latency";
 import { type Ctx, type Setting, type StackResource, describe, stackPolicy } from "./lib/policy";
 import { Jurisdictions, type ResidencyConfig, residencySettings } from "./lib/regions";
 import { UNKNOWN, list, str, strMap } from "./lib/values";

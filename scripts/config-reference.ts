@@ -1,7 +1,7 @@
 /** Prints the config reference table; with --write, replaces it in README.md. */
 import { readFileSync, writeFileSync } from "fs";
 import * as path from "path";
-import { configReferenceMarkdown } from "../components/spec/reference";
+import { configReferenceMarkdown } from "../components/config";
 
 const table = configReferenceMarkdown();
 if (process.argv.includes("--write")) {

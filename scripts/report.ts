@@ -8,7 +8,7 @@
  */
 import { copyFileSync } from "fs";
 import * as path from "path";
-import { runReport } from "../components/plan/latency/report";
+import { runReport } from "./report/report";
 
 const ROOT = path.resolve(__dirname, "..");
 

@@ -6,7 +6,7 @@ import {
   parseSpec,
   type ParsedSpec,
   type SecretKey,
-} from "../components/spec";
+} from "../components/config";
 
 // Not in the SDK's typings, but it is how the SDK itself knows which keys are secret.
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -1,7 +1,7 @@
 /** Dev target: a Docker provider for the configured host, and the Platform on it. */
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
-import type { Spec } from "../components/spec";
+import type { Spec } from "../components/config";
 import { Platform, checkDockerDaemon, dockerHost } from "../components/docker";
 
 export function deployDocker(spec: Spec) {

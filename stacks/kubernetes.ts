@@ -2,7 +2,7 @@
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import type { SecretKey, Spec } from "../components/spec";
+import type { SecretKey, Spec } from "../components/config";
 import { Platform, checkClusterReachable } from "../components/kubernetes";
 import { K3sCluster } from "../components/nodes";
 

@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
-import { parseCpu, parseMemory, MiB } from "../plan/units";
+import { parseCpu, parseMemory, MiB } from "../config/units";
 import { logConfig, logTag, type LogShipping } from "./logging";
 import { labelList, labels, type Role } from "./topology";
 

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import * as random from "@pulumi/random";
-import type { Database } from "../spec";
+import type { Database } from "../config";
 import { planDatabase } from "../plan/database";
 import { fjordContainer } from "./container";
 import type { LogShipping } from "./logging";

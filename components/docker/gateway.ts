@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { GatewayPlan } from "../plan/gateway";
-import { gatewayFiles } from "../plan/gateway-files";
+import { gatewayFiles } from "../plan/gateway/files";
 import { fjordContainer, type Limits } from "./container";
 import type { LogShipping } from "./logging";
 

@@ -6,6 +6,7 @@ export { Observability, type ObservabilityArgs } from "./observability";
 export { Platform, type PlatformArgs } from "./platform";
 export {
   dockerTopology,
+  netKey,
   labels,
   LABEL,
   RESERVED_NAMES,
@@ -14,3 +15,4 @@ export {
 } from "./topology";
 export { dockerScrapeJobs } from "./scrape";
 export { checkDockerDaemon, dockerHost } from "./daemon";
+export { logConfig, logShipping, logTag, type LogConfig, type LogShipping } from "./logging";

@@ -7,8 +7,8 @@
  * and container name the same process has on Kubernetes, so pii-mask.lua gives Loki the same
  * labels on both targets and one query (the gateway's `{container="nginx"}` rules) serves both.
  */
-import type { Spec } from "../spec";
-import { serviceNamespace, SYSTEM_NAMESPACE } from "../kubernetes/naming";
+import type { Spec } from "../config";
+import { serviceNamespace, SYSTEM_NAMESPACE } from "../plan/naming";
 import { DOCKER_LOG_TAG_PREFIX } from "../plan/observability";
 
 /** Where the daemon sends container logs. */

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
-import type { Spec } from "../spec";
+import type { Spec } from "../config";
 import {
   MOUNTS,
   observabilityFiles,

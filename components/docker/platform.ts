@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
-import type { Spec } from "../spec";
-import { gatewayPlanFromSpec } from "../plan/gateway-spec";
-import { gatewayFiles } from "../plan/gateway-files";
+import type { Spec } from "../config";
+import { gatewayPlanFromSpec } from "../plan/gateway/from-config";
+import { gatewayFiles } from "../plan/gateway/files";
 import { planDatabase } from "../plan/database";
 import { SelfSignedCertificate } from "../tls";
 import { ImageSet } from "./images";

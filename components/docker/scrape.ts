@@ -3,7 +3,7 @@
  * (JOBS) where one label set fits the whole job; services and databases get a job each, because a
  * static job carries one label set and alerts read `service` from the series.
  */
-import type { Spec } from "../spec";
+import type { Spec } from "../config";
 import { JOBS, PORTS } from "../plan/observability/model";
 import type { StaticJob } from "../plan/observability/prometheus";
 import { planDatabase } from "../plan/database";

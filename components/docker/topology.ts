@@ -11,7 +11,7 @@
  * A service is never on another service's `db-` network, and services share no network unless one
  * calls the other, so a service can reach only its own database, by name or by address.
  */
-import type { Service, Spec } from "../spec";
+import type { Service, Spec } from "../config";
 
 /** Labels on every container, network and volume; `docker ps --filter label=...` finds a stack. */
 export const LABEL = {

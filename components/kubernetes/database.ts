@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
-import type { Database } from "../spec";
+import type { Database } from "../config";
 import { planDatabase } from "../plan/database";
 import { restrictedSecurityContext, serviceDns, workloadLabels } from "./naming";
 import { allowIngress, allowScrape } from "./network";

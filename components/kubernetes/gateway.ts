@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { GatewayPlan } from "../plan/gateway";
-import { gatewayFiles } from "../plan/gateway-files";
+import { gatewayFiles } from "../plan/gateway/files";
 import { restrictedSecurityContext, spreadAcrossNodes, workloadLabels } from "./naming";
 
 export interface ApiGatewayArgs {

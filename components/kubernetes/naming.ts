@@ -3,10 +3,9 @@
  * and Services' DNS names are what callers and the gateway dial: treat them as a public API.
  */
 
-/** Namespace of one service and its database. */
-export const serviceNamespace = (service: string): string => `fjord-${service}`;
-/** Namespace of the gateway and the observability stack. */
-export const SYSTEM_NAMESPACE = "fjord-system";
+import { SYSTEM_NAMESPACE, serviceNamespace } from "../plan/naming";
+
+export { SYSTEM_NAMESPACE, serviceNamespace };
 
 export const MANAGED_BY = {
   "app.kubernetes.io/managed-by": "fjord",

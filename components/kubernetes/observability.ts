@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import type { Spec } from "../spec";
+import type { Spec } from "../config";
 import {
   MOUNTS,
   observabilityFiles,

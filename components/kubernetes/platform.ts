@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import type { Service, Spec } from "../spec";
-import { gatewayPlanFromSpec } from "../plan/gateway-spec";
-import { gatewayFiles } from "../plan/gateway-files";
+import type { Service, Spec } from "../config";
+import { gatewayPlanFromSpec } from "../plan/gateway/from-config";
+import { gatewayFiles } from "../plan/gateway/files";
 import { planDatabase } from "../plan/database";
 import { latencyAnnotations } from "../plan/latency/annotations";
 import { SelfSignedCertificate } from "../tls";

@@ -1,10 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
-import type { Node } from "../spec";
+import type { Node } from "../config";
 import type { NodeFacts } from "./facts";
 import type { AirgapFiles } from "./k3s";
-import { planCluster } from "./plan";
+import { planCluster } from "../plan/nodes";
 import { VpsNode } from "./vps-node";
 
 export interface K3sNodesArgs {

@@ -2,8 +2,8 @@
  * Host facts: a read-only script that prints one JSON line, its parser, and the preconditions a
  * node must meet before fjord changes anything on it.
  */
-import type { Node } from "../spec";
-import { tryParseMemory } from "../plan/units";
+import type { Node } from "../config";
+import { tryParseMemory } from "../config/units";
 
 export interface DiskFacts {
   /** Kernel block device name, e.g. nvme0n1, vda, sda. */

@@ -35,5 +35,5 @@ export {
   type K3sConfigOptions,
   type K3sInstallOptions,
 } from "./k3s";
-export { planCluster, ClusterPlanError, type ClusterPlan, type NodePlan } from "./plan";
+export { planCluster, ClusterPlanError, type ClusterPlan, type NodePlan } from "../plan/nodes";
 export { launcher, renderStep, shq, type StepContext } from "./shell";

@@ -2,7 +2,7 @@ import { createHash } from "crypto";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import type { Node } from "../spec";
+import type { Node } from "../config";
 import { checkPreconditions, parseFacts, renderFactsBody, type NodeFacts } from "./facts";
 import { renderNftables, renderFirewallBody } from "./firewall";
 import { renderPrepBody } from "./host";

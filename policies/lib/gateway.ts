@@ -2,7 +2,7 @@
  * Gateway configuration carried by one resource: nginx.conf and Traefik files (ConfigMaps,
  * Secrets, Docker uploads) and Traefik flags/env on containers (k8s workloads, Docker).
  */
-import type { NginxDirective } from "../../components/plan/render/nginx-parse";
+import type { NginxDirective } from "../../lib/parse/nginx";
 import { type ConfigFile, baseName, classify, filesOf } from "./files";
 import { containersOf, groupOf, isWorkload, kindOf, podOf } from "./k8s";
 import type { Ctx } from "./policy";

@@ -2,7 +2,7 @@
  * TLS facts of an nginx.conf: protocols, ciphers, HSTS and what plain-HTTP servers do. Pure;
  * each function returns sentence fragments the policies wrap with the resource and the fix.
  */
-import { type NginxDirective, parseNginx } from "../../components/plan/render/nginx-parse";
+import { type NginxDirective, parseNginx } from "../../lib/parse/nginx";
 import { WEAK_PROTOCOLS, opensslCipherProblems } from "./ciphers";
 import { memoByText } from "./memo";
 

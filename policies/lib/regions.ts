@@ -1,54 +1,9 @@
 /**
- * Regions and jurisdictions as the residency policies see them. Kept apart from
- * components/spec/regions.ts on purpose (the pack never imports components); the defaults agree
- * with it and policy config extends them.
+ * Regions and jurisdictions as the residency policies see them: the shared catalogue
+ * (lib/regions, the same one fjord's config uses), extended by the pack's config.
  */
+import { DEFAULT_REGION_CATALOG, EEA } from "../../lib/regions";
 import type { Settings } from "./policy";
-
-export const DEFAULT_REGION_CATALOG: Readonly<Record<string, string>> = {
-  "no-osl1": "NO",
-  "no-osl2": "NO",
-  "no-svg1": "NO",
-  "se-sto1": "SE",
-  "fi-hel1": "FI",
-  "de-fra1": "DE",
-  "nl-ams1": "NL",
-  "us-east1": "US",
-};
-
-/** EU member states plus Iceland, Liechtenstein and Norway. */
-export const EEA: readonly string[] = [
-  "AT",
-  "BE",
-  "BG",
-  "HR",
-  "CY",
-  "CZ",
-  "DK",
-  "EE",
-  "FI",
-  "FR",
-  "DE",
-  "GR",
-  "HU",
-  "IE",
-  "IT",
-  "LV",
-  "LT",
-  "LU",
-  "MT",
-  "NL",
-  "PL",
-  "PT",
-  "RO",
-  "SK",
-  "SI",
-  "ES",
-  "SE",
-  "IS",
-  "LI",
-  "NO",
-];
 
 export interface ResidencyConfig {
   allowedJurisdictions: string[];

@@ -4,8 +4,8 @@
  * memory-limited cgroup and started from one copy of the same sysbench data.
  */
 import * as os from "os";
-import { tuneMysql } from "../../components/plan/tuning";
-import { renderMyCnf } from "../../components/plan/render/my-cnf";
+import { tuneMysql } from "../../components/plan/database";
+import { renderMyCnf } from "../../components/plan/database";
 import { ensurePackages, findBinary } from "../../test/support/apt";
 import { startMariadb, type MariadbServer } from "../../test/support/mariadb";
 import { removeDir, run } from "../../test/support/proc";

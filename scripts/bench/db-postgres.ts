@@ -3,8 +3,8 @@
  * postgresql.conf, each server inside the same memory-limited cgroup, both started from one
  * byte-identical copy of the same pgbench data.
  */
-import { tunePostgres } from "../../components/plan/tuning";
-import { renderPostgresqlConf } from "../../components/plan/render/postgresql-conf";
+import { tunePostgres } from "../../components/plan/database";
+import { renderPostgresqlConf } from "../../components/plan/database";
 import { startPostgres } from "../../test/support/postgres";
 import { removeDir, run } from "../../test/support/proc";
 import { createMemCgroup, removeWhenEmpty } from "./cgroup";

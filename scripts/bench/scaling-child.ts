@@ -6,7 +6,7 @@
  */
 import { writeFileSync } from "fs";
 import { setupMocks, stackConfig } from "../../test/support/mocks";
-import { parseSpec } from "../../components/spec";
+import { parseSpec } from "../../components/config";
 
 const SAFE_JSON = (v: string): unknown => {
   try {

@@ -30,7 +30,7 @@ import {
   renderStep,
   type StepContext,
 } from "../../components/nodes";
-import type { Node } from "../../components/spec";
+import type { Node } from "../../components/config";
 import { ensurePackages } from "../support/apt";
 import { createNetns, type TestNetns } from "../support/netns";
 import { generateKeyPair, startSshd, type KeyPair, type Sshd } from "../support/sshd";

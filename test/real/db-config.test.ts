@@ -8,18 +8,15 @@
  */
 import { readFileSync } from "fs";
 import { describe, expect, it } from "vitest";
-import { formatMysqlValue, renderMyCnf } from "../../components/plan/render/my-cnf";
-import {
-  formatPostgresValue,
-  renderPostgresqlConf,
-} from "../../components/plan/render/postgresql-conf";
+import { formatMysqlValue, renderMyCnf } from "../../components/plan/database";
+import { formatPostgresValue, renderPostgresqlConf } from "../../components/plan/database";
 import {
   pgSharedMemoryOverhead,
   tuneMysql,
   tunePostgres,
   type DiskClass,
-} from "../../components/plan/tuning";
-import { parseMemory } from "../../components/plan/units";
+} from "../../components/plan/database";
+import { parseMemory } from "../../components/config";
 import { startMariadb } from "../support/mariadb";
 import { startPostgres } from "../support/postgres";
 

@@ -5,7 +5,7 @@
  * structurally in test/unit/plan/observability.test.ts.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { logTag } from "../../components/docker/logging";
+import { logTag } from "../../components/docker";
 import { LUA_FUNCTIONS, PII_MASK, renderPiiMaskLua } from "../../components/plan/observability";
 import { ensurePackages } from "../support/apt";
 import { luaString as lua, runLuaFilters, type LuaCase, type LuaResult } from "../support/lua";

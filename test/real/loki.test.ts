@@ -15,7 +15,7 @@ import {
   LOKI_TENANT,
   observabilityFiles,
 } from "../../components/plan/observability";
-import { renderNginxConf } from "../../components/plan/render/nginx-conf";
+import { renderNginxConf } from "../../components/plan/gateway";
 import {
   ensureLoki,
   lokiVersion,

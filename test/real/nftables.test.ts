@@ -16,7 +16,7 @@ import {
   renderStep,
   type FirewallOptions,
 } from "../../components/nodes";
-import type { Node } from "../../components/spec";
+import type { Node } from "../../components/config";
 
 const dir = mkdtempSync(path.join(tmpdir(), "fjord-nft-"));
 const NS = `fjord-nft-${process.pid}`;

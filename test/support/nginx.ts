@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from "fs";
 import * as http from "http";
 import * as path from "path";
 import type { GatewayPlan } from "../../components/plan/gateway";
-import { renderNginxConf, type NginxRenderOptions } from "../../components/plan/render/nginx-conf";
+import { renderNginxConf, type NginxRenderOptions } from "../../components/plan/gateway";
 import { ensurePackages, findBinary } from "./apt";
 import { freePort } from "./ports";
 import {

@@ -14,7 +14,7 @@ import {
   renderTraefikDynamic,
   renderTraefikStatic,
   type TraefikStaticOptions,
-} from "../../components/plan/render/traefik";
+} from "../../components/plan/gateway";
 import { findBinary } from "./apt";
 import { planForPorts, type NginxPorts } from "./nginx";
 import { freePort } from "./ports";

@@ -1,9 +1,7 @@
 /**
- * Latency budgets over the synchronous call graph: the model, its worst-case analysis, and the
- * annotations that carry it to the policy pack. The report (./report) is not re-exported: it reads
- * files and loads WebAssembly, which nothing on the deploy path should pull in.
+ * The latency model of a stack, built from its config, and the annotations that carry it to the
+ * policy pack. The arithmetic is the shared library's (lib/latency), re-exported here.
  */
-export * from "./rtt";
-export * from "./model";
-export * from "./analyze";
-export * from "./annotations";
+export * from "../../../lib/latency";
+export { latencyModelFromSpec } from "./model";
+export { latencyAnnotations, type LatencyAnnotations } from "./annotations";

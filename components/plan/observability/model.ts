@@ -2,21 +2,11 @@
  * What the observability renderers need to know about a platform, in one plain object, so the
  * Kubernetes and Docker targets feed every renderer from the same facts.
  */
-import type { Spec } from "../../spec";
-import { parseDuration } from "../units";
+import type { Spec } from "../../config";
+import { PORTS } from "../../config/ports";
+import { parseDuration } from "../../config/units";
 
-/** Listening ports of the observability processes, identical on every target. */
-export const PORTS = {
-  prometheus: 9090,
-  alertmanager: 9093,
-  grafana: 3000,
-  loki: 3100,
-  nodeExporter: 9100,
-  /** Fluent Bit's built-in HTTP server (health and its own metrics). */
-  logShipper: 2020,
-  /** Fluent Bit's forward input, where Docker's fluentd log driver sends (the dev target). */
-  logForward: 24224,
-} as const;
+export { PORTS };
 
 /** Fixed data-source UIDs: dashboards refer to them, so they must never change. */
 export const DATASOURCE_UIDS = {

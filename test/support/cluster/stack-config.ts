@@ -5,7 +5,7 @@
  */
 import { imageVersion } from "../images";
 import { stackConfig } from "../mocks";
-import type { TestCluster } from "./index";
+import type { TestCluster } from ".";
 
 type Loose = Record<string, unknown>;
 

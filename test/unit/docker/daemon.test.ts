@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import { afterAll, describe, expect, it } from "vitest";
-import { checkDockerDaemon, dockerHost } from "../../../components/docker/daemon";
+import { checkDockerDaemon, dockerHost } from "../../../components/docker";
 
 const dir = mkdtempSync(path.join(tmpdir(), "fjord-daemon-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

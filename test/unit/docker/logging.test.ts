@@ -15,7 +15,7 @@ const rec = await setupMocks({
   },
 });
 const { Platform } = await import("../../../components/docker");
-const { logConfig, logShipping, logTag } = await import("../../../components/docker/logging");
+const { logConfig, logShipping, logTag } = await import("../../../components/docker");
 
 const OFF = { alertmanager: true, grafana: true, loki: true, logShipper: false };
 const specs = {

@@ -1,5 +1,5 @@
 /** The dev stack file through the same spec parser the program uses, with optional overrides. */
-import { parseSpec, type Spec } from "../../../components/spec";
+import { parseSpec, type Spec } from "../../../components/config";
 import { stackConfig } from "../../support/mocks";
 
 function decode(v: string): unknown {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { dockerTopology, netKey } from "../../../components/docker/topology";
-import { dockerScrapeJobs } from "../../../components/docker/scrape";
+import { dockerTopology, netKey } from "../../../components/docker";
+import { dockerScrapeJobs } from "../../../components/docker";
 import { devSpec } from "./spec";
 
 const spec = devSpec();

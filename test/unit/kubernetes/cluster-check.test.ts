@@ -4,10 +4,7 @@ import { tmpdir } from "os";
 import * as path from "path";
 import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  checkClusterReachable,
-  clusterEndpoint,
-} from "../../../components/kubernetes/cluster-check";
+import { checkClusterReachable, clusterEndpoint } from "../../../components/kubernetes";
 import { createTestCa, issueTestCert, type TestCert } from "../../support/tls";
 
 const dir = mkdtempSync(path.join(tmpdir(), "fjord-cluster-check-"));

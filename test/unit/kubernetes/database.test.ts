@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { isSecret, secretInput, setupMocks, valueOf } from "../../support/mocks";
-import type { Database } from "../../../components/spec";
+import type { Database } from "../../../components/config";
 
 const rec = await setupMocks();
 const { ServiceDatabase } = await import("../../../components/kubernetes");

@@ -4,7 +4,7 @@ import { stackSpec } from "../plan/observability-fixtures";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const rec = await setupMocks({ stack: "prod" });
-const { Observability } = await import("../../../components/kubernetes/observability");
+const { Observability } = await import("../../../components/kubernetes");
 
 const T = {
   ns: "kubernetes:core/v1:Namespace",

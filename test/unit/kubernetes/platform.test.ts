@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { isSecret, secretInput, setupMocks, stackConfig, valueOf } from "../../support/mocks";
-import { parseSpec } from "../../../components/spec";
+import { parseSpec } from "../../../components/config";
 
 const rec = await setupMocks({ stack: "prod" });
 const { Platform } = await import("../../../components/kubernetes");

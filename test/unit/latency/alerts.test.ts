@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { latencyModelFromSpec } from "../../../components/plan/latency";
-import { alertCatalogue } from "../../../components/plan/observability/alerts";
-import { observabilityModel } from "../../../components/plan/observability/model";
+import { alertCatalogue } from "../../../components/plan/observability";
+import { observabilityModel } from "../../../components/plan/observability";
 import { specWith } from "./fixtures";
 
 describe("latency budgets and p99 alerts", () => {

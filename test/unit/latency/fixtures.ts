@@ -1,5 +1,5 @@
 /** Small latency models and specs; each test states only the services and routes it is about. */
-import { parseSpec, type Spec } from "../../../components/spec";
+import { parseSpec, type Spec } from "../../../components/config";
 import {
   rttTable,
   type LatencyCall,

@@ -4,7 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { setupMocks, stackConfig } from "../../support/mocks";
-import { parseSpec } from "../../../components/spec";
+import { parseSpec } from "../../../components/config";
 import {
   LATENCY_KEY,
   ROUTES_KEY,

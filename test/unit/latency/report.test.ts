@@ -4,21 +4,17 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import { afterAll, describe, expect, it } from "vitest";
-import { SpecError } from "../../../components/spec";
+import { SpecError } from "../../../components/config";
 import { analyzeRoutes, latencyModelFromSpec } from "../../../components/plan/latency";
 import {
   ReportError,
   formatRouteTable,
   loadStackSpec,
   runReport,
-} from "../../../components/plan/latency/report";
-import { topologyDot } from "../../../components/plan/latency/report-dot";
+} from "../../../scripts/report/report";
+import { topologyDot } from "../../../scripts/report/dot";
 import { specWith } from "./fixtures";
-import {
-  FONT_ENV,
-  findReportFont,
-  fontFamilyOf,
-} from "../../../components/plan/latency/report-render";
+import { FONT_ENV, findReportFont, fontFamilyOf } from "../../../scripts/report/render";
 
 const ROOT = path.resolve(__dirname, "../../..");
 const tmp = mkdtempSync(path.join(os.tmpdir(), "fjord-report-"));

@@ -1,5 +1,5 @@
 /** Shared inputs for the nodes tests: resolved nodes and facts as the facts script prints them. */
-import type { Node } from "../../../components/spec";
+import type { Node } from "../../../components/config";
 
 export function node(
   name: string,

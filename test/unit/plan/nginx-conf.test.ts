@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { defaultGatewaySettings, makeGatewayPlan } from "../../../components/plan/gateway";
 import type { GatewayPlan, GatewayPlanInput } from "../../../components/plan/gateway";
-import { renderNginxConf } from "../../../components/plan/render/nginx-conf";
+import { renderNginxConf } from "../../../components/plan/gateway";
 import {
   nginxBlocks,
   nginxDirectives,
   parseNginx,
   type NginxDirective,
-} from "../../../components/plan/render/nginx-parse";
+} from "../../../lib/parse/nginx";
 
 function plan(over: Partial<GatewayPlanInput> = {}): GatewayPlan {
   return makeGatewayPlan({

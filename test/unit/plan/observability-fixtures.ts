@@ -2,7 +2,7 @@
 import { readFileSync } from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { parseSpec, type Spec } from "../../../components/spec";
+import { parseSpec, type Spec } from "../../../components/config";
 import {
   observabilityModel,
   type ObservabilityModel,

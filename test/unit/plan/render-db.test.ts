@@ -3,14 +3,10 @@ import {
   formatPostgresValue,
   POSTGRES_SECTIONS,
   renderPostgresqlConf,
-} from "../../../components/plan/render/postgresql-conf";
-import {
-  formatMysqlValue,
-  MYSQL_SECTIONS,
-  renderMyCnf,
-} from "../../../components/plan/render/my-cnf";
-import { tuneMysql, tunePostgres, type DiskClass } from "../../../components/plan/tuning";
-import { parseMemory } from "../../../components/plan/units";
+} from "../../../components/plan/database";
+import { formatMysqlValue, MYSQL_SECTIONS, renderMyCnf } from "../../../components/plan/database";
+import { tuneMysql, tunePostgres, type DiskClass } from "../../../components/plan/database";
+import { parseMemory } from "../../../components/config";
 
 const SIZES = ["256Mi", "1Gi", "4Gi", "16Gi"];
 const DISKS: DiskClass[] = ["nvme", "ssd", "hdd"];

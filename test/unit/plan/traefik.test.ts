@@ -6,7 +6,7 @@ import {
   renderTraefikDynamic,
   renderTraefikStatic,
   TRAEFIK_MIDDLEWARES as MW,
-} from "../../../components/plan/render/traefik";
+} from "../../../components/plan/gateway";
 
 function plan(over: Partial<GatewayPlanInput> = {}): GatewayPlan {
   return makeGatewayPlan({

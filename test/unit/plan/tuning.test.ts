@@ -21,8 +21,8 @@ import {
   tunePostgres,
   type DbTuningInput,
   type DiskClass,
-} from "../../../components/plan/tuning";
-import { parseMemory } from "../../../components/plan/units";
+} from "../../../components/plan/database";
+import { parseMemory } from "../../../components/config";
 
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;

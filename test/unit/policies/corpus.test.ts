@@ -25,7 +25,7 @@ const prodConfig = JSON.parse(
 );
 const rec = await setupMocks({ preview: true });
 process.env.FJORD_POLICY_PACK_NO_SERVE = "1";
-const { policies } = (await import("../../../policies/index")) as { policies: Policies };
+const { policies } = (await import("../../../policies")) as { policies: Policies };
 
 /** Mandatory findings as "policy on resource" (the resource's Pulumi name), sorted and unique. */
 async function stopped(stack: Fixture[]): Promise<string[]> {
@@ -57,7 +57,7 @@ async function stopped(stack: Fixture[]): Promise<string[]> {
 describe("the non-compliant program", () => {
   let stack: Fixture[] = [];
   beforeAll(async () => {
-    await import("../../fixtures/noncompliant/index");
+    await import("../../fixtures/noncompliant");
     stack = (await rec.settle()).map((r) => ({ type: r.type, name: r.name, props: r.inputs }));
   });
   it("is stopped by exactly its expected violations", async () => {

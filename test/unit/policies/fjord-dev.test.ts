@@ -23,7 +23,7 @@ const rec = await setupMocks({
 });
 const { Platform } = await import("../../../components/docker");
 process.env.FJORD_POLICY_PACK_NO_SERVE = "1";
-const { policies } = (await import("../../../policies/index")) as { policies: Policies };
+const { policies } = (await import("../../../policies")) as { policies: Policies };
 const packConfig = JSON.parse(
   fs.readFileSync(path.resolve(__dirname, "../../../policies/config/dev.json"), "utf8"),
 );

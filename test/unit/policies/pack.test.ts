@@ -12,7 +12,7 @@ let policies: Policies = [];
 let modules: Record<string, unknown>[] = [];
 beforeAll(async () => {
   process.env.FJORD_POLICY_PACK_NO_SERVE = "1";
-  policies = (await import("../../../policies/index")).policies;
+  policies = (await import("../../../policies")).policies;
   modules = await Promise.all(
     [
       "residency",

@@ -8,7 +8,7 @@ import {
   postgresBytes,
   postgresSharedBuffers,
   settingFromArgs,
-} from "../../../policies/lib/dbconf";
+} from "../../../lib/parse/dbconf";
 
 const dep = deployment();
 const main = (d: typeof dep) => d.spec.template.spec.containers[0];

@@ -1,0 +1,66 @@
+/** Reusable field schemas; each failure message says what is allowed. */
+import { z } from "zod";
+import { tryParseCpu, tryParseDuration, tryParseMemory } from "./units";
+
+export const dnsLabel = z.string().regex(/^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$/, {
+  error:
+    "must be a DNS label: lower-case letters, digits and '-', starting with a letter, at most 40 characters",
+});
+
+export const memory = z.string().refine((s) => tryParseMemory(s) !== undefined, {
+  error: "must be a memory quantity such as 512Mi or 2Gi",
+});
+
+export const cpu = z.string().refine((s) => tryParseCpu(s) !== undefined, {
+  error: 'must be a CPU quantity such as "250m" or "2"',
+});
+
+export const duration = z.string().refine((s) => tryParseDuration(s) !== undefined, {
+  error: 'must be a duration such as "250ms", "10s", "5m" or "15d"',
+});
+
+export const port = z
+  .int({ error: "must be a whole port number" })
+  .min(1, { error: "must be a port number from 1 to 65535" })
+  .max(65535, { error: "must be a port number from 1 to 65535" });
+
+export const urlPath = z
+  .string()
+  .regex(/^\/[A-Za-z0-9._~\-/]*$/, { error: "must be a URL path starting with '/'" });
+
+/** A pinned image: an explicit tag other than `latest`, or a digest. */
+export const pinnedImage = z.string().refine(
+  (s) => {
+    if (/@sha256:[a-f0-9]{64}$/.test(s)) return true;
+    const tag = /:([\w][\w.-]{0,127})$/.exec(s.slice(s.lastIndexOf("/") + 1));
+    return tag !== null && tag[1] !== "latest";
+  },
+  {
+    error:
+      'must be a pinned image with an explicit tag (not "latest") or an @sha256 digest, e.g. registry.example.no/orders:1.4.2',
+  },
+);
+
+export const cidr = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$|^[0-9a-fA-F:]+\/\d{1,3}$/, {
+  error: "must be a CIDR such as 192.0.2.0/24 or 2001:db8::/32",
+});
+
+export const host = z
+  .string()
+  .regex(/^[A-Za-z0-9.:-]+$/, { error: "must be a hostname or an IP address" });
+
+/** "host:port" (IPv6 in brackets), as a client dials it. */
+export const hostPort = z
+  .string()
+  .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([1-9]\d{0,4})$/, {
+    error: 'must be "host:port", such as "127.0.0.1:24224"',
+  })
+  .refine((s) => Number(s.slice(s.lastIndexOf(":") + 1)) <= 65535, {
+    error: "must have a port number from 1 to 65535",
+  });
+
+export const httpUrl = z
+  .string()
+  .regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, { error: "must be an http(s) URL" });
+
+export const cpuMem = z.strictObject({ cpu, memory });

@@ -1,0 +1,56 @@
+/** The gateway's rendered files and process facts, identical on every target. */
+import { createHash } from "crypto";
+import type { GatewayPlan } from "./types";
+import { renderNginxConf } from "./render/nginx";
+import { renderTraefikDynamic, renderTraefikStatic } from "./render/traefik";
+
+const NGINX_EXPORTER_PORT = 9113;
+
+export interface GatewayFiles {
+  /** File name → content, all placed in one directory. */
+  files: Record<string, string>;
+  /** Command that starts the proxy with those files. */
+  command: string[];
+  /** UID of the proxy in its official image (nginx: 101, Traefik: any non-root). */
+  uid: number;
+  /** Health path on the internal port (`plan.metrics.port`). */
+  healthPath: string;
+  /** Where Prometheus scrapes. nginx needs an exporter sidecar to turn stub_status into metrics. */
+  metrics: { port: number; path: string; exporterArgs?: string[] };
+  hash: string;
+}
+
+export function gatewayFiles(plan: GatewayPlan, dir: string): GatewayFiles {
+  let files: Record<string, string>;
+  let out: Omit<GatewayFiles, "files" | "hash">;
+  if (plan.kind === "nginx") {
+    files = { "nginx.conf": renderNginxConf(plan) };
+    out = {
+      // -e: nginx opens its compiled-in error log before reading the config, which fails on a read-only root.
+      command: ["nginx", "-e", "stderr", "-c", `${dir}/nginx.conf`, "-g", "daemon off;"],
+      uid: 101,
+      healthPath: "/healthz",
+      metrics: {
+        port: NGINX_EXPORTER_PORT,
+        path: "/metrics",
+        exporterArgs: [
+          `--nginx.scrape-uri=http://127.0.0.1:${plan.metrics.port}/stub_status`,
+          `--web.listen-address=:${NGINX_EXPORTER_PORT}`,
+        ],
+      },
+    };
+  } else {
+    files = {
+      "traefik.yml": renderTraefikStatic(plan, { dynamicFile: `${dir}/dynamic.yml` }),
+      "dynamic.yml": renderTraefikDynamic(plan),
+    };
+    out = {
+      command: ["traefik", `--configFile=${dir}/traefik.yml`],
+      uid: 65532,
+      healthPath: "/ping",
+      metrics: { port: plan.metrics.port, path: "/metrics" },
+    };
+  }
+  const hash = createHash("sha256").update(JSON.stringify(files)).digest("hex").slice(0, 16);
+  return { files, hash, ...out };
+}

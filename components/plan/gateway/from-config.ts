@@ -1,0 +1,69 @@
+/** Maps the spec's gateway section to a GatewayPlan; targets supply only addresses and paths. */
+import type { Service, Spec } from "../../config";
+import { makeGatewayPlan } from "./defaults";
+import type { GatewayPlan, GatewayUpstreamServer } from "./types";
+import { parseDuration } from "../../config/units";
+
+export interface GatewayTargetBinding {
+  /** Where the target reaches a service's replicas. */
+  servers: (service: Service) => GatewayUpstreamServer[];
+  certFile: string;
+  keyFile: string;
+  /** HTTPS port clients use (for redirects and Alt-Svc). */
+  publicHttpsPort: number;
+  /** DNS resolver nginx should use (Docker's embedded DNS in dev). */
+  resolver?: string;
+}
+
+const seconds = (d: string): number => Math.max(1, Math.round(parseDuration(d) / 1000));
+
+export function gatewayPlanFromSpec(spec: Spec, bind: GatewayTargetBinding): GatewayPlan {
+  const g = spec.gateway;
+  const routed = spec.services.filter((s) => s.route);
+  return makeGatewayPlan({
+    kind: g.kind,
+    domains: g.domains,
+    tls: {
+      minVersion: g.tls.minVersion,
+      certFile: bind.certFile,
+      keyFile: bind.keyFile,
+      hstsMaxAgeSeconds: g.tls.hstsMaxAgeSeconds,
+    },
+    listen: { publicHttpsPort: bind.publicHttpsPort },
+    http3: g.kind === "traefik" && g.http3,
+    rateLimit: g.rateLimit,
+    stripHeaders: g.piiHeaders,
+    stripCookieOnPublic: g.stripCookieOnPublic,
+    upstream: {
+      keepalive: g.upstream.keepalive,
+      maxFails: g.upstream.maxFails,
+      failTimeoutSeconds: seconds(g.upstream.failTimeout),
+      connectTimeoutMs: parseDuration(g.upstream.connectTimeout),
+      readTimeoutMs: parseDuration(g.upstream.readTimeout),
+      nextUpstreamTries: g.upstream.nextUpstreamTries,
+    },
+    circuitBreaker: {
+      expression: g.circuitBreaker.expression,
+      checkPeriodSeconds: seconds(g.circuitBreaker.checkPeriod),
+      fallbackDurationSeconds: seconds(g.circuitBreaker.fallbackDuration),
+      recoveryDurationSeconds: seconds(g.circuitBreaker.recoveryDuration),
+    },
+    retry: {
+      attempts: g.retry.attempts,
+      initialIntervalMs: parseDuration(g.retry.initialInterval),
+    },
+    routes: routed.map((s) => ({
+      name: s.name,
+      path: s.route!.path,
+      public: s.route!.public,
+      upstream: s.name,
+      budgetMs: s.route!.budgetMs,
+    })),
+    upstreams: routed.map((s) => ({
+      name: s.name,
+      servers: bind.servers(s),
+      healthCheckPath: s.healthPath,
+    })),
+    ...(bind.resolver ? { resolver: bind.resolver } : {}),
+  });
+}

@@ -1,0 +1,10 @@
+/**
+ * Namespaces, decided once for both targets: Kubernetes namespaces on prod, and the namespace
+ * label of every log stream on Docker, so queries and dashboards read the same on both.
+ * Changing one renames live objects (and so replaces them): treat them as a public API.
+ */
+
+/** Namespace of one service and its database. */
+export const serviceNamespace = (service: string): string => `fjord-${service}`;
+/** Namespace of the gateway and the observability stack. */
+export const SYSTEM_NAMESPACE = "fjord-system";

@@ -1,0 +1,22 @@
+import { readFileSync } from "fs";
+import * as path from "path";
+import { describe, expect, it } from "vitest";
+import { configReferenceMarkdown, configRows } from "../../../components/config";
+
+describe("config reference", () => {
+  it("documents every key in the schema", () => {
+    const undocumented = configRows()
+      .filter((r) => !r.doc)
+      .map((r) => r.key);
+    expect(undocumented, "add a line to components/config/key-docs.ts").toEqual([]);
+  });
+
+  it("is what README.md shows (regenerate with `npx tsx scripts/config-reference.ts --write`)", () => {
+    const readme = readFileSync(path.resolve(__dirname, "../../../README.md"), "utf8");
+    const block = /<!-- config-reference:start -->\n([\s\S]*?)\n<!-- config-reference:end -->/.exec(
+      readme,
+    );
+    expect(block, "README.md lacks the config-reference markers").not.toBeNull();
+    expect(block![1]).toBe(configReferenceMarkdown());
+  });
+});
