@@ -32,10 +32,12 @@ const IO_MODULES = new Set([
 /** Repository path of a relative import, or undefined for a package. */
 function resolved(file, spec) {
   if (!spec.startsWith(".")) return undefined;
-  return path
+  const p = path
     .relative(ROOT, path.resolve(path.dirname(file), spec))
     .split(path.sep)
     .join("/");
+  // "x/index.js" (ESM style) and "x/index" name the folder x, as "x" does.
+  return p.replace(/\/index(\.[cm]?[jt]s)?$/, "");
 }
 
 const under = (p, dir) => p === dir || p.startsWith(dir + "/");

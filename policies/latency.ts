@@ -189,5 +189,5 @@ export const latencyCallResidency: StackValidationPolicy = stackPolicy<CallResid
   },
 });
 
-/** The latency module's policies, for policies/index.ts. */
+/** The latency module's policies, for policies/policies.ts. */
 export const latencyPolicies = [latencyRouteBudget, latencyCallResidency];

@@ -9,7 +9,7 @@ PACKAGES=(
   prometheus prometheus-node-exporter
   openssh-server openssh-client nftables iproute2
   wrk docker.io debootstrap
-  # the Kubernetes test cluster's nodes (test/support/cluster): runtime, CNI, kube-proxy, kube-router
+  # the Kubernetes test cluster's nodes (testkit/cluster): runtime, CNI, kube-proxy, kube-router
   containerd runc containernetworking-plugins iptables ipset conntrack gcc libc6-dev
 )
 

@@ -46,7 +46,7 @@ ensure_docker() {
   echo "policy-check: no Docker daemon answers; starting a private one for the dev preview" >&2
   : >"$OUT/dockerd.host"
   "$ROOT/node_modules/.bin/tsx" -e '
-    import { startDockerd } from "./test/support/dockerd";
+    import { startDockerd } from "./testkit/dockerd";
     startDockerd().then((d) => {
       console.log(d.host);
       const stop = () => d.stop().then(() => process.exit(0));

@@ -2,18 +2,18 @@
 # npm run setup: provide the Pulumi engine for fjord, built from Go modules (no GitHub downloads).
 #
 #   .tools/bin/pulumi                  CLI, github.com/pulumi/pulumi/pkg/v3 at the @pulumi/pulumi version
-#   .tools/bin/pulumi-language-nodejs  Node.js language host (fjord's own, scripts/engine/langhost)
+#   .tools/bin/pulumi-language-nodejs  Node.js language host (fjord's own, engine/langhost)
 #   .pulumi-home/plugins/resource-*    resource plugins at the versions of the @pulumi/* npm packages
 #
 # Versions come from package-lock.json (else node_modules/@pulumi/*/package.json); nothing is pinned
 # here. Binaries are cached per version in ${FJORD_CACHE:-$HOME/.cache/fjord}, so a fresh clone on
 # the same machine (CI) reuses them; a second run only checks what is there. See
-# scripts/engine/README.md for what is built from where and why some providers cannot be.
+# engine/README.md for what is built from where and why some providers cannot be.
 # Env: FJORD_CACHE (cache dir), FJORD_SETUP_STRICT=1 (exit 1 when a provider plugin is missing).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-ENGINE_SRC="$ROOT/scripts/engine"
+ENGINE_SRC="$ROOT/engine"
 CACHE="${FJORD_CACHE:-$HOME/.cache/fjord}"
 TOOLS="$ROOT/.tools/bin"
 export PULUMI_HOME="$ROOT/.pulumi-home"
@@ -123,11 +123,11 @@ PULUMI="$(PATH="$TOOLS:$PATH" command -v pulumi)"
 [ "$("$PULUMI" version)" = "v$PV" ] || die "$PULUMI reports $("$PULUMI" version), expected v$PV"
 
 # --- 2. fjord engine module: language host + stand-in providers ------------------------------------
-# One Go module (generated in the cache) holds fjord's own programs from scripts/engine/*/, built
+# One Go module (generated in the cache) holds fjord's own programs from engine/*/, built
 # against github.com/pulumi/pulumi/sdk/v3 at the CLI's version. Keyed by a hash of the sources.
 STEP="engine sources"
-# shellcheck source=scripts/engine/module.sh
-source "$ENGINE_SRC/module.sh" # engine_src_hash, engine_module_write (shared with scripts/engine/test.sh)
+# shellcheck source=engine/module.sh
+source "$ENGINE_SRC/module.sh" # engine_src_hash, engine_module_write (shared with engine/test.sh)
 src_hash="$(engine_src_hash "$ENGINE_SRC" "$PV")"
 ENG="$CACHE/engine-v$PV-$src_hash"
 ENG_BUILD="$CACHE/build/engine-v$PV-$src_hash"
@@ -145,7 +145,7 @@ engine_bin() { # engine_bin DIR BINARY VERSION -> path of the built binary (cach
   if [ ! -x "$out" ]; then
     local t0; t0=$(date +%s)
     engine_module
-    log "building $2 $3 (fjord, scripts/engine/$1)..." >&2
+    log "building $2 $3 (fjord, engine/$1)..." >&2
     (cd "$ENG_BUILD" && atomic_build "$out" "$2" -- -ldflags "-s -w -X main.version=$3" "./$1")
     log "$2 built in $(elapsed "$t0")" >&2
   fi
@@ -184,7 +184,7 @@ install_plugin() { # install_plugin NAME VERSION BINARY
 
 # Pulumi's own plugin whenever it can be had (a machine that reaches get.pulumi.com); offline, the
 # kubernetes provider is built from its Go module and the others are fjord's stand-ins from
-# scripts/engine/<name>. FJORD_STANDIN_PLUGINS=1 forces the local builds.
+# engine/<name>. FJORD_STANDIN_PLUGINS=1 forces the local builds.
 official_plugin() { # official_plugin NAME VERSION
   local dir="$PULUMI_HOME/plugins/resource-$1-v$2" marker="$PULUMI_HOME/plugins/resource-$1-v$2/.fjord-official"
   [ "${FJORD_STANDIN_PLUGINS:-0}" = 1 ] && return 1
@@ -209,7 +209,7 @@ find "$CACHE" -maxdepth 1 -name offline -mmin +1440 -delete 2>/dev/null || true
 # --- 4. the real pulumi-kubernetes provider ---------------------------------------------------------
 # Pulumi tags provider releases only as vX.Y.Z and sdk/vX.Y.Z, so the provider module is reachable
 # only by the pseudo-version of a release commit; the proxy here serves v4.25.0's (f47bc2d6f199) and
-# refuses every later release's (scripts/engine/README.md lists them). The version of @pulumi/kubernetes
+# refuses every later release's (engine/README.md lists them). The version of @pulumi/kubernetes
 # in package-lock.json picks the entry below; the SDK and the plugin must be the same release.
 k8s_provider_pseudo() { # VERSION -> pseudo-version of that release's commit
   case "$1" in
@@ -277,7 +277,7 @@ for name in command random docker; do
     log "plugin $name v$v: installed (provided outside setup.sh)"
   else
     echo "[setup] WARNING plugin $name v$v: NOT PROVIDED - the upstream provider module is not on the Go" \
-      "module proxy; see scripts/engine/README.md. Programs that create $name resources will fail." >&2
+      "module proxy; see engine/README.md. Programs that create $name resources will fail." >&2
     missing+=("$name")
   fi
 done

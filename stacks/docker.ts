@@ -6,12 +6,9 @@ import { Platform, checkDockerDaemon, dockerHost } from "../components/docker";
 
 export function deployDocker(spec: Spec) {
   const host = dockerHost(spec.docker.host);
-  // Previews too: the provider cannot read or diff anything without a daemon either. Skipped
-  // under mocks (no engine), where nothing talks to Docker.
-  if (pulumi.runtime.hasEngine()) {
-    const problem = checkDockerDaemon(host);
-    if (problem) throw new pulumi.RunError(problem);
-  }
+  // Previews too: the provider cannot read or diff anything without a daemon either.
+  const problem = checkDockerDaemon(host);
+  if (problem) throw new pulumi.RunError(problem);
   const provider = new docker.Provider(
     "docker",
     spec.docker.host ? { host: spec.docker.host } : {},

@@ -1,6 +1,6 @@
 /**
  * One RemoteImage per distinct reference. It pulls only when the image is not already on the
- * daemon, so locally built images (scripts/images/build.sh) work without any registry.
+ * daemon, so locally built images (images/build.sh) work without any registry.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";

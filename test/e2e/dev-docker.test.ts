@@ -1,7 +1,7 @@
 /**
  * The dev stack on a real Docker daemon through the real engine: two services with their own
  * databases (PostgreSQL, MariaDB), the nginx gateway, Prometheus, Alertmanager and Loki, from
- * locally built images (scripts/images/build.sh; no registry). Brought up, exercised, previewed
+ * locally built images (images/build.sh; no registry). Brought up, exercised, previewed
  * and destroyed. Every container's logs go through the daemon's fluentd driver to the test's own
  * forward-protocol receiver, then through the rendered pii-mask.lua under LuaJIT into the stack's
  * Loki, whose ruler feeds the per-route gateway series to the stack's Prometheus.
@@ -20,18 +20,22 @@ import {
   PII_MASK,
   renderPiiMaskLua,
 } from "../../components/plan/observability";
-import { ensurePackages } from "../support/apt";
-import { stackObjects, startDockerd, type DockerDaemon } from "../support/dockerd";
-import { startForwardReceiver, type ForwardReceiver, type ForwardRecord } from "../support/forward";
+import { ensurePackages } from "../../testkit/apt";
+import { stackObjects, startDockerd, type DockerDaemon } from "../../testkit/dockerd";
+import {
+  startForwardReceiver,
+  type ForwardReceiver,
+  type ForwardRecord,
+} from "../../testkit/forward";
 import {
   buildLocalImages,
   devStackConfig,
   findLokiBinary,
   findTraefikBinary,
   type LocalImages,
-} from "../support/images";
-import { luaValue, runLuaFilters } from "../support/lua";
-import { ROOT, withEphemeralStack } from "../support/stack";
+} from "../../testkit/images";
+import { luaValue, runLuaFilters } from "../../testkit/lua";
+import { ROOT, withEphemeralStack } from "../../testkit/stack";
 
 const PLUGIN = path.join(
   ROOT,
@@ -410,9 +414,9 @@ describe("dev stack on Docker", () => {
     t = Date.now();
     const traefikBinary = findTraefikBinary();
     if (!traefikBinary)
-      throw new Error("[dev-docker] no Traefik binary: run bash scripts/traefik.sh");
+      throw new Error("[dev-docker] no Traefik binary: run bash testkit/tools/traefik.sh");
     const lokiBinary = findLokiBinary();
-    if (!lokiBinary) throw new Error("[dev-docker] no Loki binary: run bash scripts/loki.sh");
+    if (!lokiBinary) throw new Error("[dev-docker] no Loki binary: run bash testkit/tools/loki.sh");
     const built = await buildLocalImages(daemon.host, { traefikBinary, lokiBinary });
     images = built.images;
     timings.imagesSeconds = built.seconds;
@@ -478,7 +482,7 @@ describe("dev stack on Docker", () => {
         `NODE_IMAGE=${images.sampleService}`,
         "-t",
         tag,
-        path.join(ROOT, "scripts/images/sample-service"),
+        path.join(ROOT, "images/sample-service"),
       ],
       600_000,
     );

@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync } from "fs";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
-import { withEphemeralStack } from "../support/stack";
+import { withEphemeralStack } from "../../testkit/stack";
 
 function files(dir: string): string[] {
   if (!existsSync(dir)) return [];

@@ -31,10 +31,10 @@ import {
   type StepContext,
 } from "../../components/nodes";
 import type { Node } from "../../components/config";
-import { ensurePackages } from "../support/apt";
-import { createNetns, type TestNetns } from "../support/netns";
-import { generateKeyPair, startSshd, type KeyPair, type Sshd } from "../support/sshd";
-import { ROOT, withEphemeralStack } from "../support/stack";
+import { ensurePackages } from "../../testkit/apt";
+import { createNetns, type TestNetns } from "../../testkit/netns";
+import { generateKeyPair, startSshd, type KeyPair, type Sshd } from "../../testkit/sshd";
+import { ROOT, withEphemeralStack } from "../../testkit/stack";
 
 const work = mkdtempSync(path.join(tmpdir(), "fjord-nodes-e2e-"));
 const hosts: { name: string; ns: TestNetns; sshd: Sshd; root: string }[] = [];
@@ -285,7 +285,7 @@ describe("K3sNodes on the real engine", () => {
           if (/command:remote:Command is not supported/.test(String(err))) {
             throw new Error(
               "this engine's command provider does not implement command:remote:* (SSH), which the nodes " +
-                "e2e needs: see scripts/engine/command",
+                "e2e needs: see engine/command",
             );
           }
           expect(String(err)).toMatch(

@@ -1,20 +1,20 @@
 /**
  * The prod program through the real engine and the real pulumi-kubernetes provider, in kubeconfig
- * mode, against a real API server with real pods (test/support/cluster: three kubelet nodes).
+ * mode, against a real API server with real pods (testkit/cluster: three kubelet nodes).
  * Every Deployment and StatefulSet rolls out through the provider's own await; nothing skips it.
  *
- * Needs root and `bash scripts/kube.sh` (see test/support/cluster/index.ts for the rest).
+ * Needs root and `bash testkit/tools/kube.sh` (see testkit/cluster/index.ts for the rest).
  */
 import * as https from "https";
 import * as path from "path";
 import * as tls from "tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findLokiBinary } from "../support/images";
-import { NET, startTestCluster, type KubeObject, type TestCluster } from "../support/cluster";
-import { waitFor } from "../support/cluster/api";
-import { acceptManifests, readManifests } from "../support/cluster/accept";
-import { DOMAIN, prodClusterConfig } from "../support/cluster/stack-config";
-import { plaintextLeaks, withEphemeralStack, type Ephemeral } from "../support/stack";
+import { findLokiBinary } from "../../testkit/images";
+import { NET, startTestCluster, type KubeObject, type TestCluster } from "../../testkit/cluster";
+import { waitFor } from "../../testkit/cluster/api";
+import { acceptManifests, readManifests } from "../../testkit/cluster/accept";
+import { DOMAIN, prodClusterConfig } from "../../testkit/cluster/stack-config";
+import { plaintextLeaks, withEphemeralStack, type Ephemeral } from "../../testkit/stack";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Loose = any;

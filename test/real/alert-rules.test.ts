@@ -15,7 +15,7 @@ import {
   renderAlertRules,
   type ObservabilityModel,
 } from "../../components/plan/observability";
-import { ensurePrometheus, promtool } from "../support/prometheus";
+import { ensurePrometheus, promtool } from "../../testkit/prometheus";
 import { stackModel } from "../unit/plan/observability-fixtures";
 import { alertCases, counter, s, STEP, type Case } from "./alert-rules-cases";
 

@@ -17,7 +17,7 @@ import {
   type GrafanaProvisioningInput,
   type ObservabilityModel,
 } from "../../components/plan/observability";
-import { ensurePrometheus, promtool } from "../support/prometheus";
+import { ensurePrometheus, promtool } from "../../testkit/prometheus";
 import { stackModel } from "../unit/plan/observability-fixtures";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */

@@ -17,8 +17,8 @@ import {
   type DiskClass,
 } from "../../components/plan/database";
 import { parseMemory } from "../../components/config";
-import { startMariadb } from "../support/mariadb";
-import { startPostgres } from "../support/postgres";
+import { startMariadb } from "../../testkit/mariadb";
+import { startPostgres } from "../../testkit/postgres";
 
 // 8Gi means 2GB of shared_buffers and a 5.6GB buffer pool; both are reserved, not touched, at
 // startup, so they start fine on this 24GB machine.

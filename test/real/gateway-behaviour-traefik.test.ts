@@ -1,6 +1,6 @@
 /**
  * The gateway behaviour table (gateway-table.ts) against a real Traefik v3 (built from Go modules
- * by scripts/traefik.sh) running the rendered traefik.yml + dynamic.yml, on loopback. Adds the
+ * by testkit/tools/traefik.sh) running the rendered traefik.yml + dynamic.yml, on loopback. Adds the
  * Traefik-only promises: HTTP/3 over QUIC and the ratio circuit breaker.
  */
 import { execFile } from "child_process";
@@ -8,17 +8,17 @@ import { existsSync, readFileSync, writeFileSync } from "fs";
 import * as path from "path";
 import { promisify } from "util";
 import { expect } from "vitest";
-import { makeTempDir } from "../support/proc";
-import { ensureTraefik, serverUp, startTraefik, type TraefikInstance } from "../support/traefik";
-import { GATEWAY_TEST_DOMAIN, getHttps, sleep } from "../support/upstreams";
+import { makeTempDir } from "../../testkit/proc";
+import { ensureTraefik, serverUp, startTraefik, type TraefikInstance } from "../../testkit/traefik";
+import { GATEWAY_TEST_DOMAIN, getHttps, sleep } from "../../testkit/upstreams";
 import { gatewayBehaviour, type RunningGateway } from "./gateway-table";
 
 const exec = promisify(execFile);
-const H3CHECK_SRC = path.resolve(__dirname, "../../scripts/h3check");
+const H3CHECK_SRC = path.resolve(__dirname, "../../testkit/tools/h3check");
 
 ensureTraefik();
 
-/** Builds scripts/h3check once per run (Go's build cache makes repeats fast). */
+/** Builds testkit/tools/h3check once per run (Go's build cache makes repeats fast). */
 let h3bin: Promise<string> | undefined;
 function h3check(): Promise<string> {
   h3bin ??= (async () => {

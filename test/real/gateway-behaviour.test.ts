@@ -2,7 +2,7 @@
  * The gateway behaviour table (gateway-table.ts) against Debian's real nginx running the rendered
  * nginx.conf, on loopback.
  */
-import { ensureNginx, nginxConfForPlan, startNginx, tlsFiles } from "../support/nginx";
+import { ensureNginx, nginxConfForPlan, startNginx, tlsFiles } from "../../testkit/nginx";
 import { gatewayBehaviour } from "./gateway-table";
 
 ensureNginx();

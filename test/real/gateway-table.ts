@@ -11,8 +11,8 @@ import {
   type GatewayPlan,
   type GatewayRateLimit,
 } from "../../components/plan/gateway";
-import { makeTempDir, removeDir } from "../support/proc";
-import { createTestTls, type TestCert } from "../support/tls";
+import { makeTempDir, removeDir } from "../../testkit/proc";
+import { createTestTls, type TestCert } from "../../testkit/tls";
 import {
   GATEWAY_TEST_DOMAIN as DOMAIN,
   getHttps,
@@ -24,7 +24,7 @@ import {
   startUpstream,
   type Reply,
   type TestUpstream,
-} from "../support/upstreams";
+} from "../../testkit/upstreams";
 
 export interface RunningGateway {
   httpPort: number;

@@ -7,8 +7,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { logTag } from "../../components/docker";
 import { LUA_FUNCTIONS, PII_MASK, renderPiiMaskLua } from "../../components/plan/observability";
-import { ensurePackages } from "../support/apt";
-import { luaString as lua, runLuaFilters, type LuaCase, type LuaResult } from "../support/lua";
+import { ensurePackages } from "../../testkit/apt";
+import { luaString as lua, runLuaFilters, type LuaCase, type LuaResult } from "../../testkit/lua";
 import { stackModel } from "../unit/plan/observability-fixtures";
 
 const ID = "0123456789abcdef".repeat(4);

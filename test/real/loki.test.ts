@@ -1,5 +1,5 @@
 /**
- * A real Grafana Loki (the image's version, built from Go modules by scripts/loki.sh) running
+ * A real Grafana Loki (the image's version, built from Go modules by testkit/tools/loki.sh) running
  * fjord's rendered loki.yaml and nginx gateway ruler file on loopback. Proves the config is
  * accepted as rendered (only paths and listen ports moved), that lines with the labels Fluent Bit
  * sends are queryable with LogQL, that the gateway recording rules compute the numbers the pushed
@@ -25,8 +25,8 @@ import {
   type LokiInstance,
   type LokiStream,
   type ReceiverInstance,
-} from "../support/loki";
-import { makeTempDir, removeDir, tail } from "../support/proc";
+} from "../../testkit/loki";
+import { makeTempDir, removeDir, tail } from "../../testkit/proc";
 import { stackModel, stackSpec } from "../unit/plan/observability-fixtures";
 
 // Fails (with the command to run) instead of skipping when the binary cannot be built.

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensurePackages } from "../support/apt";
+import { ensurePackages } from "../../testkit/apt";
 import {
   launcher,
   planCluster,

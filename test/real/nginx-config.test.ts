@@ -21,9 +21,9 @@ import {
   tlsFiles,
   type NginxContext,
   type NginxInstance,
-} from "../support/nginx";
-import { makeTempDir, removeDir } from "../support/proc";
-import { createTestTls, type TestCert } from "../support/tls";
+} from "../../testkit/nginx";
+import { makeTempDir, removeDir } from "../../testkit/proc";
+import { createTestTls, type TestCert } from "../../testkit/tls";
 
 const DOMAIN = "api.example.test";
 

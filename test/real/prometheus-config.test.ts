@@ -20,9 +20,9 @@ import {
   renderPrometheusConfig,
   type ObservabilityAddresses,
 } from "../../components/plan/observability";
-import { ensurePackages, findBinary } from "../support/apt";
-import { run } from "../support/proc";
-import { ensurePrometheus, promtool } from "../support/prometheus";
+import { ensurePackages, findBinary } from "../../testkit/apt";
+import { run } from "../../testkit/proc";
+import { ensurePrometheus, promtool } from "../../testkit/prometheus";
 import { stackModel } from "../unit/plan/observability-fixtures";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */

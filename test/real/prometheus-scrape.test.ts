@@ -11,8 +11,8 @@ import {
   observabilityFiles,
   renderDashboards,
 } from "../../components/plan/observability";
-import { startNodeExporter, type NodeExporterInstance } from "../support/node-exporter";
-import { startPrometheus, type PrometheusInstance } from "../support/prometheus";
+import { startNodeExporter, type NodeExporterInstance } from "../../testkit/node-exporter";
+import { startPrometheus, type PrometheusInstance } from "../../testkit/prometheus";
 import { stackModel } from "../unit/plan/observability-fixtures";
 
 // A one-second interval keeps the test short; everything else is the prod stack's.

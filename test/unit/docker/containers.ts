@@ -1,5 +1,5 @@
 /** Reading recorded docker.Container inputs, shared by the Docker component tests. */
-import { secretInput, type Recorded } from "../../support/mocks";
+import { secretInput, type Recorded } from "../../../testkit/mocks";
 
 export const CONTAINER = "docker:index/container:Container";
 

@@ -4,7 +4,7 @@
  * namespace, pod and container; or towards the user's own agent; or nowhere.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { setupMocks, type Recorded } from "../../support/mocks";
+import { setupMocks, type Recorded } from "../../../testkit/mocks";
 import { CONTAINER as C, containerNamed } from "./containers";
 import { devSpec } from "./spec";
 

@@ -3,7 +3,7 @@
  * in the e2e (no local images), so their containers and rendered files are checked here.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { isSecret, setupMocks, valueOf, type Recorded } from "../../support/mocks";
+import { isSecret, setupMocks, valueOf, type Recorded } from "../../../testkit/mocks";
 import { CONTAINER as C, containerNamed, envOf, labelMap, networksOf, uploads } from "./containers";
 import { devSpec } from "./spec";
 

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { setupMocks, type Recorded } from "../../support/mocks";
+import { setupMocks, type Recorded } from "../../../testkit/mocks";
 import { CONTAINER as C, containerNamed, envOf, labelMap, networksOf, uploads } from "./containers";
 import { devSpec } from "./spec";
 

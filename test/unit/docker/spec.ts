@@ -1,6 +1,6 @@
 /** The dev stack file through the same spec parser the program uses, with optional overrides. */
 import { parseSpec, type Spec } from "../../../components/config";
-import { stackConfig } from "../../support/mocks";
+import { stackConfig } from "../../../testkit/mocks";
 
 function decode(v: string): unknown {
   try {

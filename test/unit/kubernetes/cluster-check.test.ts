@@ -5,7 +5,7 @@ import * as path from "path";
 import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkClusterReachable, clusterEndpoint } from "../../../components/kubernetes";
-import { createTestCa, issueTestCert, type TestCert } from "../../support/tls";
+import { createTestCa, issueTestCert, type TestCert } from "../../../testkit/tls";
 
 const dir = mkdtempSync(path.join(tmpdir(), "fjord-cluster-check-"));
 let cert: TestCert;

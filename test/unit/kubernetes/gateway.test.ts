@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { setupMocks } from "../../support/mocks";
+import { setupMocks } from "../../../testkit/mocks";
 import { makeGatewayPlan } from "../../../components/plan/gateway";
 
 const rec = await setupMocks();

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { setupMocks, valueOf } from "../../support/mocks";
+import { setupMocks, valueOf } from "../../../testkit/mocks";
 
 const rec = await setupMocks();
 const { Microservice } = await import("../../../components/kubernetes");

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { isSecret, secretInput, setupMocks, valueOf } from "../../support/mocks";
+import { isSecret, secretInput, setupMocks, valueOf } from "../../../testkit/mocks";
 import { stackSpec } from "../plan/observability-fixtures";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */

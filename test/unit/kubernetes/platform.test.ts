@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { isSecret, secretInput, setupMocks, stackConfig, valueOf } from "../../support/mocks";
+import { isSecret, secretInput, setupMocks, stackConfig, valueOf } from "../../../testkit/mocks";
 import { parseSpec } from "../../../components/config";
 
 const rec = await setupMocks({ stack: "prod" });

@@ -3,7 +3,7 @@
  * annotations → the latency policies, so the writer and the reader cannot drift apart.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { setupMocks, stackConfig } from "../../support/mocks";
+import { setupMocks, stackConfig } from "../../../testkit/mocks";
 import { parseSpec } from "../../../components/config";
 import {
   LATENCY_KEY,

@@ -1,7 +1,7 @@
 /** K3sCluster with Pulumi mocks: the commands it renders, their order inputs, and what is secret. */
 import { describe, expect, it } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
-import { isSecret, secretInput, setupMocks, valueOf, type Recorded } from "../../support/mocks";
+import { isSecret, secretInput, setupMocks, valueOf, type Recorded } from "../../../testkit/mocks";
 import { factsLine, KUBECONFIG, node } from "./fixtures";
 
 const rec = await setupMocks({

@@ -15,7 +15,7 @@ import type {
   ResourceValidationPolicy,
   StackValidationPolicy,
 } from "@pulumi/policy";
-import { setupMocks } from "../../support/mocks";
+import { setupMocks } from "../../../testkit/mocks";
 import { type Fixture, edit, runResource, runStack } from "./harness";
 import { T, defaultDeny, deployment, namespace, pdb, prodStack, restricted } from "./fixtures";
 
@@ -24,8 +24,7 @@ const prodConfig = JSON.parse(
   fs.readFileSync(path.join(ROOT, "policies/config/prod.json"), "utf8"),
 );
 const rec = await setupMocks({ preview: true });
-process.env.FJORD_POLICY_PACK_NO_SERVE = "1";
-const { policies } = (await import("../../../policies")) as { policies: Policies };
+const { policies } = (await import("../../../policies/policies")) as { policies: Policies };
 
 /** Mandatory findings as "policy on resource" (the resource's Pulumi name), sorted and unique. */
 async function stopped(stack: Fixture[]): Promise<string[]> {

@@ -7,7 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Policies } from "@pulumi/policy";
-import { setupMocks } from "../../support/mocks";
+import { setupMocks } from "../../../testkit/mocks";
 import { devSpec } from "../docker/spec";
 import { type Fixture, runPack } from "./harness";
 
@@ -22,8 +22,7 @@ const rec = await setupMocks({
   },
 });
 const { Platform } = await import("../../../components/docker");
-process.env.FJORD_POLICY_PACK_NO_SERVE = "1";
-const { policies } = (await import("../../../policies")) as { policies: Policies };
+const { policies } = (await import("../../../policies/policies")) as { policies: Policies };
 const packConfig = JSON.parse(
   fs.readFileSync(path.resolve(__dirname, "../../../policies/config/dev.json"), "utf8"),
 );

@@ -7,14 +7,13 @@ import * as os from "os";
 import * as path from "path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Policies } from "@pulumi/policy";
-import { setupMocks, stackConfig } from "../../support/mocks";
+import { setupMocks, stackConfig } from "../../../testkit/mocks";
 import { parseSpec } from "../../../components/config";
 import { type Fixture, runPack } from "./harness";
 
 const rec = await setupMocks({ stack: "prod", preview: true });
 const { Platform } = await import("../../../components/kubernetes");
-process.env.FJORD_POLICY_PACK_NO_SERVE = "1";
-const { policies } = (await import("../../../policies")) as { policies: Policies };
+const { policies } = (await import("../../../policies/policies")) as { policies: Policies };
 
 const ROOT = path.resolve(__dirname, "../../..");
 const packConfig = JSON.parse(

@@ -11,8 +11,7 @@ const ROOT = path.resolve(__dirname, "../../..");
 let policies: Policies = [];
 let modules: Record<string, unknown>[] = [];
 beforeAll(async () => {
-  process.env.FJORD_POLICY_PACK_NO_SERVE = "1";
-  policies = (await import("../../../policies")).policies;
+  policies = (await import("../../../policies/policies")).policies;
   modules = await Promise.all(
     [
       "residency",

@@ -23,8 +23,7 @@ import * as sdkProxy from "@pulumi/policy/proxy";
 
 let policies: Policies = [];
 beforeAll(async () => {
-  process.env.FJORD_POLICY_PACK_NO_SERVE = "1";
-  policies = (await import("../../../policies")).policies;
+  policies = (await import("../../../policies/policies")).policies;
 });
 const isStack = (p: Policies[number]): p is StackValidationPolicy => "validateStack" in p;
 const SDK_SKIP = /can't run policy/;

@@ -6,7 +6,7 @@ import { encode, ExtensionCodec } from "@msgpack/msgpack";
 import { connect, type Socket } from "net";
 import { gzipSync } from "zlib";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { startForwardReceiver, type ForwardReceiver } from "../../support/forward";
+import { startForwardReceiver, type ForwardReceiver } from "../../../testkit/forward";
 
 let rx: ForwardReceiver;
 let sock: Socket;
