@@ -116,8 +116,14 @@ else
       github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
     log "pulumi CLI v$PV built in $(elapsed "$t0")"
   fi
-  link_to "$cli" "$TOOLS/pulumi"
-  log "pulumi CLI v$PV: $TOOLS/pulumi -> $cli"
+  # A hard link (or a copy), not a symlink: the CLI looks for its bundled language host beside its
+  # own resolved path, so behind a symlink it looked in the cache, found fjord's host only on
+  # $PATH, and warned "using pulumi-language-nodejs from $PATH" on every run.
+  if [ -L "$TOOLS/pulumi" ] || [ ! "$TOOLS/pulumi" -ef "$cli" ]; then
+    ln -f "$cli" "$TOOLS/pulumi.new" 2>/dev/null || cp "$cli" "$TOOLS/pulumi.new"
+    mv -f "$TOOLS/pulumi.new" "$TOOLS/pulumi"
+  fi
+  log "pulumi CLI v$PV: $TOOLS/pulumi (linked from $cli)"
 fi
 PULUMI="$(PATH="$TOOLS:$PATH" command -v pulumi)"
 [ "$("$PULUMI" version)" = "v$PV" ] || die "$PULUMI reports $("$PULUMI" version), expected v$PV"
