@@ -23,14 +23,10 @@ export interface K3sNodesArgs {
   /** @default "vxlan" */
   flannelBackend?: "vxlan" | "wireguard-native";
   /**
-   * See VpsNodeArgs.root: one root for every node, or one per node name (an image per node).
-   * @default ""
+   * See VpsNodeArgs.root: build images instead of changing the hosts; one root for every node, or
+   * one per node name (an image per node). Then kubeconfig is "". @default ""
    */
   root?: string | ((node: string) => string);
-  /** See VpsNodeArgs.liveApply. @default true */
-  liveApply?: boolean;
-  /** See VpsNodeK3sArgs.dryRun; only here, as a provider needs a running cluster. @default false */
-  k3sDryRun?: boolean;
   /** @default 10 */
   dialErrorLimit?: number;
   /** @default 3 */
@@ -90,7 +86,6 @@ export class K3sNodes extends pulumi.ComponentResource {
             clusterInit: p.first,
             ...(args.airgap ? { airgap: args.airgap } : {}),
             ...(args.flannelBackend ? { flannelBackend: args.flannelBackend } : {}),
-            dryRun: args.k3sDryRun ?? false,
           },
           readKubeconfig: p.first,
           drainVia,
@@ -99,7 +94,6 @@ export class K3sNodes extends pulumi.ComponentResource {
           ...(args.root !== undefined
             ? { root: typeof args.root === "string" ? args.root : args.root(p.node.name) }
             : {}),
-          ...(args.liveApply !== undefined ? { liveApply: args.liveApply } : {}),
           ...(args.dialErrorLimit !== undefined ? { dialErrorLimit: args.dialErrorLimit } : {}),
           ...(args.stealSampleSeconds !== undefined
             ? { stealSampleSeconds: args.stealSampleSeconds }
@@ -126,7 +120,8 @@ export class K3sNodes extends pulumi.ComponentResource {
   }
 }
 
-export type K3sClusterArgs = Omit<K3sNodesArgs, "k3sDryRun">;
+/** Without `root`: an image's k3s never runs, and the provider needs a running cluster. */
+export type K3sClusterArgs = Omit<K3sNodesArgs, "root">;
 
 /** A k3s cluster on VPS nodes over SSH, and a Kubernetes provider for it. */
 export class K3sCluster extends pulumi.ComponentResource {

@@ -30,7 +30,7 @@ export {
   renderDrainBody,
   renderKubeconfigBody,
   rewriteKubeconfig,
-  K3S_DRY_RUN_PATH,
+  K3S_INSTALLER_PATH,
   type AirgapFiles,
   type K3sConfigOptions,
   type K3sInstallOptions,

@@ -11,8 +11,6 @@ export const K3S_KUBECONFIG_PATH = "/etc/rancher/k3s/k3s.yaml";
 export const K3S_INSTALLER_PATH = "/usr/local/lib/fjord/k3s-install.sh";
 export const K3S_BINARY_PATH = "/usr/local/bin/k3s";
 export const K3S_IMAGES_DIR = "/var/lib/rancher/k3s/agent/images";
-/** Where a dry run records the install command it did not run. */
-export const K3S_DRY_RUN_PATH = "/var/lib/fjord/k3s-install.cmd";
 /** Where air-gap files are uploaded (as the SSH user) before being installed as root. */
 export const AIRGAP_STAGING_DIR = "/var/tmp/fjord-airgap";
 
@@ -79,8 +77,6 @@ export interface K3sInstallOptions {
   token: string;
   /** Names of the uploaded files in the staging dir; absent means download from get.k3s.io. */
   airgap?: { stagingDir: string; imagesFile: string };
-  /** Place every file and print the install command instead of running it. */
-  dryRun: boolean;
   /** @default 300 */
   readyTimeoutSeconds?: number;
 }
@@ -127,7 +123,7 @@ fi`;
     exit 0
   fi
   if fjord_live && [ -x "$FJORD_ROOT${uninstall}" ]; then "$FJORD_ROOT${uninstall}"; fi
-  rm -f "$FJORD_ROOT${K3S_TOKEN_PATH}" "$FJORD_ROOT${K3S_CONFIG_PATH}" "$FJORD_ROOT${K3S_INSTALLER_PATH}" "$FJORD_ROOT${K3S_DRY_RUN_PATH}"
+  rm -f "$FJORD_ROOT${K3S_TOKEN_PATH}" "$FJORD_ROOT${K3S_CONFIG_PATH}" "$FJORD_ROOT${K3S_INSTALLER_PATH}"
   if ! fjord_live; then rm -f "$FJORD_ROOT${K3S_BINARY_PATH}"${images ? ` "$FJORD_ROOT"${shq(images)}` : ""}; fi
   echo "fjord: node $FJORD_NODE: k3s removed"
   exit 0
@@ -142,27 +138,27 @@ if [ -n "$FJORD_ROOT" ]; then
 fi
 if ! fjord_live; then cmd="$cmd INSTALL_K3S_SKIP_ENABLE=true INSTALL_K3S_SKIP_START=true"; fi
 cmd="$cmd sh $FJORD_ROOT${K3S_INSTALLER_PATH}"
-if ${o.dryRun ? "true" : "false"}; then
-  mkdir -p "$(dirname "$FJORD_ROOT${K3S_DRY_RUN_PATH}")"
-  printf '%s\n' "$cmd" >"$FJORD_ROOT${K3S_DRY_RUN_PATH}"
-  echo "fjord: node $FJORD_NODE: k3s dry run: would run: $cmd"
-else
+if fjord_live; then
   current=$(k3s --version 2>/dev/null | awk 'NR == 1 {print $3}' || true)
   if [ "$current" = ${shq(o.version)} ] && [ "$FJORD_CHANGED" = 0 ] && systemctl is-active -q ${svc} 2>/dev/null; then
     echo "fjord: node $FJORD_NODE: k3s ${o.version} already running with this config"
   else
     env $cmd
   fi
-  if fjord_live; then
-    waited=0
-    until ${ready}; do
-      [ "$waited" -lt ${timeout} ] || fjord_die "k3s (${svc}) not ready after ${timeout}s; see journalctl -u ${svc}"
-      sleep 5; waited=$((waited + 5))
-    done
-  fi
+  waited=0
+  until ${ready}; do
+    [ "$waited" -lt ${timeout} ] || fjord_die "k3s (${svc}) not ready after ${timeout}s; see journalctl -u ${svc}"
+    sleep 5; waited=$((waited + 5))
+  done
+  state=ready
+else
+  # The k3s on PATH and its service belong to the host, not to the image, so they cannot tell
+  # whether the image is current; and nothing in the image runs yet, so there is nothing to wait for.
+  env $cmd
+  state="installed under $FJORD_ROOT, not started"
 fi
 if [ "$FJORD_ACTION" = create ]; then fjord_claim k3s; fi
-echo "fjord: node $FJORD_NODE: k3s ${o.version} ${o.role} ${o.dryRun ? "staged (dry run)" : "ready"}"`;
+echo "fjord: node $FJORD_NODE: k3s ${o.version} ${o.role} $state"`;
 }
 
 export interface DrainOptions {
@@ -201,11 +197,17 @@ fi
 k3s kubectl delete node "$n" --ignore-not-found --wait=true`;
 }
 
-/** Body of the kubeconfig read: waits for k3s to write it, then prints it (stdout is secret). */
-export function renderKubeconfigBody(o: { dryRun: boolean; timeoutSeconds?: number }): string {
+/**
+ * Body of the kubeconfig read: waits for k3s to write it, then prints it (stdout is secret). An
+ * image's k3s never started, so there is none to read and the output stays empty.
+ */
+export function renderKubeconfigBody(o: { timeoutSeconds?: number } = {}): string {
   const t = o.timeoutSeconds ?? 120;
-  if (o.dryRun) return `echo "fjord: node $FJORD_NODE: k3s dry run: no kubeconfig" >&2`;
-  return String.raw`f="$FJORD_ROOT${K3S_KUBECONFIG_PATH}"
+  return String.raw`if ! fjord_live; then
+  echo "fjord: node $FJORD_NODE: k3s is not running under $FJORD_ROOT; no kubeconfig" >&2
+  exit 0
+fi
+f="$FJORD_ROOT${K3S_KUBECONFIG_PATH}"
 waited=0
 until [ -s "$f" ]; do
   [ "$waited" -lt ${t} ] || fjord_die "k3s did not write ${K3S_KUBECONFIG_PATH} within ${t}s"

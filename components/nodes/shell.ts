@@ -20,7 +20,11 @@ export interface StepContext {
   step: string;
   /** Filesystem root every written path is placed under ("" = the live system). */
   root: string;
-  /** Whether to change the running system (kernel settings, services) or only write files. */
+  /**
+   * Whether to change the running system (kernel settings, nft, services) or only write files.
+   * VpsNode sets it exactly when there is no root: with one, the running system is the host that
+   * builds the image, not the image's.
+   */
   live: boolean;
   /** What the operator should do when this step fails. */
   hint: string;

@@ -32,12 +32,6 @@ export interface VpsNodeK3sArgs {
   airgap?: AirgapFiles;
   /** @default "vxlan" */
   flannelBackend?: "vxlan" | "wireguard-native";
-  /**
-   * Place every file (binary, images, installer, config, token) and record the install command in
-   * /var/lib/fjord/k3s-install.cmd instead of running it. For image building and for tests on
-   * hosts that cannot run k3s. @default false
-   */
-  dryRun?: boolean;
 }
 
 export interface VpsNodeArgs {
@@ -63,15 +57,13 @@ export interface VpsNodeArgs {
   /** SSH connection attempts before a step fails (each waits longer). @default 10 */
   dialErrorLimit?: number;
   /**
-   * Filesystem root every written file is placed under: for building an image in a mounted root
-   * or a chroot, and for tests. Paths written into config files stay as seen from inside. @default ""
+   * Build an image instead of changing a running system: every written file is placed under this
+   * root (a mounted root or a chroot), every file is still checked (nft -c), and nothing live
+   * changes (no sysctl, modprobe, swapoff, nft load or service); k3s is installed under the root
+   * but not started, so there is no kubeconfig to read. Paths written into config files stay as
+   * seen from inside the image. "" (or "/") is the live system. @default ""
    */
   root?: string;
-  /**
-   * Change the running system (sysctl, modules, swapoff, nft load, services). false writes and
-   * checks every file but changes nothing live, e.g. with `root` for image building. @default true
-   */
-  liveApply?: boolean;
   /** Seconds /proc/stat is sampled for CPU steal. @default 3 */
   stealSampleSeconds?: number;
   /** Steal above this warns. @default 2 */
@@ -112,11 +104,11 @@ export class VpsNode extends pulumi.ComponentResource {
   constructor(name: string, args: VpsNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fjord:nodes:VpsNode", name, {}, opts);
     const node = args.node;
-    const root = args.root ?? "";
-    const live = args.liveApply ?? true;
+    const root = (args.root ?? "").replace(/\/+$/, "");
+    // A root is an image being built: what runs here is the host, not the image's system.
+    const live = root === "";
     const peers = args.peers ?? [];
     const serverPeers = args.serverPeers ?? [];
-    const dryRun = args.k3s.dryRun ?? false;
     const sample = args.stealSampleSeconds ?? 3;
     const drainVia = args.drainVia ?? node;
     const privateKey = pulumi.secret(args.privateKey);
@@ -284,7 +276,6 @@ export class VpsNode extends pulumi.ComponentResource {
           version: args.k3s.version,
           config,
           token,
-          dryRun,
           ...(airgap ? { airgap } : {}),
         }),
       ),
@@ -311,7 +302,7 @@ export class VpsNode extends pulumi.ComponentResource {
     if (args.readKubeconfig) {
       const read = step(
         "kubeconfig",
-        renderStep(ctx("kubeconfig"), renderKubeconfigBody({ dryRun })),
+        renderStep(ctx("kubeconfig"), renderKubeconfigBody()),
         // Re-read whenever the install re-runs with a new version or config.
         { secretStdout: true, trigger: sha(args.k3s.version + config), deps: [this.k3sInstall] },
       );

@@ -1,24 +1,23 @@
 /**
  * Nodes against real SSH hosts: two sshd servers, each in its own network namespace, reached at
  * 10.213.x.2 over a veth pair. The hosts share this machine's filesystem, so every node writes
- * under its own temp root (the `root` option) and runs in "files" mode (liveApply false), except
- * the firewall check below, which loads the ruleset for real inside the host's namespace.
- * k3s itself cannot run here: the air-gapped install goes as far as placing every file and
- * recording the exact install command (k3sDryRun).
+ * under its own temp root (the `root` option), as when building an image: nothing live changes,
+ * except in the firewall check below, which loads the ruleset for real inside the host's
+ * namespace. k3s itself cannot run here: the air-gapped install places every file and runs the
+ * test's own installer (testkit/k3s-installer.ts), which records how it was called.
  *
  * Part 1 runs the rendered scripts through the OpenSSH client; part 2 runs K3sNodes on the real
  * engine (ephemeral stack): precondition failure, up, no-change preview, an sshd stopped between
  * runs, the re-run that converges, and destroy.
  */
 import { execFileSync, spawnSync } from "child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
 import {
   checkPreconditions,
-  K3S_DRY_RUN_PATH,
   launcher,
   parseFacts,
   renderFactsBody,
@@ -32,6 +31,7 @@ import {
 } from "../../components/nodes";
 import type { Node } from "../../components/config";
 import { ensurePackages } from "../../testkit/apt";
+import { readInstallRecord, writeFakeAirgap } from "../../testkit/k3s-installer";
 import { createNetns, type TestNetns } from "../../testkit/netns";
 import { generateKeyPair, startSshd, type KeyPair, type Sshd } from "../../testkit/sshd";
 import { ROOT, withEphemeralStack } from "../../testkit/stack";
@@ -181,15 +181,14 @@ describe("host scripts over real SSH", () => {
     expect(step(ctx("n1", "firewall", true), renderFirewallBody(rules)).status).toBe(0);
   });
 
-  it("stages an air-gapped k3s install and records the command instead of running it", () => {
+  it("installs k3s air-gapped into the node's root without starting it", () => {
     const stage = path.join(host("n2").root, "var/tmp/fjord-airgap");
     mkdirSync(stage, { recursive: true });
-    for (const f of ["k3s", "images.tar.zst", "install.sh"]) writeFileSync(path.join(stage, f), f);
+    writeFakeAirgap(stage);
     const body = renderK3sBody({
       role: "agent",
       version: "v1.31.4+k3s1",
       token: "e2e-token",
-      dryRun: true,
       config: renderK3sConfig({
         node: "n2",
         role: "agent",
@@ -199,13 +198,18 @@ describe("host scripts over real SSH", () => {
         serverUrl: `https://${host("n1").ns.address}:6443`,
         clusterInit: false,
       }),
-      airgap: { stagingDir: stage, imagesFile: "images.tar.zst" },
+      airgap: { stagingDir: stage, imagesFile: "k3s-airgap-images-amd64.tar.zst" },
     });
     const r = step(ctx("n2", "k3s"), body);
+    expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    expect(readFileSync(path.join(host("n2").root, K3S_DRY_RUN_PATH), "utf8")).toMatch(
-      /^INSTALL_K3S_VERSION=v1\.31\.4\+k3s1 INSTALL_K3S_EXEC=agent INSTALL_K3S_SKIP_DOWNLOAD=true /,
-    );
+    expect(readInstallRecord(host("n2").root).env).toMatchObject({
+      INSTALL_K3S_VERSION: "v1.31.4+k3s1",
+      INSTALL_K3S_EXEC: "agent",
+      INSTALL_K3S_SKIP_DOWNLOAD: "true",
+      INSTALL_K3S_SKIP_START: "true",
+      INSTALL_K3S_BIN_DIR: `${host("n2").root}/usr/local/bin`,
+    });
     expect(r.stdout + r.stderr).not.toContain("e2e-token");
     expect(step(ctx("n2", "k3s"), body, "delete").stdout).toContain("k3s removed");
   });
@@ -239,14 +243,7 @@ describe("K3sNodes on the real engine", () => {
   it("refuses a non-KVM host, deploys, converges, reports a downed host, recovers and destroys", async () => {
     const airgapDir = path.join(work, "airgap");
     mkdirSync(airgapDir, { recursive: true });
-    const airgap = {
-      k3sBinary: path.join(airgapDir, "k3s"),
-      imagesTarball: path.join(airgapDir, "k3s-airgap-images-amd64.tar.zst"),
-      installScript: path.join(airgapDir, "install.sh"),
-    };
-    writeFileSync(airgap.k3sBinary, "#!/bin/sh\necho fake k3s\n");
-    writeFileSync(airgap.imagesTarball, "fake images");
-    writeFileSync(airgap.installScript, "#!/bin/sh\necho fake installer\n");
+    const airgap = writeFakeAirgap(airgapDir);
     const roots = Object.fromEntries(hosts.map((h) => [h.name, h.root]));
 
     const program = async () => {
@@ -260,8 +257,6 @@ describe("K3sNodes on the real engine", () => {
         k3sVersion: "v1.31.4+k3s1",
         airgap,
         root: (n) => roots[n],
-        liveApply: false,
-        k3sDryRun: true,
         dialErrorLimit: 1,
         stealSampleSeconds: cfg.requireNumber("stealSampleSeconds"),
       });
@@ -302,7 +297,7 @@ describe("K3sNodes on the real engine", () => {
         >;
         expect(facts.n1.virtualization).toBe(localVirt());
         expect(facts.n2.memoryBytes).toBe(memTotalBytes());
-        expect(r.outputs.kubeconfig.secret).toBe(true);
+        expect(r.outputs.kubeconfig).toMatchObject({ secret: true, value: "" });
         for (const n of ["n1", "n2"]) {
           expect(readFileSync(sysctl(n), "utf8")).toContain("vm.swappiness = 1");
           expect(readFileSync(path.join(roots[n], "etc/nftables.conf"), "utf8")).toContain(
@@ -311,9 +306,12 @@ describe("K3sNodes on the real engine", () => {
           expect(readFileSync(path.join(roots[n], "usr/local/bin/k3s"), "utf8")).toContain(
             "fake k3s",
           );
-          expect(readFileSync(path.join(roots[n], K3S_DRY_RUN_PATH), "utf8")).toContain(
-            `INSTALL_K3S_EXEC=${n === "n1" ? "server" : "agent"} INSTALL_K3S_SKIP_DOWNLOAD=true`,
-          );
+          expect(readInstallRecord(roots[n]).env).toMatchObject({
+            INSTALL_K3S_EXEC: n === "n1" ? "server" : "agent",
+            INSTALL_K3S_SKIP_DOWNLOAD: "true",
+            INSTALL_K3S_SKIP_ENABLE: "true",
+            INSTALL_K3S_SKIP_START: "true",
+          });
         }
         expect(readFileSync(path.join(roots.n2, "etc/rancher/k3s/config.yaml"), "utf8")).toContain(
           `server: "https://${host("n1").ns.address}:6443"`,
@@ -337,7 +335,7 @@ describe("K3sNodes on the real engine", () => {
         await e.expectNoChanges();
       },
     );
-    // destroy ran the delete steps: the dry-run k3s files are gone from both roots.
+    // destroy ran the delete steps: the k3s files fjord placed are gone from both roots.
     for (const n of ["n1", "n2"]) {
       expect(existsSync(path.join(roots[n], "etc/rancher/k3s/config.yaml"))).toBe(false);
       expect(existsSync(sysctl(n))).toBe(true);

@@ -136,6 +136,43 @@ describe("K3sCluster (mocks)", () => {
     expect(await valueOf(cluster.kubeconfig)).toContain("server: https://192.0.2.11:6443");
   });
 
+  it("changes the live system only without a root; a root builds images, one per node", async () => {
+    for (const c of rec.ofType(CMD).filter((r) => r.name.startsWith("cluster-"))) {
+      expect(plain(c.inputs.stdin)).toContain("\nFJORD_ROOT=''\nFJORD_LIVE=1\n");
+    }
+    new K3sNodes("img", {
+      nodes: [node("i-1", "server", "192.0.2.41"), node("i-2", "agent", "192.0.2.42")],
+      privateKey: pulumi.secret("KEY"),
+      adminCidrs: ["198.51.100.0/24"],
+      k3sVersion: "v1.31.4+k3s1",
+      airgap: {
+        k3sBinary: "/airgap/k3s",
+        imagesTarball: "/airgap/images.tar.zst",
+        installScript: "/airgap/install.sh",
+      },
+      root: (n) => `/srv/images/${n}/`,
+    });
+    new K3sNodes("slash", {
+      nodes: [node("s-1", "server", "192.0.2.51")],
+      privateKey: pulumi.secret("KEY"),
+      adminCidrs: ["198.51.100.0/24"],
+      k3sVersion: "v1.31.4+k3s1",
+      root: "/",
+    });
+    await rec.settle();
+    for (const n of ["i-1", "i-2"]) {
+      for (const s of ["facts", "prep", "firewall", "k3s"]) {
+        expect(input(`img-${n}-${s}`, "stdin")).toContain(
+          `\nFJORD_ROOT='/srv/images/${n}'\nFJORD_LIVE=0\n`,
+        );
+      }
+    }
+    expect(
+      rec.get("command:remote:CopyToRemote", "img-i-2-airgap-installer").inputs.remotePath,
+    ).toBe("/srv/images/i-2/var/tmp/fjord-airgap/install.sh");
+    expect(input("slash-s-1-prep", "stdin")).toContain("\nFJORD_ROOT=''\nFJORD_LIVE=1\n");
+  });
+
   it("keeps the token, the kubeconfig and the private key secret", async () => {
     expect(await isSecret(cluster.kubeconfig)).toBe(true);
     const inner = new K3sNodes("other", {

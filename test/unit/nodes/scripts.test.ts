@@ -1,6 +1,6 @@
 /**
- * The rendered host scripts, run for real with bash against a temp root in "files" mode
- * (liveApply false): what they write, that a re-run converges, and how failures read.
+ * The rendered host scripts, run for real with bash against a temp root, as when building an image
+ * (nothing live changes): what they write, that a re-run converges, and how failures read.
  */
 import { spawnSync } from "child_process";
 import {
@@ -16,7 +16,6 @@ import { tmpdir } from "os";
 import * as path from "path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
-  K3S_DRY_RUN_PATH,
   launcher,
   renderDrainBody,
   renderFactsBody,
@@ -30,6 +29,11 @@ import {
   renderSysctl,
   type StepContext,
 } from "../../../components/nodes";
+import {
+  installRecordPath,
+  readInstallRecord,
+  writeFakeAirgap,
+} from "../../../testkit/k3s-installer";
 
 const roots: string[] = [];
 afterAll(() => roots.forEach((r) => rmSync(r, { recursive: true, force: true })));
@@ -108,14 +112,11 @@ describe("prep script", () => {
   });
 });
 
-describe("k3s script (dry run, air-gapped)", () => {
+describe("k3s script (image root, air-gapped, the test's recording installer)", () => {
   function stage(root: string) {
     const dir = path.join(root, "var/tmp/fjord-airgap");
     mkdirSync(dir, { recursive: true });
-    writeFileSync(path.join(dir, "k3s"), "#!/bin/sh\necho k3s\n");
-    writeFileSync(path.join(dir, "k3s-airgap-images-amd64.tar.zst"), "images");
-    writeFileSync(path.join(dir, "install.sh"), "#!/bin/sh\n");
-    return dir;
+    writeFakeAirgap(dir);
   }
   const body = (root: string, token = "s3cret-token-value") =>
     renderK3sBody({
@@ -131,26 +132,31 @@ describe("k3s script (dry run, air-gapped)", () => {
         clusterInit: false,
       }),
       token,
-      dryRun: true,
       airgap: {
         stagingDir: path.join(root, "var/tmp/fjord-airgap"),
         imagesFile: "k3s-airgap-images-amd64.tar.zst",
       },
     });
 
-  it("places the files, records the command and never prints the token", () => {
+  it("places the files, runs the installer into the root without starting k3s, never prints the token", () => {
     const root = tempRoot();
     stage(root);
     const r = run(ctx(root, "k3s"), body(root));
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    const cmd = readFileSync(path.join(root, K3S_DRY_RUN_PATH), "utf8").trim();
-    expect(cmd).toBe(
-      `INSTALL_K3S_VERSION=v1.31.4+k3s1 INSTALL_K3S_EXEC=agent INSTALL_K3S_SKIP_DOWNLOAD=true ` +
-        `INSTALL_K3S_BIN_DIR=${root}/usr/local/bin INSTALL_K3S_SYSTEMD_DIR=${root}/etc/systemd/system ` +
-        `INSTALL_K3S_SKIP_ENABLE=true INSTALL_K3S_SKIP_START=true sh ${root}/usr/local/lib/fjord/k3s-install.sh`,
-    );
-    expect(r.stdout).toContain(`would run: ${cmd}`);
+    expect(readInstallRecord(root)).toEqual({
+      args: [],
+      env: {
+        INSTALL_K3S_BIN_DIR: `${root}/usr/local/bin`,
+        INSTALL_K3S_EXEC: "agent",
+        INSTALL_K3S_SKIP_DOWNLOAD: "true",
+        INSTALL_K3S_SKIP_ENABLE: "true",
+        INSTALL_K3S_SKIP_START: "true",
+        INSTALL_K3S_SYSTEMD_DIR: `${root}/etc/systemd/system`,
+        INSTALL_K3S_VERSION: "v1.31.4+k3s1",
+      },
+    });
+    expect(r.stdout).toContain(`k3s v1.31.4+k3s1 agent installed under ${root}, not started`);
     expect(statSync(path.join(root, "usr/local/bin/k3s")).mode & 0o777).toBe(0o755);
     expect(
       existsSync(
@@ -164,7 +170,8 @@ describe("k3s script (dry run, air-gapped)", () => {
     expect(readFileSync(path.join(root, "etc/rancher/k3s/config.yaml"), "utf8")).toContain(
       'server: "https://192.0.2.10:6443"',
     );
-    expect(r.stdout + r.stderr + cmd).not.toContain("s3cret");
+    const record = readFileSync(installRecordPath(root), "utf8");
+    expect(r.stdout + r.stderr + record).not.toContain("s3cret");
   });
 
   it("uninstalls on delete only when no newer copy of the resource claims the node", () => {
@@ -182,6 +189,7 @@ describe("k3s script (dry run, air-gapped)", () => {
     expect(removed.stdout).toContain("k3s removed");
     expect(existsSync(path.join(root, "etc/rancher/k3s/config.yaml"))).toBe(false);
     expect(existsSync(path.join(root, "usr/local/bin/k3s"))).toBe(false);
+    expect(existsSync(path.join(root, "usr/local/lib/fjord/k3s-install.sh"))).toBe(false);
   });
 
   it("fails clearly when an air-gap upload is missing", () => {
@@ -189,6 +197,16 @@ describe("k3s script (dry run, air-gapped)", () => {
     const r = run(ctx(root, "k3s"), body(root));
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/^fjord: node osl-1: k3s failed: air-gap file .*\/k3s is missing/);
+    expect(existsSync(installRecordPath(root))).toBe(false);
+  });
+});
+
+describe("kubeconfig script", () => {
+  it("reads nothing from an image root, where k3s never started", () => {
+    const r = run(ctx(tempRoot(), "kubeconfig"), renderKubeconfigBody({ timeoutSeconds: 2 }));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("no kubeconfig");
   });
 });
 
@@ -234,7 +252,7 @@ describe("every rendered script", () => {
     ],
     [
       "k3s download",
-      renderK3sBody({ role: "server", version: "v1.31.4+k3s1", config, token: "t", dryRun: false }),
+      renderK3sBody({ role: "server", version: "v1.31.4+k3s1", config, token: "t" }),
     ],
     [
       "k3s airgap",
@@ -243,12 +261,11 @@ describe("every rendered script", () => {
         version: "v1.31.4+k3s1",
         config,
         token: "t",
-        dryRun: false,
         airgap: { stagingDir: "/var/tmp/fjord-airgap", imagesFile: "i.tar" },
       }),
     ],
     ["drain", renderDrainBody({ target: "a1", timeoutSeconds: 60 })],
-    ["kubeconfig", renderKubeconfigBody({ dryRun: false })],
+    ["kubeconfig", renderKubeconfigBody()],
   ];
   it.each(bodies)("%s is valid bash, and its launcher valid sh", (step, body) => {
     const c = { ...ctx("", step), live: true };
@@ -260,8 +277,8 @@ describe("every rendered script", () => {
   });
 
   it("refuses k3s versions that are not a k3s release", () => {
-    expect(() =>
-      renderK3sBody({ role: "agent", version: "latest", config, token: "t", dryRun: true }),
-    ).toThrow(/not a k3s release/);
+    expect(() => renderK3sBody({ role: "agent", version: "latest", config, token: "t" })).toThrow(
+      /not a k3s release/,
+    );
   });
 });
