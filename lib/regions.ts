@@ -64,3 +64,13 @@ export const EEA: readonly string[] = [
   "LI",
   "NO",
 ];
+
+/** The jurisdictions a list allows, upper-cased, with "EEA" standing for every EEA state. */
+export function expandJurisdictions(codes: readonly string[]): Set<string> {
+  const out = new Set<string>();
+  for (const code of codes) {
+    if (code.toUpperCase() === "EEA") EEA.forEach((c) => out.add(c));
+    else out.add(code.toUpperCase());
+  }
+  return out;
+}

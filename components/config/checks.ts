@@ -1,16 +1,16 @@
-/** Cross-field rules that one field's schema cannot see. Each returns problems, never throws. */
+/**
+ * Cross-field rules that one field's schema cannot see, in report order. Each returns problems,
+ * never throws. Rules about one domain live beside this file (checks-<domain>.ts).
+ */
 import { parseCpu, parseMemory, formatMemory } from "./units";
-import { keyPath, type SpecProblem } from "./errors";
+import type { SpecProblem } from "./errors";
 import { findCycle } from "../../lib/graph";
 import { DEFAULT_REGIONS } from "../../lib/regions";
-import type { PlatformSpec } from "./schema";
-
-type Check = (spec: PlatformSpec) => SpecProblem[];
-
-const calleeOf = (c: PlatformSpec["services"][number]["calls"][number]): string =>
-  typeof c === "string" ? c : c.service;
-
-const p = (path: PropertyKey[], message: string): SpecProblem => ({ key: keyPath(path), message });
+import { calleeOf, problem as p, type Check } from "./check";
+import { databaseMemory, databaseVersions } from "./checks-database";
+import { domainsOnce, someRoute } from "./checks-gateway";
+import { routeBudgets } from "./checks-latency";
+import { jurisdictions, nodeAddresses, replicasFitNodes } from "./checks-placement";
 
 function duplicates<T>(items: readonly T[], keyOf: (t: T) => string): Map<number, number> {
   const seen = new Map<string, number>();
@@ -228,11 +228,19 @@ const oneLogShipper: Check = (spec) =>
 export const CHECKS: readonly Check[] = [
   uniqueNames,
   knownRegions,
+  jurisdictions,
   callsResolve,
   noCycles,
   requestsWithinLimits,
   fitsOnNodes,
+  databaseVersions,
+  databaseMemory,
   clusterShape,
+  nodeAddresses,
+  replicasFitNodes,
+  domainsOnce,
+  someRoute,
+  routeBudgets,
   tlsSecret,
   oneLogShipper,
 ];

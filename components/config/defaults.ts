@@ -48,3 +48,18 @@ export const GATEWAY_DEFAULTS = {
   accessLog: { enabled: true, format: "json" as const },
   dashboard: { enabled: false },
 };
+
+/**
+ * Request headers the gateway sets itself. Letting `piiHeaders` blank them would emit two
+ * conflicting `proxy_set_header` lines (nginx sends both) or undo the X-Forwarded-For reset.
+ */
+export const MANAGED_REQUEST_HEADERS = [
+  "host",
+  "connection",
+  "x-real-ip",
+  "x-forwarded-for",
+  "x-forwarded-proto",
+  "x-forwarded-host",
+  "x-request-id",
+  "forwarded",
+] as const;

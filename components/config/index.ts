@@ -4,7 +4,7 @@
  */
 import { platformSchema, CONFIG_KEYS, type PlatformSpec } from "./schema";
 import { CHECKS } from "./checks";
-import { SpecError, fromZod, keyPath, type SpecProblem } from "./errors";
+import { SpecError, fjordWording, fromZod, keyPath, type SpecProblem } from "./errors";
 import { resolve, type Spec } from "./resolve";
 
 export * from "./schema";
@@ -72,23 +72,30 @@ export function parseSpec(input: SpecInput): ParsedSpec {
   const values = Object.fromEntries(
     Object.entries(input.values).filter(([k]) => !(SECRET_KEYS as readonly string[]).includes(k)),
   );
-  const parsed = platformSchema.safeParse(values);
+  const parsed = platformSchema.safeParse(values, { error: fjordWording });
   if (!parsed.success) {
     // Secret-key problems are independent of the schema, so report them in the same pass.
     throw new SpecError(
-      [...fromZod(parsed.error.issues, values), ...secretProblems(input, undefined).problems],
+      [
+        ...fromZod(parsed.error.issues, values, platformSchema),
+        ...secretProblems(input, undefined).problems,
+      ],
       input.stack,
     );
   }
   const secrets = secretProblems(input, parsed.data);
-  const problems = [...CHECKS.flatMap((check) => check(parsed.data)), ...secrets.problems];
+  const found = CHECKS.flatMap((check) => check(parsed.data));
+  const problems = [...found.filter((p) => !p.advisory), ...secrets.problems];
   if (!input.dryRun) problems.push(...secrets.missing);
   if (problems.length > 0) throw new SpecError(problems, input.stack);
-  const warnings = input.dryRun
-    ? secrets.missing.map(
-        (m) => `${m.key} ${m.message} (preview continues; \`pulumi up\` will stop here)`,
-      )
-    : [];
+  const warnings = [
+    ...found.filter((p) => p.advisory).map((p) => `${p.key}: ${p.message}`),
+    ...(input.dryRun
+      ? secrets.missing.map(
+          (m) => `${m.key} ${m.message} (preview continues; \`pulumi up\` will stop here)`,
+        )
+      : []),
+  ];
   return { spec: resolve(parsed.data, input.stack), warnings };
 }
 

@@ -2,13 +2,22 @@
  * One line per config key for the README's reference table. A unit test fails when a key in the
  * schema has no line here, so a new key cannot ship undocumented.
  */
+import {
+  DB_VERSIONS,
+  MARIADB_MIN_MEMORY,
+  POSTGRES_MANY_CORES,
+  POSTGRES_MIN_MEMORY,
+  POSTGRES_MIN_MEMORY_MANY_CORES,
+} from "./checks-database";
+import { formatMemory } from "./units";
+
 export const KEY_DOCS: Record<string, string> = {
   "fjord:environment":
     "Environment; picks the policy config (availability is mandatory in prod, advisory in dev).",
   "fjord:target": "Where the platform runs: Docker on this machine (dev) or Kubernetes (prod).",
   "fjord:region": "Region of the gateway and the default placement of nodes and services.",
   "fjord:allowedJurisdictions":
-    "ISO country codes data may live in; the residency policies enforce it.",
+    'ISO country codes data may live in ("EEA" for every EEA state); the config checks where services and nodes are placed, the residency policies check the resources.',
   "fjord:regions":
     "Extra regions, added to the built-in catalogue (no-osl1, no-osl2, no-svg1, se-sto1, fi-hel1, de-fra1, nl-ams1, us-east1).",
   "fjord:regions.<name>.jurisdiction": "ISO 3166-1 alpha-2 code of the law that applies there.",
@@ -71,8 +80,8 @@ export const KEY_DOCS: Record<string, string> = {
   "fjord:gateway.upstream.maxFails":
     "Failures within failTimeout that take an upstream server out (circuit breaking).",
   "fjord:gateway.upstream.failTimeout": "Failure window, and how long a failed server stays out.",
-  "fjord:gateway.upstream.connectTimeout": "Upstream connect timeout.",
-  "fjord:gateway.upstream.readTimeout": "Upstream response timeout (504 after it).",
+  "fjord:gateway.upstream.connectTimeout": "Upstream connect timeout, in whole ms.",
+  "fjord:gateway.upstream.readTimeout": "Upstream response timeout (504 after it), in whole ms.",
   "fjord:gateway.upstream.nextUpstreamTries":
     "Tries per request across servers, the first included.",
   "fjord:gateway.circuitBreaker.expression": "Traefik circuit breaker trip condition.",
@@ -98,13 +107,13 @@ export const KEY_DOCS: Record<string, string> = {
   "fjord:services[].route.path": "Gateway path prefix, e.g. /orders/.",
   "fjord:services[].route.public": "Public routes have Cookie stripped.",
   "fjord:services[].route.budgetMs":
-    "End-to-end latency budget; defaults to latency.defaultRouteBudgetMs.",
+    "End-to-end latency budget in whole ms; defaults to latency.defaultRouteBudgetMs. The worst case of the route's call chain must fit (advisory in dev).",
   "fjord:services[].calls":
     "Synchronous calls: a service name, or {service, fanOut, mode: sequential|parallel}.",
   "fjord:services[].env": "Plain environment variables (never secrets).",
   "fjord:services[].database.engine": "postgres, or mysql (MariaDB).",
-  "fjord:services[].database.version": "Server version; picks the default image (16.6 / 11.4.4).",
-  "fjord:services[].database.memory": "Memory limit; all tuning is derived from it.",
+  "fjord:services[].database.version": `Server version; picks the default image (16.6 / 11.4.4). ${DB_VERSIONS.postgres.text}; ${DB_VERSIONS.mysql.text}.`,
+  "fjord:services[].database.memory": `Memory limit; all tuning is derived from it. At least ${formatMemory(POSTGRES_MIN_MEMORY)} for PostgreSQL (${formatMemory(POSTGRES_MIN_MEMORY_MANY_CORES)} from ${POSTGRES_MANY_CORES} CPUs), ${formatMemory(MARIADB_MIN_MEMORY)} for MariaDB.`,
   "fjord:services[].database.cpu": "CPU limit.",
   "fjord:services[].database.storage": "Volume size.",
   "fjord:services[].database.disk":

@@ -12,6 +12,7 @@ import {
   cpu,
   cpuMem,
   dnsLabel,
+  domainName,
   duration,
   host,
   hostPort,
@@ -19,7 +20,10 @@ import {
   memory,
   pinnedImage,
   port,
+  strippableHeader,
   urlPath,
+  wholeDuration,
+  wholeMs,
 } from "./fields";
 
 export const DISK_CLASSES = ["nvme", "ssd", "hdd"] as const;
@@ -78,6 +82,16 @@ const database = z.strictObject({
   image: pinnedImage.optional(),
 });
 
+/** The gateway turns a route's budget into proxy timeouts, which are whole milliseconds. */
+const routeBudgetMs = z
+  .int({
+    error: (iss) =>
+      typeof iss.input === "number" && Number.isFinite(iss.input)
+        ? `must be a whole number of milliseconds (the gateway's timeouts have no fractions); use ${Math.max(1, Math.ceil(iss.input))}`
+        : undefined,
+  })
+  .min(1, { error: "must be at least 1 (milliseconds)" });
+
 const call = z.union([
   dnsLabel,
   z.strictObject({
@@ -107,7 +121,7 @@ const service = z.strictObject({
       /** Public routes have Cookie stripped. @default true */
       public: z.boolean().default(true),
       /** @default latency.defaultRouteBudgetMs */
-      budgetMs: z.number().positive().optional(),
+      budgetMs: routeBudgetMs.optional(),
     })
     .optional(),
   calls: z.array(call).default([]),
@@ -124,7 +138,7 @@ const service = z.strictObject({
 const gateway = z.strictObject({
   kind: z.enum(["nginx", "traefik"]).default("nginx"),
   replicas: z.int().min(1).max(20).default(2),
-  domains: z.array(host).min(1, { error: "needs at least one domain" }),
+  domains: z.array(domainName).min(1, { error: "needs at least one domain" }),
   resources: z
     .strictObject({ requests: cpuMem, limits: cpuMem })
     .default({ requests: { cpu: "250m", memory: "128Mi" }, limits: { cpu: "1", memory: "256Mi" } }),
@@ -149,24 +163,33 @@ const gateway = z.strictObject({
     })
     .prefault({}),
   /** Headers removed before proxying (personal data must not reach service logs). */
-  piiHeaders: z
-    .array(z.string().regex(/^[A-Za-z0-9-]+$/, { error: "must be an HTTP header name" }))
-    .default([]),
+  piiHeaders: z.array(strippableHeader).default([]),
   stripCookieOnPublic: z.boolean().default(true),
   http3: z.boolean().default(true),
   upstream: z
     .strictObject({
-      keepalive: z.int().min(0).default(GW.upstream.keepalive),
+      keepalive: z
+        .int()
+        .min(1, {
+          error:
+            "must be at least 1 idle connection per upstream (nginx refuses 0 rather than turning keepalive off)",
+        })
+        .default(GW.upstream.keepalive),
       maxFails: z.int().min(1).default(GW.upstream.maxFails),
       failTimeout: duration.default(`${GW.upstream.failTimeoutSeconds}s`),
-      connectTimeout: duration.default(formatDuration(GW.upstream.connectTimeoutMs)),
-      readTimeout: duration.default(formatDuration(GW.upstream.readTimeoutMs)),
+      connectTimeout: wholeMs(1).default(formatDuration(GW.upstream.connectTimeoutMs)),
+      readTimeout: wholeMs(1).default(formatDuration(GW.upstream.readTimeoutMs)),
       nextUpstreamTries: z.int().min(1).default(GW.upstream.nextUpstreamTries),
     })
     .prefault({}),
   circuitBreaker: z
     .strictObject({
-      expression: z.string().default(GW.circuitBreaker.expression),
+      expression: z
+        .string()
+        .regex(/^[^\r\n]*\S[^\r\n]*$/, {
+          error: 'must be one non-empty line, such as "NetworkErrorRatio() > 0.30"',
+        })
+        .default(GW.circuitBreaker.expression),
       checkPeriod: duration.default(`${GW.circuitBreaker.checkPeriodSeconds}s`),
       fallbackDuration: duration.default(`${GW.circuitBreaker.fallbackDurationSeconds}s`),
       recoveryDuration: duration.default(`${GW.circuitBreaker.recoveryDurationSeconds}s`),
@@ -175,7 +198,7 @@ const gateway = z.strictObject({
   retry: z
     .strictObject({
       attempts: z.int().min(0).max(5).default(GW.retry.attempts),
-      initialInterval: duration.default(formatDuration(GW.retry.initialIntervalMs)),
+      initialInterval: wholeMs(0).default(formatDuration(GW.retry.initialIntervalMs)),
     })
     .prefault({}),
 });
@@ -194,8 +217,8 @@ const observability = z.strictObject({
       logShipper: z.boolean().default(true),
     })
     .prefault({}),
-  scrapeInterval: duration.default("15s"),
-  retentionTime: duration.default("15d"),
+  scrapeInterval: wholeDuration.default("15s"),
+  retentionTime: wholeDuration.default("15d"),
   retentionSize: z
     .string()
     .regex(/^\d+(B|KB|MB|GB|TB)$/, { error: 'must be a size such as "10GB"' })
@@ -289,7 +312,9 @@ export const platformSchema = z.strictObject({
   region: z.string().default(DEFAULT_REGION),
   allowedJurisdictions: z
     .array(
-      z.string().regex(/^[A-Z]{2}$/, { error: "must be an ISO 3166-1 alpha-2 code such as NO" }),
+      z.string().regex(/^([A-Z]{2}|EEA)$/, {
+        error: 'must be an ISO 3166-1 alpha-2 code such as NO, or "EEA" for every EEA state',
+      }),
     )
     .min(1)
     .default(["NO"]),
@@ -309,7 +334,7 @@ export const platformSchema = z.strictObject({
   observability: observability.prefault({}),
   latency: z
     .strictObject({
-      defaultRouteBudgetMs: z.number().positive().default(200),
+      defaultRouteBudgetMs: routeBudgetMs.default(200),
       /** Round-trip overrides, keyed "regionA/regionB". */
       rttMs: z
         .record(

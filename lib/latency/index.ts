@@ -5,4 +5,5 @@
 export * from "./rtt";
 export * from "./model";
 export * from "./analyze";
+export * from "./from-spec";
 export * from "./annotations";

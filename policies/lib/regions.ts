@@ -2,7 +2,7 @@
  * Regions and jurisdictions as the residency policies see them: the shared catalogue
  * (lib/regions, the same one fjord's config uses), extended by the pack's config.
  */
-import { DEFAULT_REGION_CATALOG, EEA } from "../../lib/regions";
+import { DEFAULT_REGION_CATALOG, expandJurisdictions } from "../../lib/regions";
 import type { Settings } from "./policy";
 
 export interface ResidencyConfig {
@@ -44,12 +44,7 @@ export class Jurisdictions {
   readonly catalog: Readonly<Record<string, string>>;
 
   constructor(readonly cfg: ResidencyConfig) {
-    const allowed = new Set<string>();
-    for (const j of cfg.allowedJurisdictions) {
-      if (j.toUpperCase() === "EEA") EEA.forEach((c) => allowed.add(c));
-      else allowed.add(j.toUpperCase());
-    }
-    this.allowed = allowed;
+    this.allowed = expandJurisdictions(cfg.allowedJurisdictions);
     this.catalog = { ...DEFAULT_REGION_CATALOG, ...cfg.regions };
   }
 

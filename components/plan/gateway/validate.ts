@@ -1,31 +1,19 @@
 import type { GatewayPlan } from "./types";
+import { MANAGED_REQUEST_HEADERS } from "../../config/defaults";
+import { DOMAIN_NAME_RE, HEADER_NAME_RE, URL_PATH_RE } from "../../config/fields";
+
+export { MANAGED_REQUEST_HEADERS };
 
 // Every plan value ends up verbatim in a proxy config, so anything that could close a
 // directive, open a block or start a variable (`;{}"'$` and whitespace) must be refused here.
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-const LABEL = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?";
-const DOMAIN = new RegExp(`^${LABEL}(?:\\.${LABEL})*$`, "i");
+const DOMAIN = DOMAIN_NAME_RE;
 const HOST = /^(?:[A-Za-z0-9.-]+|[0-9A-Fa-f:]+)$/;
-const HEADER = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
-const URL_PATH = /^\/[A-Za-z0-9._~\-/]*$/;
+const HEADER = HEADER_NAME_RE;
+const URL_PATH = URL_PATH_RE;
 const FILE_PATH = /^[A-Za-z0-9._\-/]+$/;
 const CIDR = /^[0-9A-Fa-f:.]+(?:\/\d{1,3})?$/;
 const RESOLVER = /^(?:[0-9.]+|\[[0-9A-Fa-f:]+\])(?::\d{1,5})?$/;
-
-/**
- * Headers the gateway sets itself. Letting `stripHeaders` blank them would emit two
- * conflicting `proxy_set_header` lines (nginx sends both) or undo the XFF reset.
- */
-export const MANAGED_REQUEST_HEADERS = [
-  "host",
-  "connection",
-  "x-real-ip",
-  "x-forwarded-for",
-  "x-forwarded-proto",
-  "x-forwarded-host",
-  "x-request-id",
-  "forwarded",
-] as const;
 
 function isInt(n: unknown, min: number, max = Number.MAX_SAFE_INTEGER): boolean {
   return typeof n === "number" && Number.isInteger(n) && n >= min && n <= max;

@@ -1,6 +1,6 @@
 /** The latency annotations fjord writes on its workloads (decoded by lib/latency/annotations). */
 import type { Spec } from "../../config";
-import { latencyModelFromSpec } from "./model";
+import { latencyModelFromSpec } from "../../../lib/latency/from-spec";
 import {
   JURISDICTION_KEY,
   LATENCY_KEY,

@@ -44,3 +44,14 @@ export function withField(path: string, value: unknown): Record<string, unknown>
   else cur[last] = value;
   return root;
 }
+
+/** `n` k3s nodes (one server, all gateways) with these IP addresses' last octets. */
+export function k3sNodes(n: number): Record<string, unknown>[] {
+  return Array.from({ length: n }, (_, i) => ({
+    name: `node-${i + 1}`,
+    host: `192.0.2.${i + 11}`,
+    role: i === 0 ? "server" : "agent",
+    gateway: true,
+    class: { vcpu: 4, memory: "8Gi", disk: "nvme" },
+  }));
+}

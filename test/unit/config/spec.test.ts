@@ -70,8 +70,8 @@ describe("platform spec: valid input", () => {
 
 describe("platform spec: every bad field is reported at once, by key", () => {
   const cases: Array<[string, string, unknown, string, RegExp]> = [
-    ["environment", "environment", "qa", "fjord:environment", /allowed: "dev", "prod"/],
-    ["target", "target", "nomad", "fjord:target", /allowed: "kubernetes", "docker"/],
+    ["environment", "environment", "qa", "fjord:environment", /got "qa"; must be "dev" or "prod"/],
+    ["target", "target", "nomad", "fjord:target", /must be "kubernetes" or "docker"/],
     ["missing gateway", "gateway", undefined, "fjord:gateway", /is required/],
     ["no domains", "gateway.domains", [], "fjord:gateway.domains", /at least one domain/],
     [
@@ -86,7 +86,7 @@ describe("platform spec: every bad field is reported at once, by key", () => {
       "gateway.tls",
       { minVersion: "1.1" },
       "fjord:gateway.tls.minVersion",
-      /allowed: "1.2", "1.3"/,
+      /must be "1.2" or "1.3"; TLS 1.0 and 1.1 are not allowed/,
     ],
     ["typo key", "gateway.rateLimt", { average: 5 }, "fjord:gateway.rateLimt", /not a known key/],
     [

@@ -238,7 +238,10 @@ describe("latencyModelFromSpec", () => {
         },
         { name: "payment", region: "de-fra1" },
       ],
-      { latency: { defaultRouteBudgetMs: 180, rttMs: { "no-osl1/de-fra1": 30 } } },
+      {
+        allowedJurisdictions: ["NO", "DE"],
+        latency: { defaultRouteBudgetMs: 180, rttMs: { "no-osl1/de-fra1": 30 } },
+      },
     );
     const m = latencyModelFromSpec(spec);
     expect(m.gateway).toEqual({ region: "no-osl1", jurisdiction: "NO" });

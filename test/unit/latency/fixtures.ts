@@ -65,3 +65,20 @@ export function specWith(
     dryRun: true,
   }).spec;
 }
+
+/**
+ * `spec` with `change` applied after validation: what a hand-edited stack or a program fjord did
+ * not write hands the policy pack, such as a route over its budget, which the config refuses.
+ */
+export function unchecked(spec: Spec, change: (spec: Spec) => void): Spec {
+  const copy = structuredClone(spec);
+  change(copy);
+  return copy;
+}
+
+/** Sets the budget of the route at `path` (the config would refuse it if it cannot be met). */
+export const budget =
+  (path: string, budgetMs: number) =>
+  (spec: Spec): void => {
+    spec.services.find((s) => s.route?.path === path)!.route!.budgetMs = budgetMs;
+  };

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
+import type { Spec } from "../../../components/config";
 import { latencyAnnotations, LATENCY_KEY, ROUTES_KEY } from "../../../components/plan/latency";
 import { latencyCallResidency, latencyRouteBudget } from "../../../policies/latency";
-import { specWith } from "./fixtures";
+import { budget, specWith, unchecked } from "./fixtures";
 import { runStackPolicy as run, type Finding } from "./run-policy";
 
 const deployment = (name: string, namespace: string, annotations: Record<string, string>) => ({
@@ -10,9 +11,16 @@ const deployment = (name: string, namespace: string, annotations: Record<string,
   props: { metadata: { name, namespace, annotations } },
 });
 
-/** The Deployments fjord would create for these services (only what the policies read). */
-function stack(services: Record<string, unknown>[], extra: Record<string, unknown> = {}) {
-  const a = latencyAnnotations(specWith(services, extra));
+/**
+ * The Deployments fjord would create for these services (only what the policies read); `change`
+ * edits the validated spec into one the config would refuse.
+ */
+function stack(
+  services: Record<string, unknown>[],
+  extra: Record<string, unknown> = {},
+  change: (spec: Spec) => void = () => {},
+) {
+  const a = latencyAnnotations(unchecked(specWith(services, extra), change));
   return [
     ...Object.entries(a.services).map(([n, ann]) => deployment(n, `fjord-${n}`, ann)),
     deployment("gateway", "fjord-system", a.gateway),
@@ -41,10 +49,14 @@ describe("latency-route-budget", () => {
       PROD_LIKE[1],
       { name: "payment", region: "us-east1", processingBudgetMs: 80 },
     ];
-    const found = (await run(
-      latencyRouteBudget,
-      stack(services, { allowedJurisdictions: ["NO", "US"] }),
-    )) as Finding[];
+    // The config refuses a route it can show to be over budget: the pack must catch it too.
+    const over = () =>
+      stack(
+        services,
+        { allowedJurisdictions: ["NO", "US"], latency: { defaultRouteBudgetMs: 250 } },
+        budget("/orders/", 200),
+      );
+    const found = (await run(latencyRouteBudget, over())) as Finding[];
     expect(found).toHaveLength(1);
     // 2 + 25 + (110 + 80)
     expect(found[0].message).toMatch(
@@ -56,12 +68,7 @@ describe("latency-route-budget", () => {
     );
     // At the policy's configured level: mandatory in prod, advisory in dev (policies/config).
     expect(found[0].enforcementLevel).toBe("mandatory");
-    const dev = (await run(
-      latencyRouteBudget,
-      stack(services, { allowedJurisdictions: ["NO", "US"] }),
-      {},
-      "advisory",
-    )) as Finding[];
+    const dev = (await run(latencyRouteBudget, over(), {}, "advisory")) as Finding[];
     expect(dev.map((f) => f.enforcementLevel)).toEqual(["advisory"]);
     expect(found[0].urn).toContain("gateway-deployment");
   });
@@ -75,29 +82,33 @@ describe("latency-route-budget", () => {
         processingBudgetMs: 20,
       },
     ];
-    expect(await run(latencyRouteBudget, stack(services))).toEqual([]); // 35 + 20
-    const slow = (await run(latencyRouteBudget, stack(services), {
+    const inDe = { allowedJurisdictions: ["NO", "DE"] };
+    expect(await run(latencyRouteBudget, stack(services, inDe))).toEqual([]); // 35 + 20
+    const slow = (await run(latencyRouteBudget, stack(services, inDe), {
       rttMs: { "no-osl1/de-fra1": 45 },
     })) as Finding[];
     expect(slow.map((f) => f.message.slice(0, 48))).toEqual([
       "Route /api/ takes up to 65 ms, over its 60 ms bu",
     ]);
-    const measured = stack(services, { latency: { rttMs: { "de-fra1/no-osl1": 30 } } });
+    const measured = stack(services, { ...inDe, latency: { rttMs: { "de-fra1/no-osl1": 30 } } });
     expect(await run(latencyRouteBudget, measured, { rttMs: { "no-osl1/de-fra1": 45 } })).toEqual(
       [],
     );
   });
 
   it("counts sequential fan-out in the decoded model", async () => {
-    const feed = { name: "feed", route: { path: "/feed/", budgetMs: 80 }, processingBudgetMs: 10 };
+    const feed = { name: "feed", route: { path: "/feed/", budgetMs: 100 }, processingBudgetMs: 10 };
     const post = { name: "post", processingBudgetMs: 5 };
     const seq = [{ ...feed, calls: [{ service: "post", fanOut: 10 }] }, post];
     const par = [{ ...feed, calls: [{ service: "post", fanOut: 10, mode: "parallel" }] }, post];
-    const found = (await run(latencyRouteBudget, stack(seq))) as Finding[];
+    const found = (await run(
+      latencyRouteBudget,
+      stack(seq, {}, budget("/feed/", 80)),
+    )) as Finding[];
     expect(found).toHaveLength(1);
     expect(found[0].message).toContain("takes up to 82 ms"); // 2 + 10 + 10 × (2 + 5)
     expect(found[0].message).toContain("feed → post 70 ms = 10 × (2 ms RTT + 5 ms processing)");
-    expect(await run(latencyRouteBudget, stack(par))).toEqual([]);
+    expect(await run(latencyRouteBudget, stack(par, {}, budget("/feed/", 80)))).toEqual([]);
   });
 
   it("reports a call cycle written by a program fjord did not check", async () => {

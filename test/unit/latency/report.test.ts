@@ -13,7 +13,7 @@ import {
   runReport,
 } from "../../../scripts/report/report";
 import { topologyDot } from "../../../scripts/report/dot";
-import { specWith } from "./fixtures";
+import { budget, specWith, unchecked } from "./fixtures";
 import { FONT_ENV, findReportFont, fontFamilyOf } from "../../../scripts/report/render";
 
 const ROOT = path.resolve(__dirname, "../../..");
@@ -51,13 +51,20 @@ describe.each(["dev", "prod"])("npm run report -- %s", (stack) => {
 });
 
 describe("report contents", () => {
-  const spec = specWith(
-    [
-      { name: "api", route: { path: "/api/", budgetMs: 100 }, calls: ["far", "near"] },
-      { name: "far", region: "us-east1" },
-      { name: "near" },
-    ],
-    { allowedJurisdictions: ["NO"], latency: { rttMs: { "no-osl1/no-osl9": 3 } } },
+  // What the report draws, the config refuses (over budget, outside NO): edited after validation.
+  const spec = unchecked(
+    specWith(
+      [
+        { name: "api", route: { path: "/api/", budgetMs: 200 }, calls: ["far", "near"] },
+        { name: "far", region: "us-east1" },
+        { name: "near" },
+      ],
+      { allowedJurisdictions: ["NO", "US"], latency: { rttMs: { "no-osl1/no-osl9": 3 } } },
+    ),
+    (s) => {
+      budget("/api/", 100)(s);
+      s.allowedJurisdictions = ["NO"];
+    },
   );
   const model = latencyModelFromSpec(spec);
   const routes = analyzeRoutes(model);

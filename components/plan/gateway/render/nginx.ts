@@ -34,7 +34,7 @@ export const NGINX_TLS12_CIPHERS = [
 
 const RATE_ZONE = "gw_per_ip";
 
-/** Request headers the gateway owns; kept in sync with MANAGED_REQUEST_HEADERS in validate.ts. */
+/** Request headers the gateway owns; kept in sync with MANAGED_REQUEST_HEADERS in config/defaults.ts. */
 const FORWARD_HEADERS: ReadonlyArray<readonly [string, string]> = [
   ["Host", "$host"],
   // Empty Connection lets upstream keepalive work (nginx would otherwise send "close").

@@ -1,0 +1,90 @@
+/**
+ * What the database tuners (components/plan/database/tuning) can work with, checked here so a
+ * config they would refuse fails under its `fjord:` key instead of as a RangeError mid-deploy.
+ * The plan's property test holds these bounds to the tuners.
+ */
+import { formatMemory, MiB, parseCpu, parseMemory } from "./units";
+import { problem as p, type Check } from "./check";
+import type { DatabaseSpec } from "./schema";
+
+type Engine = DatabaseSpec["engine"];
+
+/** Major, minor and patch as the schema's version pattern allows them. */
+const VERSION_RE = /^(\d+)(?:\.(\d+))?(?:\.(\d+))?$/;
+
+/**
+ * Versions fjord tunes and runs: PostgreSQL from 13 (the tuner's settings need it) to 17;
+ * engine "mysql" runs MariaDB (the image is mariadb:<version> and the ready check is
+ * mariadb-admin), from 10.5 (one redo log file, mariadb-* tools) through the 11 series.
+ */
+export const DB_VERSIONS: Record<Engine, { text: string; example: string }> = {
+  postgres: { text: "PostgreSQL 13 to 17", example: "16.6" },
+  mysql: { text: "MariaDB 10.5 to 10.11, or 11.x", example: "11.4.4" },
+};
+
+function supported(engine: Engine, major: number, minor: number): boolean {
+  if (engine === "postgres") return major >= 13 && major <= 17;
+  return (major === 10 && minor >= 5 && minor <= 11) || major === 11;
+}
+
+/**
+ * The smallest memory limit each tuner fits its worst case into, rounded up with margin. PostgreSQL
+ * runs one parallel worker per core (from 2 cores, at most 8) and each takes a connection's memory,
+ * so from 6 cores it needs more. MariaDB needs a 32Mi buffer pool next to 20 connections.
+ */
+export const POSTGRES_MIN_MEMORY = 256 * MiB;
+export const POSTGRES_MIN_MEMORY_MANY_CORES = 288 * MiB;
+export const POSTGRES_MANY_CORES = 6;
+export const MARIADB_MIN_MEMORY = 192 * MiB;
+
+/** Whole cores as the PostgreSQL tuner counts them: rounded, at least one. */
+const coresOf = (cpu: string): number => Math.max(1, Math.round(parseCpu(cpu) / 1000));
+
+export function minDatabaseMemory(engine: Engine, cpu: string): number {
+  if (engine === "mysql") return MARIADB_MIN_MEMORY;
+  return coresOf(cpu) >= POSTGRES_MANY_CORES ? POSTGRES_MIN_MEMORY_MANY_CORES : POSTGRES_MIN_MEMORY;
+}
+
+const eachDatabase = (
+  spec: Parameters<Check>[0],
+  fn: (db: DatabaseSpec, path: PropertyKey[]) => ReturnType<Check>,
+): ReturnType<Check> =>
+  spec.services.flatMap((s, i) => (s.database ? fn(s.database, ["services", i, "database"]) : []));
+
+export const databaseVersions: Check = (spec) =>
+  eachDatabase(spec, (db, path) => {
+    // An omitted version gets the engine's default, which is supported.
+    if (db.version === undefined) return [];
+    const m = VERSION_RE.exec(db.version);
+    if (!m) return []; // the schema already said what a version looks like
+    const [major, minor] = [Number(m[1]), Number(m[2] ?? 0)];
+    if (supported(db.engine, major, minor)) return [];
+    const { text, example } = DB_VERSIONS[db.engine];
+    const why =
+      db.engine === "mysql" && major < 10
+        ? `"${db.version}" is a MySQL version, but engine "mysql" runs MariaDB (image mariadb:<version>)`
+        : `"${db.version}" is not a version fjord tunes ${db.engine === "mysql" ? "MariaDB" : "PostgreSQL"} for`;
+    return [p([...path, "version"], `${why}; use ${text}, such as "${example}"`)];
+  });
+
+export const databaseMemory: Check = (spec) =>
+  eachDatabase(spec, (db, path) => {
+    const min = minDatabaseMemory(db.engine, db.cpu);
+    if (parseMemory(db.memory) >= min) return [];
+    const what =
+      db.engine === "mysql"
+        ? "MariaDB can be tuned for (a 32Mi buffer pool next to 20 connections)"
+        : min === POSTGRES_MIN_MEMORY
+          ? "PostgreSQL can be tuned for (shared buffers next to 10 connections)"
+          : `PostgreSQL can be tuned for with ${POSTGRES_MANY_CORES} or more CPUs (each parallel worker needs a connection's memory)`;
+    const fix =
+      min === POSTGRES_MIN_MEMORY_MANY_CORES
+        ? `raise memory to at least ${formatMemory(min)}, or lower cpu below ${POSTGRES_MANY_CORES - 0.5}`
+        : `raise it to at least ${formatMemory(min)}`;
+    return [
+      p(
+        [...path, "memory"],
+        `${db.memory} is less than ${formatMemory(min)}, the least ${what}; ${fix}`,
+      ),
+    ];
+  });
