@@ -1,6 +1,6 @@
 /**
- * One line per config key for the README's reference table. A unit test fails when a key in the
- * schema has no line here, so a new key cannot ship undocumented.
+ * One line per config key for the reference table in docs/configuration.md. A unit test fails when
+ * a key in the schema has no line here, so a new key cannot ship undocumented.
  */
 import {
   DB_VERSIONS,

@@ -1,6 +1,6 @@
 /**
- * The config reference table in README.md, generated from the schema so it cannot drift:
- * every leaf key with its type, default and allowed values, plus a one-line description.
+ * The config reference table in docs/configuration.md, generated from the schema so it cannot
+ * drift: every leaf key with its type, default and allowed values, plus a one-line description.
  */
 import { z } from "zod";
 import { platformSchema } from "./schema";

@@ -5,8 +5,8 @@
  * path between the two places takes, so a chain that fits here fits on a normal day. Three rows
  * come straight from measured ranges (Oslo↔Oslo < 2 ms, Oslo↔Frankfurt 25–35 ms, Oslo↔US East
  * 90–110 ms); the others are derived from fibre distance and the usual Nordic/European routes
- * (see the README section "Round-trip times" for the full table and the reasoning). Stack config overrides any pair
- * with `fjord:latency.rttMs`.
+ * (see "Round-trip times" in docs/latency.md for the full table and the reasoning). Stack config
+ * overrides any pair with `fjord:latency.rttMs`.
  */
 
 /** Round trip inside one region (same data centre or metro): the "< 2 ms" Oslo↔Oslo row. */

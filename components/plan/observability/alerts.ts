@@ -1,7 +1,7 @@
 /**
  * The alert catalogue: every alert fjord ships, with its expression, threshold, `for`, severity
- * and the spec key that changes it. The rule file renderer, the README and the promtool tests
- * all read this one list, so an alert cannot exist in one of them and not the others.
+ * and the spec key that changes it. The rule file renderer, docs/observability.md and the promtool
+ * tests all read this one list, so an alert cannot exist in one of them and not the others.
  */
 import { JOBS, rateWindow, type ObservabilityModel } from "./model";
 

@@ -11,12 +11,12 @@ describe("config reference", () => {
     expect(undocumented, "add a line to components/config/key-docs.ts").toEqual([]);
   });
 
-  it("is what README.md shows (regenerate with `npx tsx scripts/config-reference.ts --write`)", () => {
-    const readme = readFileSync(path.resolve(__dirname, "../../../README.md"), "utf8");
+  it("is what docs/configuration.md shows (regenerate with `npx tsx scripts/config-reference.ts --write`)", () => {
+    const readme = readFileSync(path.resolve(__dirname, "../../../docs/configuration.md"), "utf8");
     const block = /<!-- config-reference:start -->\n([\s\S]*?)\n<!-- config-reference:end -->/.exec(
       readme,
     );
-    expect(block, "README.md lacks the config-reference markers").not.toBeNull();
+    expect(block, "docs/configuration.md lacks the config-reference markers").not.toBeNull();
     expect(block![1]).toBe(configReferenceMarkdown());
   });
 });

@@ -88,12 +88,12 @@ describe("report contents", () => {
   });
 });
 
-describe("README.md", () => {
+describe("docs/latency.md", () => {
   it("shows the prod table as the report prints it today", async () => {
     const { spec } = loadStackSpec(ROOT, "prod");
     const model = latencyModelFromSpec(spec);
     const text = formatRouteTable(spec, model, analyzeRoutes(model));
-    const doc = readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const doc = readFileSync(path.join(ROOT, "docs/latency.md"), "utf8");
     for (const line of text.split("\n").filter((l) => l.startsWith("/")))
       expect(doc).toContain(line);
   });

@@ -183,12 +183,12 @@ describe("alert rules", () => {
   });
 
   it("documents every alert: threshold, `for`, severity and how to change it", () => {
-    const docs = readFileSync(path.resolve(__dirname, "../../../README.md"), "utf8");
+    const docs = readFileSync(path.resolve(__dirname, "../../../docs/observability.md"), "utf8");
     for (const a of alertCatalogue(prod)) {
       expect(a.threshold, a.name).not.toBe("");
       expect(a.change, a.name).not.toBe("");
       expect(["critical", "warning"]).toContain(a.severity);
-      expect(docs, `README.md lists ${a.name}`).toContain(`\`${a.name}\``);
+      expect(docs, `docs/observability.md lists ${a.name}`).toContain(`\`${a.name}\``);
     }
   });
 });
