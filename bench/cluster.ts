@@ -125,7 +125,7 @@ export async function benchCluster(): Promise<
   const body = [
     "### Method",
     "",
-    "- The test cluster of `testkit/cluster` (etcd, kube-apiserver, kube-controller-manager, kube-scheduler; three nodes, each a network namespace with containerd, kubelet, kube-proxy and kube-router), started by this process and stopped after. **Cold**: every node's containerd store is empty, so every image is imported and unpacked (the Go binaries and the image root filesystems are already built: their cold build times are in the README). **Warm**: the stores kept in `~/.cache/fjord/test-cluster/` from an earlier start, as in CI after its first run.",
+    "- The test cluster of `testkit/cluster` (etcd, kube-apiserver, kube-controller-manager, kube-scheduler; three nodes, each a network namespace with containerd, kubelet, kube-proxy and kube-router), started by this process and stopped after. **Cold**: every node's containerd store is empty, so every image is imported and unpacked (the Go binaries and the image root filesystems are already built: their cold build times are in engine/TIMINGS.md). **Warm**: the stores kept in `~/.cache/fjord/test-cluster/` from an earlier start, as in CI after its first run.",
     "- **up / preview**: the prod program in kubeconfig mode through the real engine and the real pulumi-kubernetes provider (v4.25.0) on the warm cluster, an ephemeral stack per size, destroyed after. Each size has N services of one shape (1 replica, a route, no database) plus the fixed platform (gateway, Prometheus, Alertmanager, Loki, node exporter). `up` includes the provider awaiting every rollout; the preview runs right after and must propose nothing.",
     "",
     table(

@@ -110,7 +110,7 @@ function unknownKey(
   let message = "is not a known key; ";
   if (near) message += `did you mean ${keyPath([...path, near])}?`;
   else if (known.length) message += `remove it, or use one of ${known.join(", ")}`;
-  else message += "remove it or check its spelling (see the README's config reference)";
+  else message += "remove it or check its spelling (see docs/configuration.md)";
   return { key: keyPath([...path, key]), message };
 }
 

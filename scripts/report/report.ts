@@ -117,7 +117,7 @@ export function formatRouteTable(spec: Spec, model: LatencyModel, routes: RouteL
     "",
     "WORST = gateway→entry RTT + each service's processing budget + its deepest call chain;",
     "sequential fan-out n counts n times, parallel fan-out once. RTT is the worst case per region pair",
-    `(README, "Round-trip times"); stack overrides: ${overrides.length ? overrides.map(([k, v]) => `${k}=${v} ms`).join(", ") : "none"}.`,
+    `(docs/latency.md, "Round-trip times"); stack overrides: ${overrides.length ? overrides.map(([k, v]) => `${k}=${v} ms`).join(", ") : "none"}.`,
   );
   const strays = overrides.filter(([k]) => k.split("/").some((region) => !spec.regions[region]));
   if (strays.length > 0)

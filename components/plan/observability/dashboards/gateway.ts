@@ -29,7 +29,7 @@ export function gatewayDashboard(m: ObservabilityModel) {
   return dashboard(
     "fjord-gateway",
     "fjord / Gateway",
-    `${m.gatewayKind} gateway. Per-route series are ${GATEWAY_SERIES.requests} and friends (see the README, "Gateway series").`,
+    `${m.gatewayKind} gateway. Per-route series are ${GATEWAY_SERIES.requests} and friends (see docs/observability.md, "Gateway series").`,
   )
     .withRow(row(ids, "Routes"))
     .withPanel(
