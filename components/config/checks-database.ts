@@ -1,41 +1,22 @@
 /**
  * What the database tuners (components/plan/database/tuning) can work with, checked here so a
  * config they would refuse fails under its `fjord:` key instead of as a RangeError mid-deploy.
- * The plan's property test holds these bounds to the tuners.
  */
-import { formatMemory, MiB, parseCpu, parseMemory } from "./units";
+import { formatMemory, parseCpu, parseMemory } from "./units";
 import { problem as p, type Check } from "./check";
+import {
+  DB_VERSIONS,
+  MARIADB_MIN_MEMORY,
+  POSTGRES_MANY_CORES,
+  POSTGRES_MIN_MEMORY,
+  POSTGRES_MIN_MEMORY_MANY_CORES,
+  supportedVersion,
+  type DatabaseEngine as Engine,
+} from "./database-limits";
 import type { DatabaseSpec } from "./schema";
-
-type Engine = DatabaseSpec["engine"];
 
 /** Major, minor and patch as the schema's version pattern allows them. */
 const VERSION_RE = /^(\d+)(?:\.(\d+))?(?:\.(\d+))?$/;
-
-/**
- * Versions fjord tunes and runs: PostgreSQL from 13 (the tuner's settings need it) to 17;
- * engine "mysql" runs MariaDB (the image is mariadb:<version> and the ready check is
- * mariadb-admin), from 10.5 (one redo log file, mariadb-* tools) through the 11 series.
- */
-export const DB_VERSIONS: Record<Engine, { text: string; example: string }> = {
-  postgres: { text: "PostgreSQL 13 to 17", example: "16.6" },
-  mysql: { text: "MariaDB 10.5 to 10.11, or 11.x", example: "11.4.4" },
-};
-
-function supported(engine: Engine, major: number, minor: number): boolean {
-  if (engine === "postgres") return major >= 13 && major <= 17;
-  return (major === 10 && minor >= 5 && minor <= 11) || major === 11;
-}
-
-/**
- * The smallest memory limit each tuner fits its worst case into, rounded up with margin. PostgreSQL
- * runs one parallel worker per core (from 2 cores, at most 8) and each takes a connection's memory,
- * so from 6 cores it needs more. MariaDB needs a 32Mi buffer pool next to 20 connections.
- */
-export const POSTGRES_MIN_MEMORY = 256 * MiB;
-export const POSTGRES_MIN_MEMORY_MANY_CORES = 288 * MiB;
-export const POSTGRES_MANY_CORES = 6;
-export const MARIADB_MIN_MEMORY = 192 * MiB;
 
 /** Whole cores as the PostgreSQL tuner counts them: rounded, at least one. */
 const coresOf = (cpu: string): number => Math.max(1, Math.round(parseCpu(cpu) / 1000));
@@ -58,7 +39,7 @@ export const databaseVersions: Check = (spec) =>
     const m = VERSION_RE.exec(db.version);
     if (!m) return []; // the schema already said what a version looks like
     const [major, minor] = [Number(m[1]), Number(m[2] ?? 0)];
-    if (supported(db.engine, major, minor)) return [];
+    if (supportedVersion(db.engine, major, minor)) return [];
     const { text, example } = DB_VERSIONS[db.engine];
     const why =
       db.engine === "mysql" && major < 10

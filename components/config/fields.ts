@@ -109,5 +109,3 @@ export const strippableHeader = z
 export const httpUrl = z
   .string()
   .regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, { error: "must be an http(s) URL" });
-
-export const cpuMem = z.strictObject({ cpu, memory });

@@ -1,10 +1,10 @@
 /**
- * The config reference table in docs/configuration.md, generated from the schema so it cannot
- * drift: every leaf key with its type, default and allowed values, plus a one-line description.
+ * The config reference table in docs/configuration.md, generated from the schema's JSON Schema so
+ * it cannot drift: every leaf key with its type, default and allowed values, and the description
+ * its `.meta()` gives.
  */
 import { z } from "zod";
 import { platformSchema } from "./schema";
-import { KEY_DOCS } from "./key-docs";
 
 interface Row {
   key: string;
@@ -17,6 +17,7 @@ type JsonSchema = {
   type?: string | string[];
   enum?: unknown[];
   default?: unknown;
+  description?: string;
   properties?: Record<string, JsonSchema>;
   items?: JsonSchema;
   additionalProperties?: JsonSchema | boolean;
@@ -46,7 +47,8 @@ function walk(
   const value = s.default ?? inherited;
   const def = value === undefined ? (required ? "required" : "") : JSON.stringify(value);
   if (s.properties || objectItems || objectBranch) {
-    if (KEY_DOCS[key]) rows.push({ key, type: typeOf(s), default: def, doc: KEY_DOCS[key] });
+    // A container's keys are documented one by one; it gets a row of its own only if described.
+    if (s.description) rows.push({ key, type: typeOf(s), default: def, doc: s.description });
     const inner = s.properties ? s : objectItems ? s.items! : objectBranch!;
     const prefix = s.properties ? key : `${key}[]`;
     const parentValue =
@@ -63,11 +65,11 @@ function walk(
     typeof s.additionalProperties === "object" &&
     s.additionalProperties.properties
   ) {
-    rows.push({ key, type: "map", default: def, doc: KEY_DOCS[key] ?? "" });
+    rows.push({ key, type: "map", default: def, doc: s.description ?? "" });
     walk(s.additionalProperties, `${key}.<name>`, false, rows);
     return;
   }
-  rows.push({ key, type: typeOf(s), default: def, doc: KEY_DOCS[key] ?? "" });
+  rows.push({ key, type: typeOf(s), default: def, doc: s.description ?? "" });
 }
 
 /** Every documented key, `fjord:` prefix included. */
@@ -80,18 +82,20 @@ export function configRows(): Row[] {
   for (const [k, v] of Object.entries(schema.properties!)) {
     walk(v, `fjord:${k}`, schema.required?.includes(k) ?? false, rows);
   }
+  // Secrets are checked apart from the schema (SECRET_KEYS in ./index.ts), so their rows are
+  // written out here.
   rows.push(
     {
       key: "fjord:sshPrivateKey",
       type: "secret string",
       default: "required for cluster.mode k3s",
-      doc: KEY_DOCS["fjord:sshPrivateKey"],
+      doc: "Private key for SSH to the nodes: `pulumi config set --secret sshPrivateKey < key`.",
     },
     {
       key: "fjord:kubeconfig",
       type: "secret string",
       default: "required for cluster.mode kubeconfig",
-      doc: KEY_DOCS["fjord:kubeconfig"],
+      doc: "Kubeconfig of an existing cluster: `pulumi config set --secret kubeconfig < file`.",
     },
   );
   return rows;

@@ -37,7 +37,7 @@ const CASES: Array<{ given: string; file: string; line: string; says: RegExp }> 
   },
   {
     given: "config importing @pulumi/pulumi",
-    file: "components/config/schema.ts",
+    file: "components/config/schema/index.ts",
     line: 'import * as pulumi from "@pulumi/pulumi";',
     says: /config is pure: no "@pulumi\/pulumi"/,
   },

@@ -1,0 +1,142 @@
+/** The gateway in front of every service: nginx or Traefik, TLS, limits and upstream handling. */
+import { z } from "zod";
+import { GATEWAY_DEFAULTS as GW } from "../defaults";
+import { cpu, domainName, duration, memory, strippableHeader, wholeMs } from "../fields";
+import { formatDuration } from "../units";
+
+export const gateway = z.strictObject({
+  kind: z
+    .enum(["nginx", "traefik"])
+    .default("nginx")
+    .meta({ description: "Gateway implementation." }),
+  replicas: z
+    .int()
+    .min(1)
+    .max(20)
+    .default(2)
+    .meta({ description: "Gateway replicas, spread across nodes." }),
+  domains: z
+    .array(domainName)
+    .min(1, { error: "needs at least one domain" })
+    .meta({ description: "Host names served; others are refused at the TLS handshake." }),
+  // Spelled out, not a shared cpu/memory object, so that each key carries its own description.
+  resources: z
+    .strictObject({
+      requests: z.strictObject({
+        cpu: cpu.meta({ description: "Gateway CPU request." }),
+        memory: memory.meta({ description: "Gateway memory request." }),
+      }),
+      limits: z.strictObject({
+        cpu: cpu.meta({ description: "Gateway CPU limit." }),
+        memory: memory.meta({ description: "Gateway memory limit." }),
+      }),
+    })
+    .default({ requests: { cpu: "250m", memory: "128Mi" }, limits: { cpu: "1", memory: "256Mi" } }),
+  tls: z
+    .strictObject({
+      minVersion: z
+        .enum(["1.2", "1.3"], { error: 'must be "1.2" or "1.3"; TLS 1.0 and 1.1 are not allowed' })
+        .default(GW.tls.minVersion)
+        .meta({ description: "Lowest TLS version; 1.0 and 1.1 cannot be configured." }),
+      certificate: z.enum(["self-signed", "secret"]).default("self-signed").meta({
+        description:
+          "self-signed (made with openssl at deploy time) or secret (an existing TLS Secret).",
+      }),
+      secretName: z
+        .string()
+        .optional()
+        .meta({ description: "The TLS Secret when certificate is secret." }),
+      hstsMaxAgeSeconds: z
+        .int()
+        .min(86400, { error: "must be at least 86400 (one day)" })
+        .default(GW.tls.hstsMaxAgeSeconds)
+        .meta({ description: "HSTS max-age." }),
+    })
+    .prefault({}),
+  rateLimit: z
+    .strictObject({
+      average: z
+        .int()
+        .min(1)
+        .default(GW.rateLimit.average)
+        .meta({ description: "Requests per second per client IP (the seed's 100)." }),
+      burst: z
+        .int()
+        .min(0)
+        .default(GW.rateLimit.burst)
+        .meta({ description: "Extra requests absorbed at once before 429 (the seed's 50)." }),
+    })
+    .prefault({}),
+  piiHeaders: z.array(strippableHeader).default([]).meta({
+    description:
+      "Request headers removed before proxying, so personal data never reaches service logs.",
+  }),
+  stripCookieOnPublic: z
+    .boolean()
+    .default(true)
+    .meta({ description: "Remove Cookie on public routes." }),
+  http3: z.boolean().default(true).meta({ description: "HTTP/3 on UDP 443 (Traefik only)." }),
+  upstream: z
+    .strictObject({
+      keepalive: z
+        .int()
+        .min(1, {
+          error:
+            "must be at least 1 idle connection per upstream (nginx refuses 0 rather than turning keepalive off)",
+        })
+        .default(GW.upstream.keepalive)
+        .meta({ description: "Idle keepalive connections kept to each upstream." }),
+      maxFails: z.int().min(1).default(GW.upstream.maxFails).meta({
+        description:
+          "Failures within failTimeout that take an upstream server out (circuit breaking).",
+      }),
+      failTimeout: duration
+        .default(`${GW.upstream.failTimeoutSeconds}s`)
+        .meta({ description: "Failure window, and how long a failed server stays out." }),
+      connectTimeout: wholeMs(1)
+        .default(formatDuration(GW.upstream.connectTimeoutMs))
+        .meta({ description: "Upstream connect timeout, in whole ms." }),
+      readTimeout: wholeMs(1)
+        .default(formatDuration(GW.upstream.readTimeoutMs))
+        .meta({ description: "Upstream response timeout (504 after it), in whole ms." }),
+      nextUpstreamTries: z
+        .int()
+        .min(1)
+        .default(GW.upstream.nextUpstreamTries)
+        .meta({ description: "Tries per request across servers, the first included." }),
+    })
+    .prefault({}),
+  circuitBreaker: z
+    .strictObject({
+      expression: z
+        .string()
+        .regex(/^[^\r\n]*\S[^\r\n]*$/, {
+          error: 'must be one non-empty line, such as "NetworkErrorRatio() > 0.30"',
+        })
+        .default(GW.circuitBreaker.expression)
+        .meta({ description: "Traefik circuit breaker trip condition." }),
+      checkPeriod: duration
+        .default(`${GW.circuitBreaker.checkPeriodSeconds}s`)
+        .meta({ description: "How often Traefik evaluates the breaker." }),
+      fallbackDuration: duration
+        .default(`${GW.circuitBreaker.fallbackDurationSeconds}s`)
+        .meta({ description: "How long the breaker stays open." }),
+      recoveryDuration: duration
+        .default(`${GW.circuitBreaker.recoveryDurationSeconds}s`)
+        .meta({ description: "How long traffic ramps back after the breaker closes." }),
+    })
+    .prefault({}),
+  retry: z
+    .strictObject({
+      attempts: z
+        .int()
+        .min(0)
+        .max(5)
+        .default(GW.retry.attempts)
+        .meta({ description: "Traefik retries when a service does not answer." }),
+      initialInterval: wholeMs(0)
+        .default(formatDuration(GW.retry.initialIntervalMs))
+        .meta({ description: "First retry backoff." }),
+    })
+    .prefault({}),
+});
