@@ -6,6 +6,7 @@
  */
 import type { StackValidationPolicy } from "@pulumi/policy";
 import { type StackResource, describe, stackPolicy } from "./lib/policy";
+import { DOCKER } from "./lib/containers";
 import {
   MiB,
   containersOf,
@@ -35,8 +36,6 @@ import {
   str,
   strMap,
 } from "./lib/values";
-
-const DOCKER = "docker:index/container:Container";
 
 interface TuningConfig {
   maxInnodbBufferPoolFraction: number;

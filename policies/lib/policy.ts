@@ -27,6 +27,22 @@ export interface Setting<T> {
 }
 export type Settings<C> = { [K in keyof C]: Setting<C[K]> };
 
+/** The setting kinds most policies take, so each reads as its description and default. */
+export const setting = {
+  strings: (description: string, dflt: string[]): Setting<string[]> => ({
+    schema: { type: "array", items: { type: "string" }, description },
+    default: dflt,
+  }),
+  integers: (description: string, dflt: number[]): Setting<number[]> => ({
+    schema: { type: "array", items: { type: "integer" }, description },
+    default: dflt,
+  }),
+  flag: (description: string, dflt: boolean): Setting<boolean> => ({
+    schema: { type: "boolean", description },
+    default: dflt,
+  }),
+};
+
 export function configSchemaOf<C>(settings: Settings<C>): PolicyConfigSchema {
   const properties: Record<string, PolicyConfigJSONSchema> = {};
   for (const [k, s] of Object.entries(settings) as [string, Setting<unknown>][]) {
@@ -71,6 +87,11 @@ export interface ResourceView {
   urn: string;
   /** Unwrapped inputs: read them with values.ts, which reports computed values as UNKNOWN. */
   props: Obj;
+}
+
+/** A resource as a resource policy judges it, with the label its findings name it by. */
+export interface JudgedResource extends ResourceView {
+  label: string;
 }
 
 export interface StackResource extends ResourceView {
@@ -236,7 +257,7 @@ export function resourcePolicy<C>(
   meta: PolicyMeta<C> & {
     /** Undefined when the type is in scope, else the not-applicable reason. */
     scope: (type: string, props: Obj) => string | undefined;
-    validate: (r: ResourceView, ctx: Ctx<C>) => void;
+    validate: (r: JudgedResource, ctx: Ctx<C>) => void;
   },
 ): ResourceValidationPolicy {
   return {
@@ -249,8 +270,8 @@ export function resourcePolicy<C>(
       if (reason !== undefined) notApplicable(reason);
       const config = readConfig(meta.config, (args.getConfig<Obj>() ?? {}) as Obj);
       const { ctx, findings } = collector(config, notApplicable);
-      meta.validate({ type: args.type, name: args.name, urn: args.urn, props }, ctx);
       const label = describe(args.type, args.name, props);
+      meta.validate({ type: args.type, name: args.name, urn: args.urn, props, label }, ctx);
       deliver(meta.name, findings, report, () => ({ type: args.type, props, label }));
     },
   };
