@@ -166,10 +166,7 @@ export const readinessProbes: ResourceValidationPolicy = resourcePolicy<
   config: {
     // A bare Pod serves traffic through Services just the same.
     ...scopeSettings(["Deployment", "StatefulSet", "Pod"]),
-    allContainers: setting.flag(
-      "Require a probe on every container, not only the main one.",
-      false,
-    ),
+    allContainers: setting.flag("Require a probe on every container, not only the main one."),
   },
   scope: (type) => (podOf(type, {}) ? undefined : "Only workloads run pods."),
   validate: (r, ctx) => {
@@ -205,8 +202,11 @@ interface Workload {
   spec: Obj | Unknown | undefined;
 }
 
-function workloads(resources: StackResource[], cfg: ScopeConfig): Workload[] {
-  const byUrn = new Map(resources.map((r) => [r.urn, r]));
+function workloads(
+  resources: StackResource[],
+  byUrn: ReadonlyMap<string, StackResource>,
+  cfg: ScopeConfig,
+): Workload[] {
   return resources
     .filter((r) => !outOfScope(r.type, r.props, cfg))
     .map((r) => {
@@ -229,10 +229,9 @@ export const podDisruptionBudget: StackValidationPolicy = stackPolicy<ScopeConfi
   config: scopeSettings(["Deployment"]),
   scope: (rs) =>
     rs.some((r) => kindOf(r.type) === "Deployment") ? undefined : "The stack has no Deployments.",
-  validate: (resources, ctx) => {
+  validate: (resources, ctx, byUrn) => {
     const pdbs = resources.filter((r) => kindOf(r.type) === "PodDisruptionBudget");
-    const byUrn = new Map(resources.map((r) => [r.urn, r]));
-    for (const w of workloads(resources, ctx.config)) {
+    for (const w of workloads(resources, byUrn, ctx.config)) {
       if (w.labels === UNKNOWN || w.namespace === UNKNOWN) {
         ctx.cannotVerify(
           `Cannot verify which PodDisruptionBudget selects ${w.label} at preview: its labels or namespace are computed.`,

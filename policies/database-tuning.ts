@@ -111,8 +111,7 @@ export const databaseMemoryTuning: StackValidationPolicy = stackPolicy<TuningCon
     rs.some((r) => isWorkload(r.type) || r.type === DOCKER)
       ? undefined
       : "The stack runs no containers.",
-  validate: (resources, ctx) => {
-    const byUrn = new Map(resources.map((r) => [r.urn, r]));
+  validate: (resources, ctx, byUrn) => {
     const configMaps = resources.filter((r) => kindOf(r.type) === "ConfigMap");
     const check = (
       owner: StackResource,

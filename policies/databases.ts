@@ -69,8 +69,7 @@ export const oneDatabasePerService: StackValidationPolicy = stackPolicy<DbConfig
     rs.some((r) => podOf(r.type, r.props) || r.type === DOCKER)
       ? undefined
       : "The stack runs no workloads.",
-  validate: (resources, ctx) => {
-    const byUrn = new Map(resources.map((r) => [r.urn, r]));
+  validate: (resources, ctx, byUrn) => {
     const claims: Claim[] = [];
     const hidden: string[] = [];
     const { hostEnvNames, urlEnvNames } = ctx.config;

@@ -51,8 +51,7 @@ export const databaseServiceInternal: StackValidationPolicy = stackPolicy<DbConf
     rs.some((r) => kindOf(r.type) === "Service" || r.type === DOCKER)
       ? undefined
       : "The stack has no Services or Docker containers.",
-  validate: (resources, ctx) => {
-    const byUrn = new Map(resources.map((r) => [r.urn, r]));
+  validate: (resources, ctx, byUrn) => {
     const dbPorts = ctx.config.databasePorts;
     const dbPods = resources.filter((r) => {
       const pod = podOf(r.type, r.props);

@@ -36,7 +36,6 @@ const settings: Settings<EvidenceConfig> = {
   },
   reportSummary: setting.flag(
     "Also report the summary as an advisory finding (it is always logged to the preview output).",
-    false,
   ),
 };
 

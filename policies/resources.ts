@@ -20,7 +20,6 @@ export const containerResources: ResourceValidationPolicy = resourcePolicy<Resou
   config: {
     dockerRequireReservation: setting.flag(
       "Docker: also require memoryReservation (Docker has no scheduler, so off by default).",
-      false,
     ),
   },
   scope,

@@ -67,13 +67,12 @@ export const noSecretLiterals: StackValidationPolicy = stackPolicy<SecretConfig>
     rs.some((r) => isWorkload(r.type) || r.type === DOCKER || kindOf(r.type) === "ConfigMap")
       ? undefined
       : "The stack has no containers or ConfigMaps.",
-  validate: (resources, ctx) => {
+  validate: (resources, ctx, byUrn) => {
     const name = new RegExp(ctx.config.namePattern, "i");
     const ignore = new RegExp(ctx.config.ignorePattern, "i");
     const secretName = (n: string) => name.test(n) && !ignore.test(n);
     const byValue = (v: unknown): string | undefined =>
       ctx.config.detectValues && typeof v === "string" ? found(v) : undefined;
-    const byUrn = new Map(resources.map((r) => [r.urn, r]));
     for (const r of resources) {
       const label = describe(r.type, r.name, r.props);
       if (kindOf(r.type) === "ConfigMap") {

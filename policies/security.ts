@@ -130,7 +130,6 @@ export const noHostNamespaces: ResourceValidationPolicy = resourcePolicy<{
   config: {
     allowHostNetwork: setting.flag(
       "Allow hostNetwork / networkMode host (e.g. for a node-level ingress).",
-      false,
     ),
   },
   scope,
@@ -164,7 +163,6 @@ export const runAsNonRoot: ResourceValidationPolicy = resourcePolicy<{
   config: {
     requireRunAsNonRoot: setting.flag(
       "Require runAsNonRoot: true (kubelet-enforced) even when a non-zero runAsUser is set.",
-      false,
     ),
   },
   scope,

@@ -29,7 +29,7 @@ export const livenessProbes: ResourceValidationPolicy = resourcePolicy<LivenessC
       "Workload kinds checked (run-to-completion Jobs need no liveness probe).",
       ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Pod"],
     ),
-    allContainers: setting.flag("Check every container, not only the main one.", false),
+    allContainers: setting.flag("Check every container, not only the main one."),
   },
   scope,
   validate: (r, ctx) => {

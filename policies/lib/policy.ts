@@ -37,7 +37,8 @@ export const setting = {
     schema: { type: "array", items: { type: "integer" }, description },
     default: dflt,
   }),
-  flag: (description: string, dflt: boolean): Setting<boolean> => ({
+  /** Off unless given `true`: most switches relax or extend a check. */
+  flag: (description: string, dflt = false): Setting<boolean> => ({
     schema: { type: "boolean", description },
     default: dflt,
   }),
@@ -311,7 +312,12 @@ export function stackPolicy<C>(
   meta: PolicyMeta<C> & {
     /** Undefined when the stack has something to check, else the not-applicable reason. */
     scope?: (resources: StackResource[]) => string | undefined;
-    validate: (resources: StackResource[], ctx: Ctx<C>) => void;
+    /** `byUrn` indexes `resources`, which most stack checks follow from one to another. */
+    validate: (
+      resources: StackResource[],
+      ctx: Ctx<C>,
+      byUrn: ReadonlyMap<string, StackResource>,
+    ) => void;
   },
 ): StackValidationPolicy {
   return {
@@ -324,10 +330,8 @@ export function stackPolicy<C>(
       const config = readConfig(meta.config, (args.getConfig<Obj>() ?? {}) as Obj);
       const { ctx, findings } = collector(config, notApplicable);
       // Resources without any known values would read as "absent" and cause false findings.
-      meta.validate(
-        resources.filter((r) => !r.opaque),
-        ctx,
-      );
+      const known = resources.filter((r) => !r.opaque);
+      meta.validate(known, ctx, new Map(known.map((r) => [r.urn, r])));
       const opaque = opaqueResources(resources);
       if (opaque.length > 0) {
         ctx.cannotVerify(
