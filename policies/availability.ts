@@ -5,40 +5,30 @@
  */
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import {
-  type Setting,
+  type Settings,
   type StackResource,
   describe,
   resourcePolicy,
+  setting,
   stackPolicy,
 } from "./lib/policy";
-import { containerLabel, containersOf, kindOf, podOf, selects, namespaceIn } from "./lib/k8s";
+import { appContainers } from "./lib/containers";
+import { COMPONENT, containerLabel, kindOf, podOf, selects, namespaceIn } from "./lib/k8s";
 import { type Obj, type Unknown, UNKNOWN, isObj, list, num, obj, str } from "./lib/values";
 
 const HOSTNAME = "kubernetes.io/hostname";
-const COMPONENT = "app.kubernetes.io/component";
 
 interface ScopeConfig {
   kinds: string[];
   skipComponents: string[];
 }
 
-const scopeSettings = (kinds: string[]): { [K in keyof ScopeConfig]: Setting<ScopeConfig[K]> } => ({
-  kinds: {
-    schema: {
-      type: "array",
-      items: { type: "string" },
-      description: "Workload kinds the policy checks.",
-    },
-    default: kinds,
-  },
-  skipComponents: {
-    schema: {
-      type: "array",
-      items: { type: "string" },
-      description: `Values of the ${COMPONENT} label that mark single-instance tiers, which are not checked.`,
-    },
-    default: ["database", "observability"],
-  },
+const scopeSettings = (kinds: string[]): Settings<ScopeConfig> => ({
+  kinds: setting.strings("Workload kinds the policy checks.", kinds),
+  skipComponents: setting.strings(
+    `Values of the ${COMPONENT} label that mark single-instance tiers, which are not checked.`,
+    ["database", "observability"],
+  ),
 });
 
 /** Why a workload is out of scope, or undefined. */
@@ -137,32 +127,31 @@ export const replicasAntiAffinity: ResourceValidationPolicy = resourcePolicy<Rep
   validate: (r, ctx) => {
     const why = outOfScope(r.type, r.props, ctx.config);
     if (why) return ctx.notApplicable(why);
-    const label = describe(r.type, r.name, r.props);
     const replicas = replicasOf(r.props);
     if (replicas === UNKNOWN)
       ctx.cannotVerify(
-        `Cannot verify the replica count of ${label} at preview: spec.replicas is computed.`,
+        `Cannot verify the replica count of ${r.label} at preview: spec.replicas is computed.`,
       );
     else if (replicas < ctx.config.minReplicas) {
       ctx.violation(
-        `${label} runs ${replicas} replica${replicas === 1 ? "" : "s"}; run at least ${ctx.config.minReplicas} so one node failure does not take it down.`,
+        `${r.label} runs ${replicas} replica${replicas === 1 ? "" : "s"}; run at least ${ctx.config.minReplicas} so one node failure does not take it down.`,
       );
     }
     const pod = podOf(r.type, r.props)!;
     if (pod.spec === UNKNOWN)
       return ctx.cannotVerify(
-        `Cannot verify the anti-affinity of ${label} at preview: its pod spec is computed.`,
+        `Cannot verify the anti-affinity of ${r.label} at preview: its pod spec is computed.`,
       );
     const anti = pod.spec ? spreadsByHostname(pod.spec, pod.labels) : false;
     const topo = pod.spec ? topologySpreadByHostname(pod.spec, pod.labels) : false;
     if (anti === true || topo === true) return;
     if (anti === UNKNOWN || topo === UNKNOWN)
       ctx.cannotVerify(
-        `Cannot verify the spread of ${label} at preview: its affinity, topology spread constraints or labels are computed.`,
+        `Cannot verify the spread of ${r.label} at preview: its affinity, topology spread constraints or labels are computed.`,
       );
     else
       ctx.violation(
-        `${label} has neither required pod anti-affinity nor a DoNotSchedule topology spread constraint (maxSkew 1) on ${HOSTNAME} selecting its own pods, so its replicas may share a node; add affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution or topologySpreadConstraints with topologyKey ${HOSTNAME} and a labelSelector matching the pod labels.`,
+        `${r.label} has neither required pod anti-affinity nor a DoNotSchedule topology spread constraint (maxSkew 1) on ${HOSTNAME} selecting its own pods, so its replicas may share a node; add affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution or topologySpreadConstraints with topologyKey ${HOSTNAME} and a labelSelector matching the pod labels.`,
       );
   },
 });
@@ -177,48 +166,29 @@ export const readinessProbes: ResourceValidationPolicy = resourcePolicy<
   config: {
     // A bare Pod serves traffic through Services just the same.
     ...scopeSettings(["Deployment", "StatefulSet", "Pod"]),
-    allContainers: {
-      schema: {
-        type: "boolean",
-        description: "Require a probe on every container, not only the main one.",
-      },
-      default: false,
-    },
+    allContainers: setting.flag("Require a probe on every container, not only the main one."),
   },
   scope: (type) => (podOf(type, {}) ? undefined : "Only workloads run pods."),
   validate: (r, ctx) => {
     const why = outOfScope(r.type, r.props, ctx.config);
     if (why) return ctx.notApplicable(why);
-    const label = describe(r.type, r.name, r.props);
-    const pod = podOf(r.type, r.props)!;
-    const cs = pod.spec === UNKNOWN ? UNKNOWN : pod.spec ? containersOf(pod.spec) : [];
-    if (cs === UNKNOWN)
-      return ctx.cannotVerify(
-        `Cannot verify the readiness probes of ${label} at preview: its containers are computed.`,
-      );
-    const app = cs.filter((c) => !c.init);
-    // The main container: kubectl's default-container annotation, else the first one.
-    const main =
-      pod.annotations !== UNKNOWN
-        ? pod.annotations["kubectl.kubernetes.io/default-container"]
-        : undefined;
-    const mainName = typeof main === "string" ? main : app[0]?.name;
-    for (const c of app) {
-      if (!ctx.config.allContainers && c.name !== mainName) continue;
+    const pod = appContainers(r, "the readiness probes", ctx);
+    for (const c of pod?.cs ?? []) {
+      if (!ctx.config.allContainers && c.name !== pod!.main) continue;
       if (c.c === UNKNOWN) {
         ctx.cannotVerify(
-          `Cannot verify the readiness probe of ${label} ${containerLabel(c)} at preview: it is computed.`,
+          `Cannot verify the readiness probe of ${r.label} ${containerLabel(c)} at preview: it is computed.`,
         );
         continue;
       }
       const probe = obj(c.c, "readinessProbe");
       if (probe === UNKNOWN)
         ctx.cannotVerify(
-          `Cannot verify the readiness probe of ${label} ${containerLabel(c)} at preview: it is computed.`,
+          `Cannot verify the readiness probe of ${r.label} ${containerLabel(c)} at preview: it is computed.`,
         );
       else if (!probe)
         ctx.violation(
-          `${label} ${containerLabel(c)} has no readinessProbe; add one that fails while the container cannot serve requests.`,
+          `${r.label} ${containerLabel(c)} has no readinessProbe; add one that fails while the container cannot serve requests.`,
         );
     }
   },
@@ -232,8 +202,11 @@ interface Workload {
   spec: Obj | Unknown | undefined;
 }
 
-function workloads(resources: StackResource[], cfg: ScopeConfig): Workload[] {
-  const byUrn = new Map(resources.map((r) => [r.urn, r]));
+function workloads(
+  resources: StackResource[],
+  byUrn: ReadonlyMap<string, StackResource>,
+  cfg: ScopeConfig,
+): Workload[] {
   return resources
     .filter((r) => !outOfScope(r.type, r.props, cfg))
     .map((r) => {
@@ -256,10 +229,9 @@ export const podDisruptionBudget: StackValidationPolicy = stackPolicy<ScopeConfi
   config: scopeSettings(["Deployment"]),
   scope: (rs) =>
     rs.some((r) => kindOf(r.type) === "Deployment") ? undefined : "The stack has no Deployments.",
-  validate: (resources, ctx) => {
+  validate: (resources, ctx, byUrn) => {
     const pdbs = resources.filter((r) => kindOf(r.type) === "PodDisruptionBudget");
-    const byUrn = new Map(resources.map((r) => [r.urn, r]));
-    for (const w of workloads(resources, ctx.config)) {
+    for (const w of workloads(resources, byUrn, ctx.config)) {
       if (w.labels === UNKNOWN || w.namespace === UNKNOWN) {
         ctx.cannotVerify(
           `Cannot verify which PodDisruptionBudget selects ${w.label} at preview: its labels or namespace are computed.`,

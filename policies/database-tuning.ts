@@ -6,6 +6,7 @@
  */
 import type { StackValidationPolicy } from "@pulumi/policy";
 import { type StackResource, describe, stackPolicy } from "./lib/policy";
+import { DOCKER } from "./lib/containers";
 import {
   MiB,
   containersOf,
@@ -35,8 +36,6 @@ import {
   str,
   strMap,
 } from "./lib/values";
-
-const DOCKER = "docker:index/container:Container";
 
 interface TuningConfig {
   maxInnodbBufferPoolFraction: number;
@@ -112,8 +111,7 @@ export const databaseMemoryTuning: StackValidationPolicy = stackPolicy<TuningCon
     rs.some((r) => isWorkload(r.type) || r.type === DOCKER)
       ? undefined
       : "The stack runs no containers.",
-  validate: (resources, ctx) => {
-    const byUrn = new Map(resources.map((r) => [r.urn, r]));
+  validate: (resources, ctx, byUrn) => {
     const configMaps = resources.filter((r) => kindOf(r.type) === "ConfigMap");
     const check = (
       owner: StackResource,

@@ -4,14 +4,13 @@
  * Docker via env + fjord.service labels.
  */
 import type { StackValidationPolicy } from "@pulumi/policy";
-import { type StackResource, describe, stackPolicy } from "./lib/policy";
-import { containersOf, kindOf, podOf, namespaceIn } from "./lib/k8s";
+import { type StackResource, describe, setting, stackPolicy } from "./lib/policy";
+import { DOCKER, dockerEnv, knownContainers, literalEnv } from "./lib/containers";
+import { COMPONENT, kindOf, podOf, namespaceIn } from "./lib/k8s";
 import { hostOf } from "./lib/endpoints";
 import { UNKNOWN, list, str, strMap } from "./lib/values";
 
-const DOCKER = "docker:index/container:Container";
 const OWNER = "fjord.io/owner-service";
-const COMPONENT = "app.kubernetes.io/component";
 
 interface DbConfig {
   hostEnvNames: string[];
@@ -56,36 +55,21 @@ export const oneDatabasePerService: StackValidationPolicy = stackPolicy<DbConfig
     "Each service has its own database: no database is shared by two services or claimed twice.",
   severity: "high",
   config: {
-    hostEnvNames: {
-      schema: {
-        type: "array",
-        items: { type: "string" },
-        description: "Env vars holding a database host.",
-      },
-      default: [
-        "DB_HOST",
-        "DATABASE_HOST",
-        "PGHOST",
-        "POSTGRES_HOST",
-        "MYSQL_HOST",
-        "MARIADB_HOST",
-      ],
-    },
-    urlEnvNames: {
-      schema: {
-        type: "array",
-        items: { type: "string" },
-        description: "Env vars holding a database URL.",
-      },
-      default: ["DATABASE_URL"],
-    },
+    hostEnvNames: setting.strings("Env vars holding a database host.", [
+      "DB_HOST",
+      "DATABASE_HOST",
+      "PGHOST",
+      "POSTGRES_HOST",
+      "MYSQL_HOST",
+      "MARIADB_HOST",
+    ]),
+    urlEnvNames: setting.strings("Env vars holding a database URL.", ["DATABASE_URL"]),
   },
   scope: (rs) =>
     rs.some((r) => podOf(r.type, r.props) || r.type === DOCKER)
       ? undefined
       : "The stack runs no workloads.",
-  validate: (resources, ctx) => {
-    const byUrn = new Map(resources.map((r) => [r.urn, r]));
+  validate: (resources, ctx, byUrn) => {
     const claims: Claim[] = [];
     const hidden: string[] = [];
     const { hostEnvNames, urlEnvNames } = ctx.config;
@@ -105,42 +89,25 @@ export const oneDatabasePerService: StackValidationPolicy = stackPolicy<DbConfig
           if (typeof k === "string" && typeof v === "string") marks[k] = v;
         }
         if (marks["fjord.role"] === "database" || marks[COMPONENT] === "database") continue;
-        const envs = list(r.props, "envs");
-        if (envs === UNKNOWN) {
+        const env = dockerEnv(r.props);
+        if (env === UNKNOWN) {
           hidden.push(describe(r.type, r.name, r.props));
           continue;
         }
-        for (const e of envs) {
-          if (typeof e === "string" && e.includes("="))
-            claim(
-              r,
-              serviceOf(r, marks),
-              "",
-              e.slice(0, e.indexOf("=")),
-              e.slice(e.indexOf("=") + 1),
-            );
-        }
+        for (const [k, v] of env) claim(r, serviceOf(r, marks), "", k, v);
         continue;
       }
       const pod = podOf(r.type, r.props);
-      if (!pod || !pod.spec || pod.spec === UNKNOWN) continue;
-      if (pod.labels !== UNKNOWN && pod.labels[COMPONENT] === "database") continue;
+      if (!pod || (pod.labels !== UNKNOWN && pod.labels[COMPONENT] === "database")) continue;
       const ns = namespaceIn(r, byUrn);
-      const cs = containersOf(pod.spec);
-      for (const c of cs === UNKNOWN ? [] : cs) {
-        const env = c.c === UNKNOWN ? [] : list(c.c, "env");
-        for (const e of env === UNKNOWN ? [] : env) {
-          const k = str(e, "name");
-          const v = str(e, "value");
-          if (typeof k === "string" && typeof v === "string")
-            if (ns === UNKNOWN && /^[a-z0-9-]+(:\d+)?$/.test(v) && hostEnvNames.includes(k)) {
-              ctx.cannotVerify(
-                `Cannot verify which database ${describe(r.type, r.name, r.props)} uses at preview: ${k} is a bare name and its namespace is computed.`,
-                r.urn,
-              );
-            } else claim(r, serviceOf(r, pod.labels), typeof ns === "string" ? ns : "", k, v);
-        }
-      }
+      for (const c of knownContainers(r.type, r.props))
+        for (const [k, v] of literalEnv(c))
+          if (ns === UNKNOWN && /^[a-z0-9-]+(:\d+)?$/.test(v) && hostEnvNames.includes(k)) {
+            ctx.cannotVerify(
+              `Cannot verify which database ${describe(r.type, r.name, r.props)} uses at preview: ${k} is a bare name and its namespace is computed.`,
+              r.urn,
+            );
+          } else claim(r, serviceOf(r, pod.labels), typeof ns === "string" ? ns : "", k, v);
     }
 
     // Docker env lists carrying a generated password are computed as a whole at preview: one

@@ -3,8 +3,9 @@
  * policies, because each needs more than one resource (selectors, namespaces) to decide.
  */
 import type { StackValidationPolicy } from "@pulumi/policy";
-import { describe, stackPolicy } from "./lib/policy";
-import { kindOf, podOf, selects, namespaceIn } from "./lib/k8s";
+import { describe, setting, stackPolicy } from "./lib/policy";
+import { DOCKER } from "./lib/containers";
+import { COMPONENT, kindOf, podOf, selects, namespaceIn } from "./lib/k8s";
 import {
   type Obj,
   type Unknown,
@@ -17,9 +18,6 @@ import {
   strMap,
   unwrap,
 } from "./lib/values";
-
-const DOCKER = "docker:index/container:Container";
-const COMPONENT = "app.kubernetes.io/component";
 
 interface DbConfig {
   databasePorts: number[];
@@ -47,21 +45,13 @@ export const databaseServiceInternal: StackValidationPolicy = stackPolicy<DbConf
     "Databases are only reachable inside the platform: ClusterIP Services, no ports published on all interfaces.",
   severity: "critical",
   config: {
-    databasePorts: {
-      schema: {
-        type: "array",
-        items: { type: "integer" },
-        description: "Ports that identify a database.",
-      },
-      default: [5432, 3306, 27017, 6379],
-    },
+    databasePorts: setting.integers("Ports that identify a database.", [5432, 3306, 27017, 6379]),
   },
   scope: (rs) =>
     rs.some((r) => kindOf(r.type) === "Service" || r.type === DOCKER)
       ? undefined
       : "The stack has no Services or Docker containers.",
-  validate: (resources, ctx) => {
-    const byUrn = new Map(resources.map((r) => [r.urn, r]));
+  validate: (resources, ctx, byUrn) => {
     const dbPorts = ctx.config.databasePorts;
     const dbPods = resources.filter((r) => {
       const pod = podOf(r.type, r.props);
@@ -177,14 +167,10 @@ export const defaultDenyNetworkPolicy: StackValidationPolicy = stackPolicy<{
     "Every namespace the stack creates has a default-deny NetworkPolicy (podSelector {}, Ingress, no ingress rules).",
   severity: "high",
   config: {
-    namespaces: {
-      schema: {
-        type: "array",
-        items: { type: "string" },
-        description: "Namespaces the stack uses but does not create that must also have one.",
-      },
-      default: [],
-    },
+    namespaces: setting.strings(
+      "Namespaces the stack uses but does not create that must also have one.",
+      [],
+    ),
   },
   scope: (rs) =>
     rs.some((r) => kindOf(r.type) === "Namespace")

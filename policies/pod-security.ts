@@ -56,7 +56,7 @@ export const podSecurityStandards: StackValidationPolicy = stackPolicy<PssConfig
     rs.some((r) => isWorkload(r.type) || kindOf(r.type) === "Namespace")
       ? undefined
       : "The stack has no workloads or Namespaces.",
-  validate: (resources, ctx) => {
+  validate: (resources, ctx, byUrn) => {
     const cfg = ctx.config;
     const version = pssVersion(cfg.version) ?? pssVersion("latest")!;
     const shownVersion = cfg.version === "latest" ? `latest, v1.${version}` : cfg.version;
@@ -64,7 +64,6 @@ export const podSecurityStandards: StackValidationPolicy = stackPolicy<PssConfig
     const weakest = [cfg.level, ...Object.values(cfg.namespaceLevels)].reduce((a, b) =>
       stricter(a, b) ? b : a,
     );
-    const byUrn = new Map(resources.map((r) => [r.urn, r]));
     for (const r of resources) {
       const label = describe(r.type, r.name, r.props);
       if (kindOf(r.type) === "Namespace") {

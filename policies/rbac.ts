@@ -10,7 +10,15 @@
  * Anything else needs a fjord.io/policy-exempt annotation with a reason.
  */
 import type { ResourceValidationPolicy } from "@pulumi/policy";
-import { type Ctx, type ResourceView, type Settings, describe, resourcePolicy } from "./lib/policy";
+import {
+  type Ctx,
+  type JudgedResource,
+  type PolicyMeta,
+  type ResourceView,
+  type Settings,
+  resourcePolicy,
+  setting,
+} from "./lib/policy";
 import { kindOf } from "./lib/k8s";
 import { UNKNOWN, isUnknown, list, str } from "./lib/values";
 
@@ -19,14 +27,10 @@ interface RbacConfig {
 }
 
 const settings: Settings<RbacConfig> = {
-  exemptNamePrefixes: {
-    schema: {
-      type: "array",
-      items: { type: "string" },
-      description: "Name prefixes of system roles and bindings, which are not checked.",
-    },
-    default: ["system:"],
-  },
+  exemptNamePrefixes: setting.strings(
+    "Name prefixes of system roles and bindings, which are not checked.",
+    ["system:"],
+  ),
 };
 
 const ROLES = ["Role", "ClusterRole"];
@@ -50,8 +54,8 @@ interface Rule {
 }
 
 /** The role's rules with known values; reports computed ones as unverifiable and drops them. */
-function rulesOf(r: ResourceView, ctx: Ctx<RbacConfig>, what: string): Rule[] {
-  const label = describe(r.type, r.name, r.props);
+function rulesOf(r: JudgedResource, ctx: Ctx<RbacConfig>, what: string): Rule[] {
+  const { label } = r;
   const rules = list(r.props, "rules");
   if (rules === UNKNOWN) {
     ctx.cannotVerify(`Cannot verify ${what} of ${label} at preview: its rules are computed.`);
@@ -72,9 +76,6 @@ function rulesOf(r: ResourceView, ctx: Ctx<RbacConfig>, what: string): Rule[] {
   return out;
 }
 
-const roleScope = (type: string): string | undefined =>
-  ROLES.includes(kindOf(type) ?? "") ? undefined : "Only Roles and ClusterRoles grant verbs.";
-
 const grants = (rule: Rule, resource: string, verbs: string[]): boolean => {
   const [base, sub] = resource.split("/");
   const resOk = rule.resources.some(
@@ -84,50 +85,62 @@ const grants = (rule: Rule, resource: string, verbs: string[]): boolean => {
   return resOk && groupOk && rule.verbs.some((v) => v === "*" || verbs.includes(v));
 };
 
-export const rbacNoWildcards: ResourceValidationPolicy = resourcePolicy<RbacConfig>({
+/**
+ * A policy judging each known rule of a non-system role; `what` names the check in its "cannot
+ * verify" findings.
+ */
+function rulePolicy(
+  meta: Omit<PolicyMeta<RbacConfig>, "config"> & {
+    what: string;
+    judge: (rule: Rule, label: string, ctx: Ctx<RbacConfig>) => void;
+  },
+): ResourceValidationPolicy {
+  const { what, judge, ...rest } = meta;
+  return resourcePolicy<RbacConfig>({
+    ...rest,
+    config: settings,
+    scope: (type) =>
+      ROLES.includes(kindOf(type) ?? "") ? undefined : "Only Roles and ClusterRoles grant verbs.",
+    validate: (r, ctx) => {
+      const sys = systemObject(r, ctx.config);
+      if (sys) return ctx.notApplicable(sys);
+      for (const rule of rulesOf(r, ctx, what)) judge(rule, r.label, ctx);
+    },
+  });
+}
+
+export const rbacNoWildcards: ResourceValidationPolicy = rulePolicy({
   name: "rbac-no-wildcards",
   description:
     "Roles name their verbs and resources: no '*', which also grants whatever the API adds later.",
   severity: "high",
-  config: settings,
-  scope: roleScope,
-  validate: (r, ctx) => {
-    const sys = systemObject(r, ctx.config);
-    if (sys) return ctx.notApplicable(sys);
-    const label = describe(r.type, r.name, r.props);
-    for (const rule of rulesOf(r, ctx, "the wildcards")) {
-      const wild = (["verbs", "resources", "apiGroups"] as const).filter((k) =>
-        rule[k].includes("*"),
+  what: "the wildcards",
+  judge: (rule, label, ctx) => {
+    const wild = (["verbs", "resources", "apiGroups"] as const).filter((k) =>
+      rule[k].includes("*"),
+    );
+    if (wild.length)
+      ctx.violation(
+        `${label} rule ${rule.index + 1} grants '*' in ${wild.join(" and ")}; list the ${wild.join(" and ")} the workload needs.`,
       );
-      if (wild.length)
-        ctx.violation(
-          `${label} rule ${rule.index + 1} grants '*' in ${wild.join(" and ")}; list the ${wild.join(" and ")} the workload needs.`,
-        );
-    }
   },
 });
 
 const SHELL = ["pods/exec", "pods/attach", "pods/portforward"];
 
-export const rbacNoPodExec: ResourceValidationPolicy = resourcePolicy<RbacConfig>({
+export const rbacNoPodExec: ResourceValidationPolicy = rulePolicy({
   name: "rbac-no-pod-exec",
   description:
     "No role lets its holder exec into, attach to or port-forward to pods, which reaches every secret the pod holds.",
   severity: "high",
-  config: settings,
-  scope: roleScope,
-  validate: (r, ctx) => {
-    const sys = systemObject(r, ctx.config);
-    if (sys) return ctx.notApplicable(sys);
-    const label = describe(r.type, r.name, r.props);
-    for (const rule of rulesOf(r, ctx, "pod exec access")) {
-      // exec and attach are `create` (and `get` for the older websocket path).
-      const hit = SHELL.filter((s) => grants(rule, s, ["create", "get"]));
-      if (hit.length)
-        ctx.violation(
-          `${label} rule ${rule.index + 1} grants ${hit.join(", ")}; remove them and debug with a time-limited, separately bound role instead.`,
-        );
-    }
+  what: "pod exec access",
+  judge: (rule, label, ctx) => {
+    // exec and attach are `create` (and `get` for the older websocket path).
+    const hit = SHELL.filter((s) => grants(rule, s, ["create", "get"]));
+    if (hit.length)
+      ctx.violation(
+        `${label} rule ${rule.index + 1} grants ${hit.join(", ")}; remove them and debug with a time-limited, separately bound role instead.`,
+      );
   },
 });
 
@@ -143,29 +156,23 @@ const ESCALATION: { resource: string; verbs: string[]; why: string }[] = [
   { resource: "serviceaccounts", verbs: ["impersonate"], why: "act as any service account" },
 ];
 
-export const rbacNoEscalation: ResourceValidationPolicy = resourcePolicy<RbacConfig>({
+export const rbacNoEscalation: ResourceValidationPolicy = rulePolicy({
   name: "rbac-no-escalation",
   description:
     "No role holds the escalate, bind or impersonate verbs, which let a holder give itself any permission.",
   severity: "critical",
-  config: settings,
-  scope: roleScope,
-  validate: (r, ctx) => {
-    const sys = systemObject(r, ctx.config);
-    if (sys) return ctx.notApplicable(sys);
-    const label = describe(r.type, r.name, r.props);
-    for (const rule of rulesOf(r, ctx, "escalation verbs")) {
-      for (const e of ESCALATION) {
-        const anyGroup = rule.apiGroups.some(
-          (g) => g === "*" || g === "rbac.authorization.k8s.io" || g === "",
+  what: "escalation verbs",
+  judge: (rule, label, ctx) => {
+    const anyGroup = rule.apiGroups.some(
+      (g) => g === "*" || g === "rbac.authorization.k8s.io" || g === "",
+    );
+    for (const e of ESCALATION) {
+      const res = rule.resources.some((x) => x === "*" || x === e.resource);
+      const verbs = e.verbs.filter((v) => rule.verbs.includes(v) || rule.verbs.includes("*"));
+      if (anyGroup && res && verbs.length)
+        ctx.violation(
+          `${label} rule ${rule.index + 1} grants ${verbs.join(" and ")} on ${e.resource}, which lets its holder ${e.why}; remove ${verbs.length === 1 ? "it" : "them"}.`,
         );
-        const res = rule.resources.some((x) => x === "*" || x === e.resource);
-        const verbs = e.verbs.filter((v) => rule.verbs.includes(v) || rule.verbs.includes("*"));
-        if (anyGroup && res && verbs.length)
-          ctx.violation(
-            `${label} rule ${rule.index + 1} grants ${verbs.join(" and ")} on ${e.resource}, which lets its holder ${e.why}; remove ${verbs.length === 1 ? "it" : "them"}.`,
-          );
-      }
     }
   },
 });
@@ -178,14 +185,7 @@ export const rbacNoClusterAdminBinding: ResourceValidationPolicy = resourcePolic
   severity: "critical",
   config: {
     ...settings,
-    forbiddenRoles: {
-      schema: {
-        type: "array",
-        items: { type: "string" },
-        description: "ClusterRoles no program may bind.",
-      },
-      default: ["cluster-admin"],
-    },
+    forbiddenRoles: setting.strings("ClusterRoles no program may bind.", ["cluster-admin"]),
   },
   scope: (type) =>
     BINDINGS.includes(kindOf(type) ?? "")
@@ -194,12 +194,11 @@ export const rbacNoClusterAdminBinding: ResourceValidationPolicy = resourcePolic
   validate: (r, ctx) => {
     const sys = systemObject(r, ctx.config);
     if (sys) return ctx.notApplicable(sys);
-    const label = describe(r.type, r.name, r.props);
     const role = str(r.props, "roleRef.name");
     const kind = str(r.props, "roleRef.kind");
     if (role === UNKNOWN || kind === UNKNOWN)
       return ctx.cannotVerify(
-        `Cannot verify which role ${label} binds at preview: its roleRef is computed.`,
+        `Cannot verify which role ${r.label} binds at preview: its roleRef is computed.`,
       );
     if (
       kind === "ClusterRole" &&
@@ -207,7 +206,7 @@ export const rbacNoClusterAdminBinding: ResourceValidationPolicy = resourcePolic
       ctx.config.forbiddenRoles.includes(role)
     )
       ctx.violation(
-        `${label} binds the ${role} ClusterRole, which can do anything in the cluster; bind a role with only the verbs and resources its subjects need.`,
+        `${r.label} binds the ${role} ClusterRole, which can do anything in the cluster; bind a role with only the verbs and resources its subjects need.`,
       );
   },
 });

@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import type { StackValidationPolicy } from "@pulumi/policy";
-import { type Setting, type StackResource, describe, stackPolicy } from "./lib/policy";
+import { type Settings, type StackResource, describe, setting, stackPolicy } from "./lib/policy";
 import { Jurisdictions, type ResidencyConfig, residencySettings } from "./lib/regions";
 import { UNKNOWN, str, strMap } from "./lib/values";
 import { kindOf } from "./lib/k8s";
@@ -18,7 +18,7 @@ interface EvidenceConfig extends ResidencyConfig {
   reportSummary: boolean;
 }
 
-const settings: { [K in keyof EvidenceConfig]: Setting<EvidenceConfig[K]> } = {
+const settings: Settings<EvidenceConfig> = {
   ...residencySettings,
   evidenceFile: {
     schema: {
@@ -34,14 +34,9 @@ const settings: { [K in keyof EvidenceConfig]: Setting<EvidenceConfig[K]> } = {
     },
     default: null,
   },
-  reportSummary: {
-    schema: {
-      type: "boolean",
-      description:
-        "Also report the summary as an advisory finding (it is always logged to the preview output).",
-    },
-    default: false,
-  },
+  reportSummary: setting.flag(
+    "Also report the summary as an advisory finding (it is always logged to the preview output).",
+  ),
 };
 
 export interface EvidenceEntry {
@@ -63,6 +58,9 @@ export interface Evidence {
   nodes: EvidenceEntry[];
   resources: EvidenceEntry[];
 }
+
+/** Where an entry is and why the pack believes so. */
+type Placement = Omit<EvidenceEntry, "urn" | "type" | "name">;
 
 const LOGICAL = /^(pulumi:|random:|tls:|fjord:)/;
 
@@ -105,98 +103,59 @@ export function buildEvidence(
     if (typeof n === "string" && typeof reg === "string") nsRegion.set(n, reg);
   }
   const dockerHost = nodeEntries.find((e) => e.type === "pulumi:providers:docker");
-  const place = (
-    region: string | null | undefined,
-    basis: string,
-  ): Omit<EvidenceEntry, "urn" | "type" | "name"> => ({
+  const place = (region: string | null | undefined, basis: string): Placement => ({
     region: region ?? null,
     jurisdiction: region ? (j.of(region) ?? null) : null,
     basis,
   });
+  const nowhere = (basis: string): Placement => ({ region: null, jurisdiction: null, basis });
 
-  const entries: EvidenceEntry[] = [];
-  for (const r of resources) {
-    const head = { urn: r.urn, type: r.type, name: r.name };
-    const node = nodeEntries.find((e) => e.urn === r.urn);
-    if (node) continue;
-    if (LOGICAL.test(r.type)) {
-      entries.push({
-        ...head,
-        region: null,
-        jurisdiction: null,
-        basis: "logical resource (state only, no workload or data)",
-      });
-      continue;
-    }
+  const locate = (r: StackResource): Placement => {
+    if (LOGICAL.test(r.type)) return nowhere("logical resource (state only, no workload or data)");
     if (r.type.startsWith("kubernetes:")) {
       const labels = strMap(r.props, "metadata.labels");
       const own = labels === UNKNOWN ? undefined : labels["fjord.io/region"];
       const ns = str(r.props, "metadata.namespace");
       if (typeof own === "string")
-        entries.push({
-          ...head,
-          ...place(own, `label fjord.io/region on ${describe(r.type, r.name, r.props)}`),
-        });
-      else if (typeof ns === "string" && nsRegion.has(ns))
-        entries.push({
-          ...head,
-          ...place(nsRegion.get(ns), `label fjord.io/region on Namespace ${ns}`),
-        });
-      else if (clusterJuris.length === 1 && clusterJuris[0]) {
-        entries.push({
-          ...head,
+        return place(own, `label fjord.io/region on ${describe(r.type, r.name, r.props)}`);
+      if (typeof ns === "string" && nsRegion.has(ns))
+        return place(nsRegion.get(ns), `label fjord.io/region on Namespace ${ns}`);
+      if (clusterJuris.length === 1 && clusterJuris[0])
+        return {
           region: null,
           jurisdiction: clusterJuris[0],
           basis: "every cluster node is in this jurisdiction",
-        });
-      } else
-        entries.push({
-          ...head,
-          region: null,
-          jurisdiction: null,
-          basis: "no region label and the cluster's nodes are not all in one known jurisdiction",
-        });
-      continue;
+        };
+      return nowhere(
+        "no region label and the cluster's nodes are not all in one known jurisdiction",
+      );
     }
-    if (r.type.startsWith("command:local:")) {
-      entries.push({
-        ...head,
-        ...place(
-          cfg.localRegion,
-          cfg.localRegion
-            ? "runs on the machine running pulumi (policy config localRegion)"
-            : "runs on the machine running pulumi; set localRegion to record its region",
-        ),
-      });
-      continue;
-    }
+    if (r.type.startsWith("command:local:"))
+      return place(
+        cfg.localRegion,
+        cfg.localRegion
+          ? "runs on the machine running pulumi (policy config localRegion)"
+          : "runs on the machine running pulumi; set localRegion to record its region",
+      );
     if (r.type.startsWith("docker:")) {
       if (dockerHost)
-        entries.push({
-          ...head,
+        return {
           region: dockerHost.region,
           jurisdiction: dockerHost.jurisdiction,
           basis: `remote Docker host: ${dockerHost.basis}`,
-        });
-      else
-        entries.push({
-          ...head,
-          ...place(
-            cfg.localRegion,
-            cfg.localRegion
-              ? "local Docker daemon (policy config localRegion)"
-              : "local Docker daemon; set localRegion to record its region",
-          ),
-        });
-      continue;
+        };
+      return place(
+        cfg.localRegion,
+        cfg.localRegion
+          ? "local Docker daemon (policy config localRegion)"
+          : "local Docker daemon; set localRegion to record its region",
+      );
     }
-    entries.push({
-      ...head,
-      region: null,
-      jurisdiction: null,
-      basis: "no residency information for this resource type",
-    });
-  }
+    return nowhere("no residency information for this resource type");
+  };
+  const entries: EvidenceEntry[] = resources
+    .filter((r) => !nodeEntries.some((e) => e.urn === r.urn))
+    .map((r) => ({ urn: r.urn, type: r.type, name: r.name, ...locate(r) }));
 
   const all = [...nodeEntries, ...entries];
   const summary: Record<string, number> = {};

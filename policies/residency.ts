@@ -202,7 +202,6 @@ export const residencyWorkloads: ResourceValidationPolicy = resourcePolicy<Resid
     type.startsWith("kubernetes:") ? undefined : "Only Kubernetes objects carry region labels.",
   validate: (r, ctx) => {
     const j = new Jurisdictions(ctx.config);
-    const label = describe(r.type, r.name, r.props);
     const labelSets: ReturnType<typeof strMap>[] = [strMap(r.props, "metadata.labels")];
     const pod = podOf(r.type, r.props);
     if (pod) labelSets.push(pod.labels);
@@ -211,13 +210,13 @@ export const residencyWorkloads: ResourceValidationPolicy = resourcePolicy<Resid
       const region = labels[REGION_LABEL];
       if (region === UNKNOWN)
         ctx.cannotVerify(
-          `Cannot verify the region of ${label} at preview: its ${REGION_LABEL} label is computed.`,
+          `Cannot verify the region of ${r.label} at preview: its ${REGION_LABEL} label is computed.`,
         );
-      else if (region) checkRegion(region, `label ${REGION_LABEL}`, label, j, ctx);
+      else if (region) checkRegion(region, `label ${REGION_LABEL}`, r.label, j, ctx);
       const juris = labels[JURISDICTION_LABEL];
       if (typeof juris === "string" && !j.isAllowed(juris)) {
         ctx.violation(
-          `${label} has label ${JURISDICTION_LABEL}=${juris}, outside the allowed jurisdictions (${j.allowedText()}); place it in an allowed jurisdiction.`,
+          `${r.label} has label ${JURISDICTION_LABEL}=${juris}, outside the allowed jurisdictions (${j.allowedText()}); place it in an allowed jurisdiction.`,
         );
       }
     }
@@ -226,10 +225,10 @@ export const residencyWorkloads: ResourceValidationPolicy = resourcePolicy<Resid
       const pinned = pinnedRegions(pod.spec);
       if (pinned.unknown)
         ctx.cannotVerify(
-          `Cannot verify the node region selectors of ${label} at preview: they are computed.`,
+          `Cannot verify the node region selectors of ${r.label} at preview: they are computed.`,
         );
       for (const v of new Set(pinned.values))
-        checkRegion(v, "a node selector on region", label, j, ctx);
+        checkRegion(v, "a node selector on region", r.label, j, ctx);
     }
   },
 });
@@ -266,15 +265,16 @@ export const residencyEndpoints: ResourceValidationPolicy = resourcePolicy<Endpo
       : "Only config files, Docker containers, workloads and monitoring CRDs export observability data.",
   validate: (r, ctx) => {
     const j = new Jurisdictions(ctx.config);
-    const label = describe(r.type, r.name, r.props);
     const judge = (e: Endpoint, where: string) => {
       const v = judgeEndpoint(e.url, j, ctx.config.allowedEndpoints);
       if (v.kind === "violation") {
         ctx.violation(
-          `${label} sends data to ${e.url} (${where} ${e.at}): ${v.why}; use an in-platform endpoint or list the host in allowedEndpoints with its jurisdiction.`,
+          `${r.label} sends data to ${e.url} (${where} ${e.at}): ${v.why}; use an in-platform endpoint or list the host in allowedEndpoints with its jurisdiction.`,
         );
       } else if (v.kind === "unknown") {
-        ctx.cannotVerify(`Cannot verify the destination of ${label} (${where} ${e.at}): ${v.why}.`);
+        ctx.cannotVerify(
+          `Cannot verify the destination of ${r.label} (${where} ${e.at}): ${v.why}.`,
+        );
       }
     };
     for (const f of filesOf(r.type, r.props)) {
@@ -289,14 +289,14 @@ export const residencyEndpoints: ResourceValidationPolicy = resourcePolicy<Endpo
         continue;
       if (f.content === UNKNOWN) {
         ctx.cannotVerify(
-          `Cannot verify the ${kind} config in ${label} (${f.where}) at preview: its content is computed.`,
+          `Cannot verify the ${kind} config in ${r.label} (${f.where}) at preview: its content is computed.`,
         );
         continue;
       }
       const eps = endpointsOf(kind, f.content);
       if (!eps)
         ctx.note(
-          `The ${kind} config in ${label} (${f.where}) could not be parsed, so its export destinations are unverified.`,
+          `The ${kind} config in ${r.label} (${f.where}) could not be parsed, so its export destinations are unverified.`,
         );
       for (const e of eps ?? []) judge(e, f.where);
     }
@@ -304,14 +304,14 @@ export const residencyEndpoints: ResourceValidationPolicy = resourcePolicy<Endpo
       const driver = str(r.props, "logDriver");
       if (driver === UNKNOWN)
         ctx.cannotVerify(
-          `Cannot verify where ${label} ships logs at preview: logDriver is computed.`,
+          `Cannot verify where ${r.label} ships logs at preview: logDriver is computed.`,
         );
       else if (driver) {
         const opts = strMap(r.props, "logOpts");
         const targets = opts === UNKNOWN ? UNKNOWN : logDriverTargets(driver, opts);
         if (targets === UNKNOWN)
           ctx.cannotVerify(
-            `Cannot verify where ${label} ships logs at preview: logOpts are computed.`,
+            `Cannot verify where ${r.label} ships logs at preview: logOpts are computed.`,
           );
         else for (const t of targets) judge(t, `log driver ${driver}`);
       }
@@ -320,7 +320,7 @@ export const residencyEndpoints: ResourceValidationPolicy = resourcePolicy<Endpo
       const spec = obj(r.props, "spec");
       if (spec === UNKNOWN)
         ctx.cannotVerify(
-          `Cannot verify the endpoints of ${label} at preview: its spec is computed.`,
+          `Cannot verify the endpoints of ${r.label} at preview: its spec is computed.`,
         );
       else if (spec) {
         const rw = list(spec, "remoteWrite");
@@ -329,7 +329,7 @@ export const residencyEndpoints: ResourceValidationPolicy = resourcePolicy<Endpo
           if (typeof url === "string") judge({ url, at: `spec.remoteWrite[${i}].url` }, "CRD");
           else if (isUnknown(url))
             ctx.cannotVerify(
-              `Cannot verify ${label} spec.remoteWrite[${i}].url at preview: it is computed.`,
+              `Cannot verify ${r.label} spec.remoteWrite[${i}].url at preview: it is computed.`,
             );
         }
         if (kindOf(r.type) === "AlertmanagerConfig")

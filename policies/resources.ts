@@ -3,25 +3,10 @@
  * largest node. Database tuning against those limits is in database-tuning.ts.
  */
 import type { ResourceValidationPolicy } from "@pulumi/policy";
-import { describe, resourcePolicy } from "./lib/policy";
-import {
-  type Container,
-  MiB,
-  containerLabel,
-  containersOf,
-  cpuMillis,
-  fmtMi,
-  isWorkload,
-  memoryBytes,
-  podOf,
-} from "./lib/k8s";
+import { resourcePolicy, setting } from "./lib/policy";
+import { DOCKER, containerScope as scope, workloadContainers } from "./lib/containers";
+import { type Container, MiB, containerLabel, cpuMillis, fmtMi, memoryBytes } from "./lib/k8s";
 import { type Unknown, UNKNOWN, at, num, obj, str } from "./lib/values";
-
-const DOCKER = "docker:index/container:Container";
-const scope = (type: string): string | undefined =>
-  isWorkload(type) || type === DOCKER
-    ? undefined
-    : "Only Kubernetes workloads and Docker containers run containers.";
 
 interface ResourcesConfig {
   dockerRequireReservation: boolean;
@@ -33,18 +18,12 @@ export const containerResources: ResourceValidationPolicy = resourcePolicy<Resou
     "Every container (init containers included) sets CPU and memory requests and limits.",
   severity: "high",
   config: {
-    dockerRequireReservation: {
-      schema: {
-        type: "boolean",
-        description:
-          "Docker: also require memoryReservation (Docker has no scheduler, so off by default).",
-      },
-      default: false,
-    },
+    dockerRequireReservation: setting.flag(
+      "Docker: also require memoryReservation (Docker has no scheduler, so off by default).",
+    ),
   },
   scope,
   validate: (r, ctx) => {
-    const label = describe(r.type, r.name, r.props);
     if (r.type === DOCKER) {
       const missing: string[] = [];
       const unknown: string[] = [];
@@ -62,31 +41,25 @@ export const containerResources: ResourceValidationPolicy = resourcePolicy<Resou
         missing.push("memory reservation (memoryReservation)");
       if (missing.length)
         ctx.violation(
-          `${label} has no ${missing.join(" and no ")}. Set memory (MB) and cpus on the container.`,
+          `${r.label} has no ${missing.join(" and no ")}. Set memory (MB) and cpus on the container.`,
         );
       else if (unknown.length)
         ctx.cannotVerify(
-          `Cannot verify the limits of ${label} at preview: ${unknown.join(", ")} computed.`,
+          `Cannot verify the limits of ${r.label} at preview: ${unknown.join(", ")} computed.`,
         );
       return;
     }
-    const pod = podOf(r.type, r.props)!;
-    const cs = pod.spec === UNKNOWN ? UNKNOWN : pod.spec ? containersOf(pod.spec) : [];
-    if (cs === UNKNOWN)
-      return ctx.cannotVerify(
-        `Cannot verify the container resources of ${label} at preview: its containers are computed.`,
-      );
-    for (const c of cs) {
+    for (const c of workloadContainers(r, "the container resources", ctx) ?? []) {
       if (c.c === UNKNOWN) {
         ctx.cannotVerify(
-          `Cannot verify the resources of ${label} ${containerLabel(c)} at preview: it is computed.`,
+          `Cannot verify the resources of ${r.label} ${containerLabel(c)} at preview: it is computed.`,
         );
         continue;
       }
       const res = obj(c.c, "resources");
       if (res === UNKNOWN) {
         ctx.cannotVerify(
-          `Cannot verify the resources of ${label} ${containerLabel(c)} at preview: resources are computed.`,
+          `Cannot verify the resources of ${r.label} ${containerLabel(c)} at preview: resources are computed.`,
         );
         continue;
       }
@@ -95,7 +68,7 @@ export const containerResources: ResourceValidationPolicy = resourcePolicy<Resou
       );
       if (missing.length) {
         ctx.violation(
-          `${label} ${containerLabel(c)} has no resources.${missing.join(", resources.")}. Set CPU and memory requests and limits on every container.`,
+          `${r.label} ${containerLabel(c)} has no resources.${missing.join(", resources.")}. Set CPU and memory requests and limits on every container.`,
         );
       }
     }
@@ -151,7 +124,6 @@ export const limitsFitNode: ResourceValidationPolicy = resourcePolicy<NodeClassC
   validate: (r, ctx) => {
     const node = ctx.config.nodeClass;
     if (!node) return ctx.notApplicable("No nodeClass is configured for this environment.");
-    const label = describe(r.type, r.name, r.props);
     const nodeText = `the largest node (${node.vcpu} vCPU, ${node.memoryMi}Mi)`;
     const judge = (what: string, cpu: number | undefined, mem: number | undefined) => {
       const over: string[] = [];
@@ -159,7 +131,7 @@ export const limitsFitNode: ResourceValidationPolicy = resourcePolicy<NodeClassC
       if (mem !== undefined && mem > node.memoryMi * MiB) over.push(`memory limit ${fmtMi(mem)}`);
       if (over.length)
         ctx.violation(
-          `${what ? `${label} ${what}` : label} has a ${over.join(" and a ")} larger than ${nodeText}, so it can never be scheduled at its limit. Lower the limit or use a larger node class.`,
+          `${what ? `${r.label} ${what}` : r.label} has a ${over.join(" and a ")} larger than ${nodeText}, so it can never be scheduled at its limit. Lower the limit or use a larger node class.`,
         );
     };
     if (r.type === DOCKER) {
@@ -167,7 +139,7 @@ export const limitsFitNode: ResourceValidationPolicy = resourcePolicy<NodeClassC
       const cpus = str(r.props, "cpus");
       if (mem === UNKNOWN || cpus === UNKNOWN)
         return ctx.cannotVerify(
-          `Cannot verify the limits of ${label} at preview: they are computed.`,
+          `Cannot verify the limits of ${r.label} at preview: they are computed.`,
         );
       judge(
         "",
@@ -176,12 +148,8 @@ export const limitsFitNode: ResourceValidationPolicy = resourcePolicy<NodeClassC
       );
       return;
     }
-    const pod = podOf(r.type, r.props)!;
-    const cs = pod.spec === UNKNOWN ? UNKNOWN : pod.spec ? containersOf(pod.spec) : [];
-    if (cs === UNKNOWN)
-      return ctx.cannotVerify(
-        `Cannot verify the limits of ${label} at preview: its containers are computed.`,
-      );
+    const cs = workloadContainers(r, "the limits", ctx);
+    if (!cs) return;
     for (const c of cs) {
       if (c.c === UNKNOWN) continue;
       const cpu = cpuMillis(at(c.c, "resources.limits.cpu"));
@@ -196,6 +164,6 @@ export const limitsFitNode: ResourceValidationPolicy = resourcePolicy<NodeClassC
     if (cs.filter((c) => !c.init).length > 1)
       judge("pod (all containers together)", t.cpu || undefined, t.mem || undefined);
     if (t.unknown)
-      ctx.cannotVerify(`Cannot verify every limit of ${label} at preview: some are computed.`);
+      ctx.cannotVerify(`Cannot verify every limit of ${r.label} at preview: some are computed.`);
   },
 });

@@ -6,12 +6,11 @@
  * depends on.
  */
 import type { StackValidationPolicy } from "@pulumi/policy";
-import { describe, stackPolicy } from "./lib/policy";
-import { containersOf, isWorkload, kindOf, podOf } from "./lib/k8s";
+import { describe, setting, stackPolicy } from "./lib/policy";
+import { DOCKER, dockerEnv, knownContainers } from "./lib/containers";
+import { isWorkload, kindOf } from "./lib/k8s";
 import { explain, findSecrets } from "./lib/secrets-detect";
 import { UNKNOWN, isObj, isUnknown, list, str, strMap, unwrap } from "./lib/values";
-
-const DOCKER = "docker:index/container:Container";
 
 interface SecretConfig {
   namePattern: string;
@@ -59,26 +58,21 @@ export const noSecretLiterals: StackValidationPolicy = stackPolicy<SecretConfig>
       },
       default: "(_FILE|_PATH|_DIR|_NAME|_ID|_URL|_ENABLED|_DISABLED)$|PUBLIC",
     },
-    detectValues: {
-      schema: {
-        type: "boolean",
-        description:
-          "Also look for private keys, cloud access keys and high-entropy tokens in every value.",
-      },
-      default: true,
-    },
+    detectValues: setting.flag(
+      "Also look for private keys, cloud access keys and high-entropy tokens in every value.",
+      true,
+    ),
   },
   scope: (rs) =>
     rs.some((r) => isWorkload(r.type) || r.type === DOCKER || kindOf(r.type) === "ConfigMap")
       ? undefined
       : "The stack has no containers or ConfigMaps.",
-  validate: (resources, ctx) => {
+  validate: (resources, ctx, byUrn) => {
     const name = new RegExp(ctx.config.namePattern, "i");
     const ignore = new RegExp(ctx.config.ignorePattern, "i");
     const secretName = (n: string) => name.test(n) && !ignore.test(n);
     const byValue = (v: unknown): string | undefined =>
       ctx.config.detectValues && typeof v === "string" ? found(v) : undefined;
-    const byUrn = new Map(resources.map((r) => [r.urn, r]));
     for (const r of resources) {
       const label = describe(r.type, r.name, r.props);
       if (kindOf(r.type) === "ConfigMap") {
@@ -102,15 +96,12 @@ export const noSecretLiterals: StackValidationPolicy = stackPolicy<SecretConfig>
         // Docker has no secret references: a value derived from another resource (a generated
         // password) is fine, one written in the program is not. Computed elements are never
         // literals; known ones count as derived when a resource the env depends on holds them.
-        const envs = list(r.props, "envs");
+        const envs = dockerEnv(r.props);
         const deps = r.propertyDependencies.envs ?? r.dependencies;
         const derived = deps
           .flatMap((u) => stringsOf(byUrn.get(u)?.props))
           .filter((s) => s.length >= 8);
-        for (const e of envs === UNKNOWN ? [] : envs) {
-          if (typeof e !== "string" || !e.includes("=")) continue;
-          const k = e.slice(0, e.indexOf("="));
-          const v = e.slice(e.indexOf("=") + 1);
+        for (const [k, v] of envs === UNKNOWN ? [] : envs) {
           if (trivial(v) || derived.some((d) => v.includes(d))) continue;
           const what = secretName(k) ? undefined : byValue(v);
           if (secretName(k) || what)
@@ -121,10 +112,7 @@ export const noSecretLiterals: StackValidationPolicy = stackPolicy<SecretConfig>
         }
         continue;
       }
-      const pod = podOf(r.type, r.props);
-      if (!pod || !pod.spec || pod.spec === UNKNOWN) continue;
-      const cs = containersOf(pod.spec);
-      for (const c of cs === UNKNOWN ? [] : cs) {
+      for (const c of knownContainers(r.type, r.props)) {
         const env = c.c === UNKNOWN ? [] : list(c.c, "env");
         for (const e of env === UNKNOWN ? [] : env) {
           const k = str(e, "name");

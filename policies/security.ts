@@ -3,26 +3,21 @@
  * Kubernetes workloads (init containers included) and Docker containers alike.
  */
 import type { ResourceValidationPolicy } from "@pulumi/policy";
-import { type Ctx, describe, resourcePolicy } from "./lib/policy";
-import { type Container, containerLabel, containersOf, isWorkload, podOf } from "./lib/k8s";
+import { type Ctx, type JudgedResource, resourcePolicy, setting } from "./lib/policy";
+import { DOCKER, containerScope as scope } from "./lib/containers";
+import { type Container, containerLabel, containersOf, podOf } from "./lib/k8s";
 import { type Obj, UNKNOWN, bool, isUnknown, list, num, str } from "./lib/values";
 
-const DOCKER = "docker:index/container:Container";
 const REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage";
 const BUILT_IMAGE = "docker:index/image:Image";
-const scope = (type: string): string | undefined =>
-  isWorkload(type) || type === DOCKER
-    ? undefined
-    : "Only Kubernetes workloads and Docker containers run containers.";
 
 /** The pod spec and its containers, or undefined after reporting why they cannot be read. */
 function podContainers<C>(
-  type: string,
-  props: Obj,
-  label: string,
+  r: JudgedResource,
   ctx: Ctx<C>,
 ): { spec: Obj; cs: Container[] } | undefined {
-  const pod = podOf(type, props)!;
+  const { label } = r;
+  const pod = podOf(r.type, r.props)!;
   if (pod.spec === UNKNOWN) {
     ctx.cannotVerify(`Cannot verify ${label} at preview: its pod spec is computed.`);
     return undefined;
@@ -45,18 +40,16 @@ export const noPrivilegedContainers: ResourceValidationPolicy = resourcePolicy<P
   description: "No container runs privileged or adds capabilities equivalent to it.",
   severity: "critical",
   config: {
-    forbiddenCapabilities: {
-      schema: {
-        type: "array",
-        items: { type: "string" },
-        description: "Added capabilities treated like privileged mode.",
-      },
-      default: ["ALL", "SYS_ADMIN", "NET_ADMIN", "SYS_PTRACE", "SYS_MODULE"],
-    },
+    forbiddenCapabilities: setting.strings("Added capabilities treated like privileged mode.", [
+      "ALL",
+      "SYS_ADMIN",
+      "NET_ADMIN",
+      "SYS_PTRACE",
+      "SYS_MODULE",
+    ]),
   },
   scope,
   validate: (r, ctx) => {
-    const label = describe(r.type, r.name, r.props);
     const forbidden = ctx.config.forbiddenCapabilities.map((c) =>
       c.toUpperCase().replace(/^CAP_/, ""),
     );
@@ -79,20 +72,54 @@ export const noPrivilegedContainers: ResourceValidationPolicy = resourcePolicy<P
         );
     };
     if (r.type === DOCKER)
-      return judge(label, bool(r.props, "privileged"), list(r.props, "capabilities.adds"));
-    const pod = podContainers(r.type, r.props, label, ctx);
+      return judge(r.label, bool(r.props, "privileged"), list(r.props, "capabilities.adds"));
+    const pod = podContainers(r, ctx);
     for (const c of pod?.cs ?? []) {
       if (c.c === UNKNOWN)
-        ctx.cannotVerify(`Cannot verify ${label} ${containerLabel(c)} at preview: it is computed.`);
+        ctx.cannotVerify(
+          `Cannot verify ${r.label} ${containerLabel(c)} at preview: it is computed.`,
+        );
       else
         judge(
-          `${label} ${containerLabel(c)}`,
+          `${r.label} ${containerLabel(c)}`,
           bool(c.c, "securityContext.privileged"),
           list(c.c, "securityContext.capabilities.add"),
         );
     }
   },
 });
+
+interface HostSwitches {
+  /** The key that shares each namespace with the host. */
+  keys: Record<"network" | "PID" | "IPC", string>;
+  shares: (from: unknown, key: string) => boolean | typeof UNKNOWN;
+  computed: (label: string, what: string, key: string) => string;
+  shared: (label: string, what: string, key: string) => string;
+}
+
+/** Docker and Kubernetes switch the same three namespaces with their own keys and values. */
+const DOCKER_SWITCHES: HostSwitches = {
+  keys: { network: "networkMode", PID: "pidMode", IPC: "ipcMode" },
+  shares: (from, key) => {
+    const v = str(from, key);
+    return v === UNKNOWN ? UNKNOWN : v === "host";
+  },
+  computed: (label, what, key) =>
+    `Cannot verify the ${what} namespace of ${label} at preview: ${key} is computed.`,
+  shared: (label, what, key) =>
+    `${label} shares the host's ${what} namespace (${key}: host); use a container network / private namespace instead.`,
+};
+const POD_SWITCHES: HostSwitches = {
+  keys: { network: "hostNetwork", PID: "hostPID", IPC: "hostIPC" },
+  shares: (from, key) => {
+    const v = bool(from, key);
+    return v === UNKNOWN ? UNKNOWN : v === true;
+  },
+  computed: (label, _what, key) =>
+    `Cannot verify the host namespaces of ${label} at preview: ${key} is computed.`,
+  shared: (label, what, key) =>
+    `${label} shares the host's ${what} namespace (${key}: true); remove it.`,
+};
 
 export const noHostNamespaces: ResourceValidationPolicy = resourcePolicy<{
   allowHostNetwork: boolean;
@@ -101,54 +128,24 @@ export const noHostNamespaces: ResourceValidationPolicy = resourcePolicy<{
   description: "No pod or container shares the host's network, PID or IPC namespace.",
   severity: "critical",
   config: {
-    allowHostNetwork: {
-      schema: {
-        type: "boolean",
-        description: "Allow hostNetwork / networkMode host (e.g. for a node-level ingress).",
-      },
-      default: false,
-    },
+    allowHostNetwork: setting.flag(
+      "Allow hostNetwork / networkMode host (e.g. for a node-level ingress).",
+    ),
   },
   scope,
   validate: (r, ctx) => {
-    const label = describe(r.type, r.name, r.props);
-    if (r.type === DOCKER) {
-      for (const [key, what] of [
-        ["networkMode", "network"],
-        ["pidMode", "PID"],
-        ["ipcMode", "IPC"],
-      ] as const) {
-        if (key === "networkMode" && ctx.config.allowHostNetwork) continue;
-        const v = str(r.props, key);
-        if (v === UNKNOWN)
-          ctx.cannotVerify(
-            `Cannot verify the ${what} namespace of ${label} at preview: ${key} is computed.`,
-          );
-        else if (v === "host")
-          ctx.violation(
-            `${label} shares the host's ${what} namespace (${key}: host); use a container network / private namespace instead.`,
-          );
-      }
-      return;
-    }
-    const pod = podOf(r.type, r.props)!;
-    if (pod.spec === UNKNOWN)
+    const docker = r.type === DOCKER;
+    const from = docker ? r.props : podOf(r.type, r.props)!.spec;
+    if (from === UNKNOWN)
       return ctx.cannotVerify(
-        `Cannot verify the host namespaces of ${label} at preview: its pod spec is computed.`,
+        `Cannot verify the host namespaces of ${r.label} at preview: its pod spec is computed.`,
       );
-    for (const [key, what] of [
-      ["hostNetwork", "network"],
-      ["hostPID", "PID"],
-      ["hostIPC", "IPC"],
-    ] as const) {
-      if (key === "hostNetwork" && ctx.config.allowHostNetwork) continue;
-      const v = bool(pod.spec, key);
-      if (v === UNKNOWN)
-        ctx.cannotVerify(
-          `Cannot verify the host namespaces of ${label} at preview: ${key} is computed.`,
-        );
-      else if (v === true)
-        ctx.violation(`${label} shares the host's ${what} namespace (${key}: true); remove it.`);
+    const side = docker ? DOCKER_SWITCHES : POD_SWITCHES;
+    for (const [what, key] of Object.entries(side.keys)) {
+      if (what === "network" && ctx.config.allowHostNetwork) continue;
+      const shares = side.shares(from, key);
+      if (shares === UNKNOWN) ctx.cannotVerify(side.computed(r.label, what, key));
+      else if (shares) ctx.violation(side.shared(r.label, what, key));
     }
   },
 });
@@ -164,36 +161,30 @@ export const runAsNonRoot: ResourceValidationPolicy = resourcePolicy<{
     "Containers run as a non-root user (runAsNonRoot or a non-zero runAsUser; Docker: user set and not root).",
   severity: "high",
   config: {
-    requireRunAsNonRoot: {
-      schema: {
-        type: "boolean",
-        description:
-          "Require runAsNonRoot: true (kubelet-enforced) even when a non-zero runAsUser is set.",
-      },
-      default: false,
-    },
+    requireRunAsNonRoot: setting.flag(
+      "Require runAsNonRoot: true (kubelet-enforced) even when a non-zero runAsUser is set.",
+    ),
   },
   scope,
   validate: (r, ctx) => {
-    const label = describe(r.type, r.name, r.props);
     if (r.type === DOCKER) {
       const user = str(r.props, "user");
       if (user === UNKNOWN)
-        ctx.cannotVerify(`Cannot verify the user of ${label} at preview: user is computed.`);
+        ctx.cannotVerify(`Cannot verify the user of ${r.label} at preview: user is computed.`);
       else if (user === undefined || user.trim() === "")
         ctx.violation(
-          `${label} sets no user, so it runs as the image's default user (root for most images); set user to a non-zero uid, e.g. "10001:10001".`,
+          `${r.label} sets no user, so it runs as the image's default user (root for most images); set user to a non-zero uid, e.g. "10001:10001".`,
         );
       else if (["0", "root"].includes(dockerUid(user)))
-        ctx.violation(`${label} runs as root (user: "${user}"); set user to a non-zero uid.`);
+        ctx.violation(`${r.label} runs as root (user: "${user}"); set user to a non-zero uid.`);
       return;
     }
-    const pod = podContainers(r.type, r.props, label, ctx);
+    const pod = podContainers(r, ctx);
     if (!pod) return;
     const podNonRoot = bool(pod.spec, "securityContext.runAsNonRoot");
     const podUid = num(pod.spec, "securityContext.runAsUser");
     for (const c of pod.cs) {
-      const who = `${label} ${containerLabel(c)}`;
+      const who = `${r.label} ${containerLabel(c)}`;
       if (c.c === UNKNOWN) {
         ctx.cannotVerify(`Cannot verify whether ${who} runs as root at preview: it is computed.`);
         continue;
@@ -240,21 +231,13 @@ export const pinnedImages: ResourceValidationPolicy = resourcePolicy<{ forbidden
   description: "Every image is pinned to a version tag or digest (no :latest, no missing tag).",
   severity: "medium",
   config: {
-    forbiddenTags: {
-      schema: {
-        type: "array",
-        items: { type: "string" },
-        description: "Tags that move and so do not pin an image.",
-      },
-      default: ["latest"],
-    },
+    forbiddenTags: setting.strings("Tags that move and so do not pin an image.", ["latest"]),
   },
   scope: (type) =>
     scope(type) === undefined || type === REMOTE_IMAGE || type === BUILT_IMAGE
       ? undefined
       : "Only workloads, Docker containers and images reference images.",
   validate: (r, ctx) => {
-    const label = describe(r.type, r.name, r.props);
     const judge = (who: string, image: unknown, field: string) => {
       if (isUnknown(image))
         return ctx.cannotVerify(
@@ -272,17 +255,17 @@ export const pinnedImages: ResourceValidationPolicy = resourcePolicy<{ forbidden
       // A computed Docker image is another resource's output (a RemoteImage's id or digest, an
       // Image's name), and those resources are checked themselves.
       const image = str(r.props, "image");
-      return image === UNKNOWN ? undefined : judge(label, image, "image");
+      return image === UNKNOWN ? undefined : judge(r.label, image, "image");
     }
-    if (r.type === BUILT_IMAGE) return judge(label, str(r.props, "imageName"), "imageName");
-    if (r.type === REMOTE_IMAGE) return judge(label, str(r.props, "name"), "name");
-    const pod = podContainers(r.type, r.props, label, ctx);
+    if (r.type === BUILT_IMAGE) return judge(r.label, str(r.props, "imageName"), "imageName");
+    if (r.type === REMOTE_IMAGE) return judge(r.label, str(r.props, "name"), "name");
+    const pod = podContainers(r, ctx);
     for (const c of pod?.cs ?? []) {
       if (c.c === UNKNOWN)
         ctx.cannotVerify(
-          `Cannot verify the image of ${label} ${containerLabel(c)} at preview: it is computed.`,
+          `Cannot verify the image of ${r.label} ${containerLabel(c)} at preview: it is computed.`,
         );
-      else judge(`${label} ${containerLabel(c)}`, str(c.c, "image"), "image");
+      else judge(`${r.label} ${containerLabel(c)}`, str(c.c, "image"), "image");
     }
   },
 });

@@ -4,15 +4,16 @@
  * carried (ConfigMaps, Secrets, Docker uploads), Traefik flags, Traefik CRDs and Ingresses.
  */
 import type { ResourceValidationPolicy } from "@pulumi/policy";
-import { describe, resourcePolicy } from "./lib/policy";
+import { resourcePolicy, setting } from "./lib/policy";
 import {
   INGRESS_NGINX,
   ParseError,
-  TRAEFIK_GROUPS,
   eachConfig as each,
   gatewayConfigOf,
   gatewayScope as inScope,
+  ingressNginxAnnotation,
   ingressNginxSettings,
+  traefikKind,
 } from "./lib/gateway";
 import {
   cipherProblems,
@@ -34,7 +35,7 @@ import {
   goCipherProblems,
   opensslCipherProblems,
 } from "./lib/ciphers";
-import { groupOf, kindOf } from "./lib/k8s";
+import { kindOf } from "./lib/k8s";
 import { type Obj, UNKNOWN, at, list, str, strMap } from "./lib/values";
 
 interface MinVersionConfig {
@@ -54,55 +55,50 @@ export const tlsMinVersion: ResourceValidationPolicy = resourcePolicy<MinVersion
   },
   scope: inScope,
   validate: (r, ctx) => {
-    const label = describe(r.type, r.name, r.props);
     const strict = ctx.config.minVersion === "1.3";
     const weakNginx = strict ? [...WEAK_PROTOCOLS, "TLSv1.2"] : WEAK_PROTOCOLS;
     const weakGo = strict ? [...WEAK_GO_VERSIONS, "VersionTLS12"] : WEAK_GO_VERSIONS;
     const fixNginx = strict ? "ssl_protocols TLSv1.3" : "ssl_protocols TLSv1.2 TLSv1.3";
     const fixGo = strict ? "VersionTLS13" : "VersionTLS12";
     const cfg = gatewayConfigOf(r.type, r.props);
-    each(cfg.nginx, label, "TLS protocols", ctx, (tree, where) => {
+    each(cfg.nginx, r.label, "TLS protocols", ctx, (tree, where) => {
       if (!hasTls(tree)) return;
       const problems = protocolProblems(tree, weakNginx);
       if (problems.length)
         ctx.violation(
-          `${label} (${where}) allows protocols below TLS ${ctx.config.minVersion}: ${problems.join("; ")}. Set ${fixNginx}.`,
+          `${r.label} (${where}) allows protocols below TLS ${ctx.config.minVersion}: ${problems.join("; ")}. Set ${fixNginx}.`,
         );
     });
-    each(cfg.traefikDynamic, label, "TLS options", ctx, (doc, where) => {
+    each(cfg.traefikDynamic, r.label, "TLS options", ctx, (doc, where) => {
       const problems = tlsOptionProblems(doc, weakGo).version;
       if (problems.length)
         ctx.violation(
-          `${label} (${where}) allows protocols below TLS ${ctx.config.minVersion}: ${problems.join("; ")}. Set minVersion: ${fixGo}.`,
+          `${r.label} (${where}) allows protocols below TLS ${ctx.config.minVersion}: ${problems.join("; ")}. Set minVersion: ${fixGo}.`,
         );
     });
-    if (TRAEFIK_GROUPS.includes(groupOf(r.type) ?? "") && kindOf(r.type) === "TLSOption") {
+    if (traefikKind(r.type) === "TLSOption") {
       const min = str(r.props, "spec.minVersion");
       if (min === UNKNOWN)
         ctx.cannotVerify(
-          `Cannot verify the minimum TLS version of ${label} at preview: spec.minVersion is computed.`,
+          `Cannot verify the minimum TLS version of ${r.label} at preview: spec.minVersion is computed.`,
         );
       else if (typeof min === "string" && weakGo.includes(min))
         ctx.violation(
-          `${label} sets spec.minVersion to ${min}, below TLS ${ctx.config.minVersion}. Set spec.minVersion: ${fixGo}.`,
+          `${r.label} sets spec.minVersion to ${min}, below TLS ${ctx.config.minVersion}. Set spec.minVersion: ${fixGo}.`,
         );
     }
-    const annotations =
-      kindOf(r.type) === "Ingress" ? strMap(r.props, "metadata.annotations") : undefined;
-    const ingressProtocols =
-      annotations && annotations !== UNKNOWN
-        ? annotations[`${INGRESS_NGINX}ssl-protocols`]
-        : undefined;
-    const controller = ingressNginxSettings(r.type, r.props);
     for (const [src, value] of [
-      ["annotation " + INGRESS_NGINX + "ssl-protocols", ingressProtocols],
-      ["ssl-protocols", controller?.["ssl-protocols"]],
+      [
+        "annotation " + INGRESS_NGINX + "ssl-protocols",
+        ingressNginxAnnotation(r.type, r.props, "ssl-protocols"),
+      ],
+      ["ssl-protocols", ingressNginxSettings(r.type, r.props)?.["ssl-protocols"]],
     ] as const) {
       if (typeof value !== "string") continue;
       const weak = value.split(/\s+/).filter((p) => weakNginx.includes(p));
       if (weak.length)
         ctx.violation(
-          `${label} (${src}) enables ${weak.join(" and ")}, below TLS ${ctx.config.minVersion}. Set it to "${fixNginx.replace("ssl_protocols ", "")}".`,
+          `${r.label} (${src}) enables ${weak.join(" and ")}, below TLS ${ctx.config.minVersion}. Set it to "${fixNginx.replace("ssl_protocols ", "")}".`,
         );
     }
   },
@@ -118,18 +114,13 @@ export const tlsStrongCiphers: ResourceValidationPolicy = resourcePolicy<CipherC
     "The gateway offers no weak cipher suites (CBC-mode SHA-1, RC4, 3DES/DES, MD5, NULL, EXPORT, anonymous).",
   severity: "high",
   config: {
-    allowSuites: {
-      schema: {
-        type: "array",
-        items: { type: "string" },
-        description: "Suite names accepted even though the policy counts them as weak.",
-      },
-      default: [],
-    },
+    allowSuites: setting.strings(
+      "Suite names accepted even though the policy counts them as weak.",
+      [],
+    ),
   },
   scope: inScope,
   validate: (r, ctx) => {
-    const label = describe(r.type, r.name, r.props);
     const keep = (ps: string[]) =>
       ps.filter(
         (p) =>
@@ -138,26 +129,26 @@ export const tlsStrongCiphers: ResourceValidationPolicy = resourcePolicy<CipherC
     const cfg = gatewayConfigOf(r.type, r.props);
     const fixOpenssl =
       "list only AEAD suites, e.g. ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
-    each(cfg.nginx, label, "cipher suites", ctx, (tree, where) => {
+    each(cfg.nginx, r.label, "cipher suites", ctx, (tree, where) => {
       if (!hasTls(tree)) return;
       const problems = keep(cipherProblems(tree));
       if (problems.length)
         ctx.violation(
-          `${label} (${where}) allows weak ciphers: ${problems.join("; ")}. In ssl_ciphers, ${fixOpenssl}.`,
+          `${r.label} (${where}) allows weak ciphers: ${problems.join("; ")}. In ssl_ciphers, ${fixOpenssl}.`,
         );
     });
-    each(cfg.traefikDynamic, label, "cipher suites", ctx, (doc, where) => {
+    each(cfg.traefikDynamic, r.label, "cipher suites", ctx, (doc, where) => {
       const problems = keep(tlsOptionProblems(doc).ciphers);
       if (problems.length)
         ctx.violation(
-          `${label} (${where}) allows weak ciphers: ${problems.join("; ")}. List only TLS_ECDHE_*_GCM_* and *_CHACHA20_POLY1305_* suites in cipherSuites.`,
+          `${r.label} (${where}) allows weak ciphers: ${problems.join("; ")}. List only TLS_ECDHE_*_GCM_* and *_CHACHA20_POLY1305_* suites in cipherSuites.`,
         );
     });
-    if (TRAEFIK_GROUPS.includes(groupOf(r.type) ?? "") && kindOf(r.type) === "TLSOption") {
+    if (traefikKind(r.type) === "TLSOption") {
       const suites = list(r.props, "spec.cipherSuites");
       if (suites === UNKNOWN)
         ctx.cannotVerify(
-          `Cannot verify the cipher suites of ${label} at preview: spec.cipherSuites is computed.`,
+          `Cannot verify the cipher suites of ${r.label} at preview: spec.cipherSuites is computed.`,
         );
       else {
         const problems = keep(
@@ -165,23 +156,19 @@ export const tlsStrongCiphers: ResourceValidationPolicy = resourcePolicy<CipherC
         );
         if (problems.length)
           ctx.violation(
-            `${label} allows weak ciphers: ${problems.join("; ")}. List only ECDHE AEAD suites in spec.cipherSuites.`,
+            `${r.label} allows weak ciphers: ${problems.join("; ")}. List only ECDHE AEAD suites in spec.cipherSuites.`,
           );
       }
     }
-    const annotations =
-      kindOf(r.type) === "Ingress" ? strMap(r.props, "metadata.annotations") : undefined;
-    const fromIngress =
-      annotations && annotations !== UNKNOWN
-        ? annotations[`${INGRESS_NGINX}ssl-ciphers`]
-        : undefined;
-    const fromController = ingressNginxSettings(r.type, r.props)?.["ssl-ciphers"];
-    for (const v of [fromIngress, fromController]) {
+    for (const v of [
+      ingressNginxAnnotation(r.type, r.props, "ssl-ciphers"),
+      ingressNginxSettings(r.type, r.props)?.["ssl-ciphers"],
+    ]) {
       if (typeof v !== "string") continue;
       const problems = keep(opensslCipherProblems(v));
       if (problems.length)
         ctx.violation(
-          `${label} (ssl-ciphers) allows weak ciphers: ${problems.join("; ")}. ${fixOpenssl[0]!.toUpperCase()}${fixOpenssl.slice(1)}.`,
+          `${r.label} (ssl-ciphers) allows weak ciphers: ${problems.join("; ")}. ${fixOpenssl[0]!.toUpperCase()}${fixOpenssl.slice(1)}.`,
         );
     }
   },
@@ -208,40 +195,41 @@ export const tlsHsts: ResourceValidationPolicy = resourcePolicy<HstsConfig>({
   },
   scope: inScope,
   validate: (r, ctx) => {
-    const label = describe(r.type, r.name, r.props);
     const min = ctx.config.minMaxAgeSeconds;
     const cfg = gatewayConfigOf(r.type, r.props);
-    each(cfg.nginx, label, "HSTS header", ctx, (tree, where) => {
+    each(cfg.nginx, r.label, "HSTS header", ctx, (tree, where) => {
       const problems = hstsProblems(tree, min);
       if (problems.length)
         ctx.violation(
-          `${label} (${where}) does not enforce HSTS: ${problems.join("; ")}. Add 'add_header Strict-Transport-Security "max-age=31536000; includeSubDomains" always;' to each TLS server.`,
+          `${r.label} (${where}) does not enforce HSTS: ${problems.join("; ")}. Add 'add_header Strict-Transport-Security "max-age=31536000; includeSubDomains" always;' to each TLS server.`,
         );
     });
     const stat = cfg.traefikStatic.find(
       (s) => s.value !== UNKNOWN && !(s.value instanceof ParseError),
     )?.value as Obj | undefined;
-    each(cfg.traefikDynamic, label, "HSTS header", ctx, (doc, where) => {
+    each(cfg.traefikDynamic, r.label, "HSTS header", ctx, (doc, where) => {
       const problems = traefikHsts(doc, stat, min);
       if (problems.length)
         ctx.violation(
-          `${label} (${where}) does not enforce HSTS: ${problems.join("; ")}. Attach a headers middleware with stsSeconds: 31536000 to every TLS router (or to the websecure entry point).`,
+          `${r.label} (${where}) does not enforce HSTS: ${problems.join("; ")}. Attach a headers middleware with stsSeconds: 31536000 to every TLS router (or to the websecure entry point).`,
         );
     });
-    if (TRAEFIK_GROUPS.includes(groupOf(r.type) ?? "") && kindOf(r.type) === "Middleware") {
+    if (traefikKind(r.type) === "Middleware") {
       const secs = at(r.props, "spec.headers.stsSeconds");
       if (secs === UNKNOWN)
         ctx.cannotVerify(
-          `Cannot verify the HSTS max-age of ${label} at preview: spec.headers.stsSeconds is computed.`,
+          `Cannot verify the HSTS max-age of ${r.label} at preview: spec.headers.stsSeconds is computed.`,
         );
       else if (secs !== undefined && Number(secs) < min)
         ctx.violation(
-          `${label} sets spec.headers.stsSeconds to ${String(secs)}, below ${min}. Set stsSeconds to at least ${min}.`,
+          `${r.label} sets spec.headers.stsSeconds to ${String(secs)}, below ${min}. Set stsSeconds to at least ${min}.`,
         );
     }
     const controller = ingressNginxSettings(r.type, r.props);
     if (controller?.hsts === "false")
-      ctx.violation(`${label} turns HSTS off (hsts: "false"). Remove the key or set it to "true".`);
+      ctx.violation(
+        `${r.label} turns HSTS off (hsts: "false"). Remove the key or set it to "true".`,
+      );
   },
 });
 
@@ -256,38 +244,26 @@ export const tlsHttpRedirectOnly: ResourceValidationPolicy = resourcePolicy<Redi
     "Plain-HTTP listeners only redirect to HTTPS; internal ports serve only health and metrics paths.",
   severity: "high",
   config: {
-    publicHttpPorts: {
-      schema: {
-        type: "array",
-        items: { type: "integer" },
-        description: "Container/host ports where plain HTTP is public.",
-      },
-      default: [80, 8080],
-    },
-    internalPaths: {
-      schema: {
-        type: "array",
-        items: { type: "string" },
-        description: "Locations allowed on non-public plain-HTTP ports.",
-      },
-      default: [
-        "/healthz",
-        "/health",
-        "/readyz",
-        "/livez",
-        "/ready",
-        "/ping",
-        "/metrics",
-        "/stub_status",
-        "/nginx_status",
-      ],
-    },
+    publicHttpPorts: setting.integers(
+      "Container/host ports where plain HTTP is public.",
+      [80, 8080],
+    ),
+    internalPaths: setting.strings("Locations allowed on non-public plain-HTTP ports.", [
+      "/healthz",
+      "/health",
+      "/readyz",
+      "/livez",
+      "/ready",
+      "/ping",
+      "/metrics",
+      "/stub_status",
+      "/nginx_status",
+    ]),
   },
   scope: inScope,
   validate: (r, ctx) => {
-    const label = describe(r.type, r.name, r.props);
     const cfg = gatewayConfigOf(r.type, r.props);
-    each(cfg.nginx, label, "plain-HTTP servers", ctx, (tree, where) => {
+    each(cfg.nginx, r.label, "plain-HTTP servers", ctx, (tree, where) => {
       const problems = plainHttpProblems(
         tree,
         ctx.config.publicHttpPorts,
@@ -295,14 +271,14 @@ export const tlsHttpRedirectOnly: ResourceValidationPolicy = resourcePolicy<Redi
       );
       if (problems.length)
         ctx.violation(
-          `${label} (${where}) serves plain HTTP: ${problems.join("; ")}. Make each plain-HTTP server only 'return 301 https://$host$request_uri;'.`,
+          `${r.label} (${where}) serves plain HTTP: ${problems.join("; ")}. Make each plain-HTTP server only 'return 301 https://$host$request_uri;'.`,
         );
     });
-    each(cfg.traefikStatic, label, "entry points", ctx, (stat, where) => {
+    each(cfg.traefikStatic, r.label, "entry points", ctx, (stat, where) => {
       const problems = entrypointRedirectProblems(stat, ctx.config.publicHttpPorts);
       if (problems.length)
         ctx.violation(
-          `${label} (${where}) serves plain HTTP: ${problems.join("; ")}. Set entryPoints.<name>.http.redirections.entryPoint.to to the HTTPS entry point.`,
+          `${r.label} (${where}) serves plain HTTP: ${problems.join("; ")}. Set entryPoints.<name>.http.redirections.entryPoint.to to the HTTPS entry point.`,
         );
     });
     if (kindOf(r.type) === "Ingress") {
@@ -310,21 +286,21 @@ export const tlsHttpRedirectOnly: ResourceValidationPolicy = resourcePolicy<Redi
       const tls = list(r.props, "spec.tls");
       if (annotations === UNKNOWN || tls === UNKNOWN)
         ctx.cannotVerify(
-          `Cannot verify whether ${label} redirects plain HTTP at preview: its annotations or spec.tls are computed.`,
+          `Cannot verify whether ${r.label} redirects plain HTTP at preview: its annotations or spec.tls are computed.`,
         );
       else if (
         tls.length === 0 &&
         annotations["traefik.ingress.kubernetes.io/router.tls"] !== "true"
       ) {
         ctx.violation(
-          `${label} has no spec.tls, so its hosts are served over plain HTTP. Add a spec.tls entry with a certificate Secret.`,
+          `${r.label} has no spec.tls, so its hosts are served over plain HTTP. Add a spec.tls entry with a certificate Secret.`,
         );
       } else if (
         annotations[`${INGRESS_NGINX}ssl-redirect`] === "false" &&
         annotations[`${INGRESS_NGINX}force-ssl-redirect`] !== "true"
       ) {
         ctx.violation(
-          `${label} disables the HTTPS redirect (${INGRESS_NGINX}ssl-redirect: "false"). Remove the annotation or set it to "true".`,
+          `${r.label} disables the HTTPS redirect (${INGRESS_NGINX}ssl-redirect: "false"). Remove the annotation or set it to "true".`,
         );
       }
     }
@@ -341,26 +317,22 @@ export const traefikApiSecure: ResourceValidationPolicy = resourcePolicy<ApiConf
     "Traefik's API and dashboard are never served insecurely (--api.insecure, api.insecure: true, TRAEFIK_API_INSECURE).",
   severity: "critical",
   config: {
-    allowDashboard: {
-      schema: {
-        type: "boolean",
-        description: "Whether the (authenticated) dashboard may be enabled at all.",
-      },
-      default: true,
-    },
+    allowDashboard: setting.flag(
+      "Whether the (authenticated) dashboard may be enabled at all.",
+      true,
+    ),
   },
   scope: inScope,
   validate: (r, ctx) => {
-    const label = describe(r.type, r.name, r.props);
     const cfg = gatewayConfigOf(r.type, r.props);
-    each(cfg.traefikStatic, label, "API settings", ctx, (stat, where) => {
+    each(cfg.traefikStatic, r.label, "API settings", ctx, (stat, where) => {
       if (apiInsecure(stat)) {
         ctx.violation(
-          `${label} (${where}) serves Traefik's API and dashboard without authentication (api.insecure). Remove --api.insecure / api.insecure: true and expose the dashboard through a router with authentication on an internal entry point.`,
+          `${r.label} (${where}) serves Traefik's API and dashboard without authentication (api.insecure). Remove --api.insecure / api.insecure: true and expose the dashboard through a router with authentication on an internal entry point.`,
         );
       } else if (!ctx.config.allowDashboard && apiDashboard(stat)) {
         ctx.violation(
-          `${label} (${where}) enables Traefik's dashboard, which this environment does not allow. Set api.dashboard: false.`,
+          `${r.label} (${where}) enables Traefik's dashboard, which this environment does not allow. Set api.dashboard: false.`,
         );
       }
     });

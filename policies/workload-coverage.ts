@@ -69,8 +69,7 @@ export const automountServiceAccountToken: StackValidationPolicy = stackPolicy<
   severity: "medium",
   config: {},
   scope: hasWorkloads,
-  validate: (resources, ctx) => {
-    const byUrn = new Map(resources.map((r) => [r.urn, r]));
+  validate: (resources, ctx, byUrn) => {
     const accounts = accountIndex(resources, byUrn);
     for (const r of resources) {
       if (!isWorkload(r.type)) continue;
@@ -125,8 +124,7 @@ export const pdbAllowsDisruption: StackValidationPolicy = stackPolicy<Record<str
     rs.some((r) => kindOf(r.type) === "PodDisruptionBudget")
       ? undefined
       : "The stack has no PodDisruptionBudgets.",
-  validate: (resources, ctx) => {
-    const byUrn = new Map(resources.map((r) => [r.urn, r]));
+  validate: (resources, ctx, byUrn) => {
     const workloadsIn = byNamespace(
       resources.filter((r) => isWorkload(r.type)),
       byUrn,
@@ -196,8 +194,7 @@ export const networkPolicySelectsPods: StackValidationPolicy = stackPolicy<Recor
   severity: "high",
   config: {},
   scope: hasWorkloads,
-  validate: (resources, ctx) => {
-    const byUrn = new Map(resources.map((r) => [r.urn, r]));
+  validate: (resources, ctx, byUrn) => {
     const nps = resources.filter((r) => kindOf(r.type) === "NetworkPolicy");
     // Policies whose namespace is computed could be in any namespace; the rest are looked up.
     const floating = nps.filter((p) => namespaceIn(p, byUrn) === UNKNOWN);

@@ -4,34 +4,13 @@
  * pull policies that fit how the image is referenced.
  */
 import type { ResourceValidationPolicy } from "@pulumi/policy";
-import { type Ctx, describe, resourcePolicy } from "./lib/policy";
-import { type Container, containerLabel, containersOf, isWorkload, kindOf, podOf } from "./lib/k8s";
-import { type Obj, UNKNOWN, bool, containsUnknown, num, obj, str } from "./lib/values";
+import { describe, resourcePolicy, setting } from "./lib/policy";
+import { appContainers, workloadContainers } from "./lib/containers";
+import { containerLabel, isWorkload, kindOf } from "./lib/k8s";
+import { UNKNOWN, bool, containsUnknown, num, obj, str } from "./lib/values";
 
 const scope = (type: string): string | undefined =>
   isWorkload(type) ? undefined : "Only Kubernetes workloads run containers.";
-
-/** The pod's containers (no init containers), or undefined after saying why they are unreadable. */
-function appContainers<C>(
-  r: { type: string; props: Obj },
-  label: string,
-  what: string,
-  ctx: Ctx<C>,
-): { cs: Container[]; main: string | undefined } | undefined {
-  const pod = podOf(r.type, r.props)!;
-  const cs = pod.spec === UNKNOWN ? UNKNOWN : pod.spec ? containersOf(pod.spec) : [];
-  if (cs === UNKNOWN) {
-    ctx.cannotVerify(`Cannot verify ${what} of ${label} at preview: its containers are computed.`);
-    return undefined;
-  }
-  const app = cs.filter((c) => !c.init);
-  // The main container: kubectl's default-container annotation, else the first one.
-  const named =
-    pod.annotations !== UNKNOWN
-      ? pod.annotations["kubectl.kubernetes.io/default-container"]
-      : undefined;
-  return { cs: app, main: typeof named === "string" ? named : app[0]?.name };
-}
 
 const HANDLERS = ["httpGet", "tcpSocket", "exec", "grpc"];
 
@@ -46,28 +25,20 @@ export const livenessProbes: ResourceValidationPolicy = resourcePolicy<LivenessC
     "Long-running workloads declare a liveness probe that differs from their readiness probe and gives a slow start time (a startupProbe or initialDelaySeconds).",
   severity: "medium",
   config: {
-    kinds: {
-      schema: {
-        type: "array",
-        items: { type: "string" },
-        description: "Workload kinds checked (run-to-completion Jobs need no liveness probe).",
-      },
-      default: ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Pod"],
-    },
-    allContainers: {
-      schema: { type: "boolean", description: "Check every container, not only the main one." },
-      default: false,
-    },
+    kinds: setting.strings(
+      "Workload kinds checked (run-to-completion Jobs need no liveness probe).",
+      ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Pod"],
+    ),
+    allContainers: setting.flag("Check every container, not only the main one."),
   },
   scope,
   validate: (r, ctx) => {
     if (!ctx.config.kinds.includes(kindOf(r.type)!))
       return ctx.notApplicable(`Only ${ctx.config.kinds.join(", ")} workloads are checked.`);
-    const label = describe(r.type, r.name, r.props);
-    const pod = appContainers(r, label, "the liveness probes", ctx);
+    const pod = appContainers(r, "the liveness probes", ctx);
     for (const c of pod?.cs ?? []) {
       if (!ctx.config.allContainers && c.name !== pod!.main) continue;
-      const who = `${label} ${containerLabel(c)}`;
+      const who = `${r.label} ${containerLabel(c)}`;
       const live = c.c === UNKNOWN ? UNKNOWN : obj(c.c, "livenessProbe");
       if (live === UNKNOWN) {
         ctx.cannotVerify(`Cannot verify the liveness probe of ${who} at preview: it is computed.`);
@@ -111,22 +82,15 @@ export const readOnlyRootFilesystem: ResourceValidationPolicy = resourcePolicy<
   config: {},
   scope,
   validate: (r, ctx) => {
-    const label = describe(r.type, r.name, r.props);
-    const pod = podOf(r.type, r.props)!;
-    const cs = pod.spec === UNKNOWN ? UNKNOWN : pod.spec ? containersOf(pod.spec) : [];
-    if (cs === UNKNOWN)
-      return ctx.cannotVerify(
-        `Cannot verify the root filesystems of ${label} at preview: its containers are computed.`,
-      );
-    for (const c of cs) {
+    for (const c of workloadContainers(r, "the root filesystems", ctx) ?? []) {
       const v = c.c === UNKNOWN ? UNKNOWN : bool(c.c, "securityContext.readOnlyRootFilesystem");
       if (v === UNKNOWN)
         ctx.cannotVerify(
-          `Cannot verify the root filesystem of ${label} ${containerLabel(c)} at preview: readOnlyRootFilesystem is computed.`,
+          `Cannot verify the root filesystem of ${r.label} ${containerLabel(c)} at preview: readOnlyRootFilesystem is computed.`,
         );
       else if (v !== true)
         ctx.violation(
-          `${label} ${containerLabel(c)} can write its root filesystem, so a compromise can alter its binaries; set securityContext.readOnlyRootFilesystem: true and mount an emptyDir where it writes.`,
+          `${r.label} ${containerLabel(c)} can write its root filesystem, so a compromise can alter its binaries; set securityContext.readOnlyRootFilesystem: true and mount an emptyDir where it writes.`,
         );
     }
   },
@@ -186,15 +150,8 @@ export const imagePullPolicy: ResourceValidationPolicy = resourcePolicy<{
   },
   scope,
   validate: (r, ctx) => {
-    const label = describe(r.type, r.name, r.props);
-    const pod = podOf(r.type, r.props)!;
-    const cs = pod.spec === UNKNOWN ? UNKNOWN : pod.spec ? containersOf(pod.spec) : [];
-    if (cs === UNKNOWN)
-      return ctx.cannotVerify(
-        `Cannot verify the pull policies of ${label} at preview: its containers are computed.`,
-      );
-    for (const c of cs) {
-      const who = `${label} ${containerLabel(c)}`;
+    for (const c of workloadContainers(r, "the pull policies", ctx) ?? []) {
+      const who = `${r.label} ${containerLabel(c)}`;
       const image = c.c === UNKNOWN ? UNKNOWN : str(c.c, "image");
       const policy = c.c === UNKNOWN ? UNKNOWN : str(c.c, "imagePullPolicy");
       if (image === UNKNOWN || policy === UNKNOWN) {

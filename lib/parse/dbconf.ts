@@ -32,6 +32,19 @@ export function postgresBytes(v: string): number | undefined {
   return Math.floor(Number(m[1]) * (m[2] ? unit[m[2]]! : 8 * K));
 }
 
+/** Each engine's one setting and how its sizes are written. */
+const SETTINGS = {
+  mysql: { key: "innodb_buffer_pool_size", bytes: mysqlBytes },
+  postgres: { key: "shared_buffers", bytes: postgresBytes },
+} as const;
+
+const settingOf = (engine: Engine, raw: string): DbSetting => ({
+  engine,
+  key: SETTINGS[engine].key,
+  raw,
+  bytes: SETTINGS[engine].bytes(raw),
+});
+
 const MYSQL_SERVER_SECTIONS =
   /^(mysqld|mariadb|mariadbd|server|mysqld-[\d.]+|mariadb-[\d.]+|mysqld_safe)$/i;
 
@@ -53,9 +66,7 @@ export function mysqlPool(text: string): DbSetting | undefined {
       .toLowerCase()
       .replace(/^loose[-_]/, "")
       .replace(/-/g, "_");
-    if (key === "innodb_buffer_pool_size") {
-      found = { engine: "mysql", key, raw: kv[2]!.trim(), bytes: mysqlBytes(kv[2]!) };
-    }
+    if (key === SETTINGS.mysql.key) found = settingOf("mysql", kv[2]!.trim());
   }
   return found;
 }
@@ -66,13 +77,7 @@ export function postgresSharedBuffers(text: string): DbSetting | undefined {
   for (const line of text.split(/\r?\n/)) {
     const t = line.replace(/#.*$/, "").trim();
     const kv = /^shared_buffers\s*=?\s*(.+)$/i.exec(t);
-    if (kv)
-      found = {
-        engine: "postgres",
-        key: "shared_buffers",
-        raw: kv[1]!.trim(),
-        bytes: postgresBytes(kv[1]!),
-      };
+    if (kv) found = settingOf("postgres", kv[1]!.trim());
   }
   return found;
 }
@@ -84,21 +89,9 @@ export function settingFromArgs(args: string[]): DbSetting | undefined {
     const pg =
       /^(?:-c\s*|--)?shared_buffers=(.+)$/.exec(a) ??
       (args[i - 1] === "-c" ? /^shared_buffers=(.+)$/.exec(a) : null);
-    if (pg)
-      found = {
-        engine: "postgres",
-        key: "shared_buffers",
-        raw: pg[1]!,
-        bytes: postgresBytes(pg[1]!),
-      };
+    if (pg) found = settingOf("postgres", pg[1]!);
     const my = /^--(?:loose[-_])?innodb[-_]buffer[-_]pool[-_]size=(.+)$/.exec(a);
-    if (my)
-      found = {
-        engine: "mysql",
-        key: "innodb_buffer_pool_size",
-        raw: my[1]!,
-        bytes: mysqlBytes(my[1]!),
-      };
+    if (my) found = settingOf("mysql", my[1]!);
   });
   return found;
 }

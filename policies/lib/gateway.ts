@@ -4,7 +4,8 @@
  */
 import type { NginxDirective } from "../../lib/parse/nginx";
 import { type ConfigFile, baseName, classify, filesOf } from "./files";
-import { containersOf, groupOf, isWorkload, kindOf, podOf } from "./k8s";
+import { DOCKER, dockerEnv, knownContainers } from "./containers";
+import { groupOf, isWorkload, kindOf } from "./k8s";
 import type { Ctx } from "./policy";
 import { parseConf } from "./nginx-tls";
 import { flagsToConfig, isTraefikStatic, parseYamlDoc } from "./traefik";
@@ -94,13 +95,9 @@ export function gatewayConfigOf(type: string, props: Obj): GatewayConfig {
       (kind === "traefik-static" ? out.traefikStatic : out.traefikDynamic).push(found);
     }
   }
-  if (type === "docker:index/container:Container") {
-    const envs = list(props, "envs");
-    const env: Record<string, string> = {};
-    for (const e of envs === UNKNOWN ? [] : envs) {
-      if (typeof e === "string" && e.includes("="))
-        env[e.slice(0, e.indexOf("="))] = e.slice(e.indexOf("=") + 1);
-    }
+  if (type === DOCKER) {
+    const envs = dockerEnv(props);
+    const env = Object.fromEntries(envs === UNKNOWN ? [] : envs);
     const f = flagsOf(props, ["entrypoints", "command"], env);
     const t = traefikFromFlags(
       "command",
@@ -110,28 +107,24 @@ export function gatewayConfigOf(type: string, props: Obj): GatewayConfig {
     );
     if (t) out.traefikStatic.push(t);
   }
-  const pod = podOf(type, props);
-  if (pod && pod.spec !== undefined && pod.spec !== UNKNOWN) {
-    const cs = containersOf(pod.spec);
-    for (const c of cs === UNKNOWN ? [] : cs) {
-      if (c.c === UNKNOWN) continue;
-      const env: Record<string, string> = {};
-      const el = list(c.c, "env");
-      for (const e of el === UNKNOWN ? [] : el) {
-        const k = str(e, "name");
-        const v = str(e, "value");
-        if (typeof k === "string" && k.startsWith("TRAEFIK_") && v !== undefined)
-          env[k] = v as string;
-      }
-      const f = flagsOf(c.c, ["command", "args"], env);
-      const t = traefikFromFlags(
-        `container '${c.name}' command/args`,
-        [str(c.c, "image"), c.name],
-        f,
-        env,
-      );
-      if (t) out.traefikStatic.push(t);
+  for (const c of knownContainers(type, props)) {
+    if (c.c === UNKNOWN) continue;
+    const env: Record<string, string> = {};
+    const el = list(c.c, "env");
+    for (const e of el === UNKNOWN ? [] : el) {
+      const k = str(e, "name");
+      const v = str(e, "value");
+      if (typeof k === "string" && k.startsWith("TRAEFIK_") && v !== undefined)
+        env[k] = v as string;
     }
+    const f = flagsOf(c.c, ["command", "args"], env);
+    const t = traefikFromFlags(
+      `container '${c.name}' command/args`,
+      [str(c.c, "image"), c.name],
+      f,
+      env,
+    );
+    if (t) out.traefikStatic.push(t);
   }
   return out;
 }
@@ -139,12 +132,26 @@ export function gatewayConfigOf(type: string, props: Obj): GatewayConfig {
 export const INGRESS_NGINX = "nginx.ingress.kubernetes.io/";
 export const TRAEFIK_GROUPS = ["traefik.io", "traefik.containo.us"];
 
+/** The Kind of a Traefik CRD (either API group), undefined for any other type. */
+export const traefikKind = (type: string): string | undefined =>
+  TRAEFIK_GROUPS.includes(groupOf(type) ?? "") ? kindOf(type) : undefined;
+
+/** An Ingress's ingress-nginx annotation `key` (without the prefix); undefined on other kinds. */
+export function ingressNginxAnnotation(
+  type: string,
+  props: Obj,
+  key: string,
+): string | Unknown | undefined {
+  if (kindOf(type) !== "Ingress") return undefined;
+  const annotations = strMap(props, "metadata.annotations");
+  return annotations === UNKNOWN ? undefined : annotations[`${INGRESS_NGINX}${key}`];
+}
+
 /** Which resources can carry gateway TLS settings (the TLS policies' shared scope). */
 export function gatewayScope(type: string): string | undefined {
   const kind = kindOf(type) ?? "";
   if (["ConfigMap", "Secret", "Ingress"].includes(kind) || isWorkload(type)) return undefined;
-  if (type === "docker:index/container:Container" || TRAEFIK_GROUPS.includes(groupOf(type) ?? ""))
-    return undefined;
+  if (type === DOCKER || traefikKind(type) !== undefined) return undefined;
   return "Only gateway configs (ConfigMaps, Secrets, containers, Ingresses, Traefik CRDs) carry TLS settings.";
 }
 

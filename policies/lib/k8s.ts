@@ -14,6 +14,9 @@ const POD_TEMPLATE_KINDS = [
 ];
 export const WORKLOAD_KINDS = [...POD_TEMPLATE_KINDS, "CronJob", "Pod"];
 
+/** The recommended label naming a workload's tier ("database", "observability", ...). */
+export const COMPONENT = "app.kubernetes.io/component";
+
 /** The Kind of a `kubernetes:<group>/<version>:<Kind>` token (undefined for other providers). */
 export function kindOf(type: string): string | undefined {
   const m = /^kubernetes:[^:]+:([A-Za-z0-9]+)$/.exec(type);

@@ -27,6 +27,23 @@ export interface Setting<T> {
 }
 export type Settings<C> = { [K in keyof C]: Setting<C[K]> };
 
+/** The setting kinds most policies take, so each reads as its description and default. */
+export const setting = {
+  strings: (description: string, dflt: string[]): Setting<string[]> => ({
+    schema: { type: "array", items: { type: "string" }, description },
+    default: dflt,
+  }),
+  integers: (description: string, dflt: number[]): Setting<number[]> => ({
+    schema: { type: "array", items: { type: "integer" }, description },
+    default: dflt,
+  }),
+  /** Off unless given `true`: most switches relax or extend a check. */
+  flag: (description: string, dflt = false): Setting<boolean> => ({
+    schema: { type: "boolean", description },
+    default: dflt,
+  }),
+};
+
 export function configSchemaOf<C>(settings: Settings<C>): PolicyConfigSchema {
   const properties: Record<string, PolicyConfigJSONSchema> = {};
   for (const [k, s] of Object.entries(settings) as [string, Setting<unknown>][]) {
@@ -71,6 +88,11 @@ export interface ResourceView {
   urn: string;
   /** Unwrapped inputs: read them with values.ts, which reports computed values as UNKNOWN. */
   props: Obj;
+}
+
+/** A resource as a resource policy judges it, with the label its findings name it by. */
+export interface JudgedResource extends ResourceView {
+  label: string;
 }
 
 export interface StackResource extends ResourceView {
@@ -236,7 +258,7 @@ export function resourcePolicy<C>(
   meta: PolicyMeta<C> & {
     /** Undefined when the type is in scope, else the not-applicable reason. */
     scope: (type: string, props: Obj) => string | undefined;
-    validate: (r: ResourceView, ctx: Ctx<C>) => void;
+    validate: (r: JudgedResource, ctx: Ctx<C>) => void;
   },
 ): ResourceValidationPolicy {
   return {
@@ -249,8 +271,8 @@ export function resourcePolicy<C>(
       if (reason !== undefined) notApplicable(reason);
       const config = readConfig(meta.config, (args.getConfig<Obj>() ?? {}) as Obj);
       const { ctx, findings } = collector(config, notApplicable);
-      meta.validate({ type: args.type, name: args.name, urn: args.urn, props }, ctx);
       const label = describe(args.type, args.name, props);
+      meta.validate({ type: args.type, name: args.name, urn: args.urn, props, label }, ctx);
       deliver(meta.name, findings, report, () => ({ type: args.type, props, label }));
     },
   };
@@ -290,7 +312,12 @@ export function stackPolicy<C>(
   meta: PolicyMeta<C> & {
     /** Undefined when the stack has something to check, else the not-applicable reason. */
     scope?: (resources: StackResource[]) => string | undefined;
-    validate: (resources: StackResource[], ctx: Ctx<C>) => void;
+    /** `byUrn` indexes `resources`, which most stack checks follow from one to another. */
+    validate: (
+      resources: StackResource[],
+      ctx: Ctx<C>,
+      byUrn: ReadonlyMap<string, StackResource>,
+    ) => void;
   },
 ): StackValidationPolicy {
   return {
@@ -303,10 +330,8 @@ export function stackPolicy<C>(
       const config = readConfig(meta.config, (args.getConfig<Obj>() ?? {}) as Obj);
       const { ctx, findings } = collector(config, notApplicable);
       // Resources without any known values would read as "absent" and cause false findings.
-      meta.validate(
-        resources.filter((r) => !r.opaque),
-        ctx,
-      );
+      const known = resources.filter((r) => !r.opaque);
+      meta.validate(known, ctx, new Map(known.map((r) => [r.urn, r])));
       const opaque = opaqueResources(resources);
       if (opaque.length > 0) {
         ctx.cannotVerify(

@@ -106,6 +106,29 @@ export function addedCaps(p: PodView, allowed: string[]): Outcome {
   return o;
 }
 
+export function hostNamespaces(p: PodView): Outcome {
+  const o = outcome();
+  for (const k of ["hostNetwork", "hostPID", "hostIPC"]) {
+    const v = at(p.spec, k);
+    o.see(k, v, v === true);
+  }
+  return o;
+}
+
+export function hostPorts(p: PodView): Outcome {
+  const o = outcome();
+  for (const c of p.containers) {
+    const ports = c.c === UNKNOWN ? UNKNOWN : list(c.c, "ports");
+    if (ports === UNKNOWN) o.unknown.push(`${containerLabel(c)} ports`);
+    else
+      for (const port of ports) {
+        const v = at(port, "hostPort");
+        o.see(`${containerLabel(c)} hostPort`, v, v !== undefined && v !== 0);
+      }
+  }
+  return o;
+}
+
 /** Probe and lifecycle handlers whose `host` would point the kubelet at another address. */
 export function hostProbes(p: PodView): Outcome {
   const o = outcome();

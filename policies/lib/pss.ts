@@ -5,7 +5,7 @@
  * what that cluster's admission would (the `pod-security.kubernetes.io/enforce-version` idea).
  */
 import { containerLabel, containersOf } from "./k8s";
-import { type Obj, type Unknown, UNKNOWN, at, isUnknown, list, str } from "./values";
+import { type Obj, type Unknown, UNKNOWN, isUnknown, list, str } from "./values";
 import {
   BASELINE_CAPS,
   type Outcome,
@@ -15,6 +15,8 @@ import {
   appArmor,
   capName,
   effective,
+  hostNamespaces,
+  hostPorts,
   hostProbes,
   outcome,
   perContainer,
@@ -64,14 +66,7 @@ export const CONTROLS: readonly Control[] = [
     level: "baseline",
     since: 0,
     fix: "remove hostNetwork, hostPID and hostIPC",
-    check: (p) => {
-      const o = outcome();
-      for (const k of ["hostNetwork", "hostPID", "hostIPC"]) {
-        const v = at(p.spec, k);
-        o.see(k, v, v === true);
-      }
-      return o;
-    },
+    check: hostNamespaces,
   },
   {
     title: "Privileged Containers",
@@ -99,19 +94,7 @@ export const CONTROLS: readonly Control[] = [
     level: "baseline",
     since: 0,
     fix: "remove hostPort and expose the port through a Service",
-    check: (p) => {
-      const o = outcome();
-      for (const c of p.containers) {
-        const ports = c.c === UNKNOWN ? UNKNOWN : list(c.c, "ports");
-        if (ports === UNKNOWN) o.unknown.push(`${containerLabel(c)} ports`);
-        else
-          for (const port of ports) {
-            const v = at(port, "hostPort");
-            o.see(`${containerLabel(c)} hostPort`, v, v !== undefined && v !== 0);
-          }
-      }
-      return o;
-    },
+    check: hostPorts,
   },
   {
     title: "Host Probes / Lifecycle Hooks",

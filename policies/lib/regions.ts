@@ -3,7 +3,7 @@
  * (lib/regions, the same one fjord's config uses), extended by the pack's config.
  */
 import { DEFAULT_REGION_CATALOG, expandJurisdictions } from "../../lib/regions";
-import type { Settings } from "./policy";
+import { type Settings, setting } from "./policy";
 
 export interface ResidencyConfig {
   allowedJurisdictions: string[];
@@ -12,15 +12,10 @@ export interface ResidencyConfig {
 }
 
 export const residencySettings: Settings<ResidencyConfig> = {
-  allowedJurisdictions: {
-    schema: {
-      type: "array",
-      items: { type: "string" },
-      description:
-        'ISO 3166-1 alpha-2 codes where data may be processed; "EEA" stands for all EEA states.',
-    },
-    default: ["NO"],
-  },
+  allowedJurisdictions: setting.strings(
+    'ISO 3166-1 alpha-2 codes where data may be processed; "EEA" stands for all EEA states.',
+    ["NO"],
+  ),
   regions: {
     schema: {
       type: "object",

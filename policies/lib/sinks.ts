@@ -2,9 +2,9 @@
  * Export destinations outside config files: where a Docker log driver ships logs, and the
  * exporter endpoints services read from their environment (OTLP, Sentry, Datadog, Loki).
  */
+import { DOCKER, knownContainers, literalEnv } from "./containers";
 import type { Endpoint } from "./endpoints";
-import { containersOf, podOf } from "./k8s";
-import { type Obj, UNKNOWN, list, str } from "./values";
+import { type Obj, UNKNOWN, list } from "./values";
 
 const LOCAL_LOG_DRIVERS = ["json-file", "local", "none", "journald", "etwlogs"];
 
@@ -36,7 +36,7 @@ export const ENV_ENDPOINT =
 
 export function envEndpoints(type: string, props: Obj): Endpoint[] {
   const out: Endpoint[] = [];
-  if (type === "docker:index/container:Container") {
+  if (type === DOCKER) {
     const envs = list(props, "envs");
     for (const e of envs === UNKNOWN ? [] : envs) {
       if (typeof e !== "string") continue;
@@ -46,18 +46,9 @@ export function envEndpoints(type: string, props: Obj): Endpoint[] {
     }
     return out;
   }
-  const pod = podOf(type, props);
-  if (!pod || pod.spec === undefined || pod.spec === UNKNOWN) return out;
-  const cs = containersOf(pod.spec);
-  for (const c of cs === UNKNOWN ? [] : cs) {
-    const env = c.c === UNKNOWN ? [] : list(c.c, "env");
-    for (const e of env === UNKNOWN ? [] : env) {
-      const k = str(e, "name");
-      const v = str(e, "value");
-      if (typeof k === "string" && ENV_ENDPOINT.test(k) && typeof v === "string") {
+  for (const c of knownContainers(type, props))
+    for (const [k, v] of literalEnv(c))
+      if (ENV_ENDPOINT.test(k))
         out.push({ url: k === "DD_SITE" ? `x.${v}` : v, at: `container '${c.name}' env ${k}` });
-      }
-    }
-  }
   return out;
 }

@@ -39,6 +39,8 @@ export function unwrap<T>(v: T): T {
 }
 
 export type Obj = Record<string, unknown>;
+/** A dotted path, or its segments when a key contains dots. */
+type Path = string | readonly string[];
 
 export function isObj(v: unknown): v is Obj {
   return v !== null && typeof v === "object" && !Array.isArray(v) && !isUnknown(v);
@@ -48,7 +50,7 @@ export function isObj(v: unknown): v is Obj {
  * Value at a dotted path: UNKNOWN when the path runs into a computed value, undefined when a
  * segment is missing. Keys containing dots are passed as array elements.
  */
-export function at(root: unknown, path: string | readonly string[]): unknown {
+export function at(root: unknown, path: Path): unknown {
   const parts = typeof path === "string" ? (path === "" ? [] : path.split(".")) : path;
   let cur: unknown = unwrap(root);
   for (const p of parts) {
@@ -59,56 +61,30 @@ export function at(root: unknown, path: string | readonly string[]): unknown {
   return isUnknown(cur) ? UNKNOWN : cur;
 }
 
-/** A string, UNKNOWN, or undefined (missing or not a string). */
-export function str(
-  root: unknown,
-  path: string | readonly string[] = "",
-): string | Unknown | undefined {
-  const v = at(root, path);
-  if (v === UNKNOWN) return UNKNOWN;
-  return typeof v === "string" ? v : undefined;
-}
+/** A reader of one kind of value: UNKNOWN when computed, undefined when missing or another kind. */
+const reader =
+  <T>(accept: (v: unknown) => v is T) =>
+  (root: unknown, path: Path = ""): T | Unknown | undefined => {
+    const v = at(root, path);
+    if (v === UNKNOWN) return UNKNOWN;
+    return accept(v) ? v : undefined;
+  };
 
-export function num(
-  root: unknown,
-  path: string | readonly string[] = "",
-): number | Unknown | undefined {
-  const v = at(root, path);
-  if (v === UNKNOWN) return UNKNOWN;
-  return typeof v === "number" ? v : undefined;
-}
-
-export function bool(
-  root: unknown,
-  path: string | readonly string[] = "",
-): boolean | Unknown | undefined {
-  const v = at(root, path);
-  if (v === UNKNOWN) return UNKNOWN;
-  return typeof v === "boolean" ? v : undefined;
-}
+export const str = reader((v): v is string => typeof v === "string");
+export const num = reader((v): v is number => typeof v === "number");
+export const bool = reader((v): v is boolean => typeof v === "boolean");
+/** An object (not an array, not a computed sentinel). */
+export const obj = reader(isObj);
 
 /** An array (elements may still be UNKNOWN sentinels), UNKNOWN, or [] when missing. */
-export function list(root: unknown, path: string | readonly string[] = ""): unknown[] | Unknown {
+export function list(root: unknown, path: Path = ""): unknown[] | Unknown {
   const v = at(root, path);
   if (v === UNKNOWN) return UNKNOWN;
   return Array.isArray(v) ? v.map((e) => (isUnknown(e) ? UNKNOWN : e)) : [];
 }
 
-/** An object, UNKNOWN, or undefined. */
-export function obj(
-  root: unknown,
-  path: string | readonly string[] = "",
-): Obj | Unknown | undefined {
-  const v = at(root, path);
-  if (v === UNKNOWN) return UNKNOWN;
-  return isObj(v) ? v : undefined;
-}
-
 /** A string-valued map (labels, annotations, ConfigMap data); unknown values stay UNKNOWN. */
-export function strMap(
-  root: unknown,
-  path: string | readonly string[] = "",
-): Record<string, string | Unknown> | Unknown {
+export function strMap(root: unknown, path: Path = ""): Record<string, string | Unknown> | Unknown {
   const o = obj(root, path);
   if (o === UNKNOWN) return UNKNOWN;
   const out: Record<string, string | Unknown> = {};

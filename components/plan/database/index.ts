@@ -2,7 +2,7 @@
 import { createHash } from "crypto";
 import type { Database } from "../../config";
 import { parseCpu, parseMemory } from "../../config/units";
-import { tuneMysql, tunePostgres } from "./tuning";
+import { type DbTuningInput, tuneMysql, tunePostgres } from "./tuning";
 import { renderPostgresqlConf } from "./render/postgresql-conf";
 import { renderMyCnf } from "./render/my-cnf";
 
@@ -27,39 +27,30 @@ export interface DatabasePlan {
   readyCommand: string[];
 }
 
-export function planDatabase(db: Database): DatabasePlan {
-  const input = {
-    memoryLimitBytes: parseMemory(db.memory),
-    cpuMillis: parseCpu(db.cpu),
-    disk: db.disk,
-    version: db.version,
+/** What each engine's official image expects; only the rendered config depends on the spec. */
+const ENGINES: {
+  [E in Database["engine"]]: Omit<DatabasePlan, "engine" | "configText" | "configHash"> & {
+    render: (input: DbTuningInput) => string;
   };
-  if (db.engine === "postgres") {
-    const configText = renderPostgresqlConf(tunePostgres(input));
-    return {
-      engine: "postgres",
-      port: 5432,
-      exporterPort: 9187,
-      configFile: "postgresql.conf",
-      configText,
-      configHash: hash(configText),
-      configDir: "/etc/fjord",
-      dataDir: "/var/lib/postgresql/data",
-      scratchDirs: ["/var/run/postgresql", "/tmp"],
-      args: ["-c", "config_file=/etc/fjord/postgresql.conf"],
-      uid: 999,
-      readyCommand: ["sh", "-c", 'pg_isready -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB"'],
-    };
-  }
-  const configText = renderMyCnf(tuneMysql(input));
-  return {
-    engine: "mysql",
+} = {
+  postgres: {
+    render: (input) => renderPostgresqlConf(tunePostgres(input)),
+    port: 5432,
+    exporterPort: 9187,
+    configFile: "postgresql.conf",
+    configDir: "/etc/fjord",
+    dataDir: "/var/lib/postgresql/data",
+    scratchDirs: ["/var/run/postgresql", "/tmp"],
+    args: ["-c", "config_file=/etc/fjord/postgresql.conf"],
+    uid: 999,
+    readyCommand: ["sh", "-c", 'pg_isready -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB"'],
+  },
+  mysql: {
+    render: (input) => renderMyCnf(tuneMysql(input)),
     port: 3306,
     exporterPort: 9104,
     // The official image reads every *.cnf in conf.d after its own defaults.
     configFile: "fjord.cnf",
-    configText,
-    configHash: hash(configText),
     configDir: "/etc/mysql/conf.d",
     dataDir: "/var/lib/mysql",
     scratchDirs: ["/run/mysqld", "/tmp"],
@@ -67,7 +58,18 @@ export function planDatabase(db: Database): DatabasePlan {
     uid: 999,
     // `ping` succeeds as soon as the server answers, even to an unknown user.
     readyCommand: ["mariadb-admin", "ping", "-h", "127.0.0.1", "--silent"],
-  };
+  },
+};
+
+export function planDatabase(db: Database): DatabasePlan {
+  const { render, ...image } = ENGINES[db.engine];
+  const configText = render({
+    memoryLimitBytes: parseMemory(db.memory),
+    cpuMillis: parseCpu(db.cpu),
+    disk: db.disk,
+    version: db.version,
+  });
+  return { engine: db.engine, ...image, configText, configHash: hash(configText) };
 }
 
 const hash = (s: string): string => createHash("sha256").update(s).digest("hex").slice(0, 16);

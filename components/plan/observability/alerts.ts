@@ -153,56 +153,48 @@ function gatewayAlerts(m: ObservabilityModel): AlertRule[] {
   ];
 }
 
+/** The two engines' exporters report the same signals under their own names. */
+const DB_ENGINES = [
+  {
+    alert: "Postgres",
+    server: "PostgreSQL",
+    up: "pg_up",
+    connectionRatio: (by: string) =>
+      `sum ${by} (pg_stat_activity_count) / max ${by} (pg_settings_max_connections)`,
+  },
+  {
+    alert: "Mysql",
+    server: "MariaDB",
+    up: "mysql_up",
+    connectionRatio: (by: string) =>
+      `max ${by} (mysql_global_status_threads_connected) / max ${by} (mysql_global_variables_max_connections)`,
+  },
+];
+
 function databaseAlerts(m: ObservabilityModel): AlertRule[] {
   const t = m.thresholds;
   const by = "by (instance, service)";
   return [
-    {
-      name: "PostgresDown",
+    ...DB_ENGINES.map((e): AlertRule => ({
+      name: `${e.alert}Down`,
       group: "databases",
-      expr: "pg_up == 0",
+      expr: `${e.up} == 0`,
       for: "2m",
       severity: "critical",
-      threshold: "pg_up == 0",
+      threshold: `${e.up} == 0`,
       change: "not configurable",
-      summary: "PostgreSQL of {{ $labels.service }} does not accept connections",
-    },
-    {
-      name: "MysqlDown",
+      summary: `${e.server} of {{ $labels.service }} does not accept connections`,
+    })),
+    ...DB_ENGINES.map((e): AlertRule => ({
+      name: `${e.alert}ConnectionsSaturated`,
       group: "databases",
-      expr: "mysql_up == 0",
-      for: "2m",
-      severity: "critical",
-      threshold: "mysql_up == 0",
-      change: "not configurable",
-      summary: "MariaDB of {{ $labels.service }} does not accept connections",
-    },
-    {
-      name: "PostgresConnectionsSaturated",
-      group: "databases",
-      expr:
-        `sum ${by} (pg_stat_activity_count) / max ${by} (pg_settings_max_connections)` +
-        ` > ${t.dbConnectionsRatio}`,
+      expr: `${e.connectionRatio(by)} > ${t.dbConnectionsRatio}`,
       for: "5m",
       severity: "warning",
       threshold: `${t.dbConnectionsRatio * 100} % of max_connections`,
       change: "fjord:observability.alerts.dbConnectionsRatio",
-      summary:
-        "PostgreSQL of {{ $labels.service }} uses {{ $value | humanizePercentage }} of max_connections",
-    },
-    {
-      name: "MysqlConnectionsSaturated",
-      group: "databases",
-      expr:
-        `max ${by} (mysql_global_status_threads_connected) / max ${by} (mysql_global_variables_max_connections)` +
-        ` > ${t.dbConnectionsRatio}`,
-      for: "5m",
-      severity: "warning",
-      threshold: `${t.dbConnectionsRatio * 100} % of max_connections`,
-      change: "fjord:observability.alerts.dbConnectionsRatio",
-      summary:
-        "MariaDB of {{ $labels.service }} uses {{ $value | humanizePercentage }} of max_connections",
-    },
+      summary: `${e.server} of {{ $labels.service }} uses {{ $value | humanizePercentage }} of max_connections`,
+    })),
     {
       name: "DatabaseReplicationLagHigh",
       group: "databases",
