@@ -5,9 +5,20 @@ import { parseCpu, parseMemory } from "../../config/units";
 import { tuneMysql, tunePostgres } from "./tuning";
 import { renderPostgresqlConf } from "./render/postgresql-conf";
 import { renderMyCnf } from "./render/my-cnf";
+import { assertNever } from "../../../lib/never";
+
+/** Generated credentials of a database; each target stores them as secrets under these keys. */
+export type CredentialKey = "password" | "root-password";
+
+/** One environment variable: a plain value, or a reference to one of the database's credentials. */
+export type EnvVar = { name: string; value: string } | { name: string; secret: CredentialKey };
 
 export interface DatabasePlan {
   engine: Database["engine"];
+  /** SQL database the owner connects to. */
+  name: string;
+  /** SQL user the owner connects as (the database's own name). */
+  user: string;
   port: number;
   exporterPort: number;
   /** File name of the rendered config inside `configDir`. */
@@ -25,6 +36,10 @@ export interface DatabasePlan {
   uid: number;
   /** Exits 0 once the server accepts connections. */
   readyCommand: string[];
+  /** Credentials to generate; the server env below refers to them. */
+  credentials: CredentialKey[];
+  /** The official image's environment, in the order the pod spec lists it. */
+  serverEnv: EnvVar[];
 }
 
 export function planDatabase(db: Database): DatabasePlan {
@@ -34,39 +49,110 @@ export function planDatabase(db: Database): DatabasePlan {
     disk: db.disk,
     version: db.version,
   };
-  if (db.engine === "postgres") {
-    const configText = renderPostgresqlConf(tunePostgres(input));
-    return {
-      engine: "postgres",
-      port: 5432,
-      exporterPort: 9187,
-      configFile: "postgresql.conf",
-      configText,
-      configHash: hash(configText),
-      configDir: "/etc/fjord",
-      dataDir: "/var/lib/postgresql/data",
-      scratchDirs: ["/var/run/postgresql", "/tmp"],
-      args: ["-c", "config_file=/etc/fjord/postgresql.conf"],
-      uid: 999,
-      readyCommand: ["sh", "-c", 'pg_isready -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB"'],
-    };
+  const who = { name: db.name, user: db.name };
+  switch (db.engine) {
+    case "postgres": {
+      const configText = renderPostgresqlConf(tunePostgres(input));
+      const dataDir = "/var/lib/postgresql/data";
+      return {
+        engine: "postgres",
+        ...who,
+        port: 5432,
+        exporterPort: 9187,
+        configFile: "postgresql.conf",
+        configText,
+        configHash: hash(configText),
+        configDir: "/etc/fjord",
+        dataDir,
+        scratchDirs: ["/var/run/postgresql", "/tmp"],
+        args: ["-c", "config_file=/etc/fjord/postgresql.conf"],
+        uid: 999,
+        readyCommand: ["sh", "-c", 'pg_isready -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB"'],
+        credentials: ["password"],
+        serverEnv: [
+          { name: "POSTGRES_USER", value: who.user },
+          { name: "POSTGRES_DB", value: who.name },
+          { name: "POSTGRES_PASSWORD", secret: "password" },
+          // A subdirectory, because a fresh volume's root may hold lost+found.
+          { name: "PGDATA", value: `${dataDir}/pgdata` },
+        ],
+      };
+    }
+    case "mysql": {
+      const configText = renderMyCnf(tuneMysql(input));
+      return {
+        engine: "mysql",
+        ...who,
+        port: 3306,
+        exporterPort: 9104,
+        // The official image reads every *.cnf in conf.d after its own defaults.
+        configFile: "fjord.cnf",
+        configText,
+        configHash: hash(configText),
+        configDir: "/etc/mysql/conf.d",
+        dataDir: "/var/lib/mysql",
+        scratchDirs: ["/run/mysqld", "/tmp"],
+        args: [],
+        uid: 999,
+        // `ping` succeeds as soon as the server answers, even to an unknown user.
+        readyCommand: ["mariadb-admin", "ping", "-h", "127.0.0.1", "--silent"],
+        credentials: ["password", "root-password"],
+        serverEnv: [
+          { name: "MARIADB_USER", value: who.user },
+          { name: "MARIADB_DATABASE", value: who.name },
+          { name: "MARIADB_PASSWORD", secret: "password" },
+          { name: "MARIADB_ROOT_PASSWORD", secret: "root-password" },
+        ],
+      };
+    }
+    default:
+      return assertNever(db.engine, "database engine");
   }
-  const configText = renderMyCnf(tuneMysql(input));
+}
+
+/** How the metrics exporter reaches the server at `host` (its container or 127.0.0.1 in a pod). */
+export function databaseExporter(
+  plan: DatabasePlan,
+  host: string,
+): { env: EnvVar[]; args: string[] } {
+  const address = `${host}:${plan.port}`;
+  switch (plan.engine) {
+    case "postgres":
+      return {
+        env: [
+          { name: "DATA_SOURCE_URI", value: `${address}/${plan.name}?sslmode=disable` },
+          { name: "DATA_SOURCE_USER", value: plan.user },
+          { name: "DATA_SOURCE_PASS", secret: "password" },
+        ],
+        args: [],
+      };
+    case "mysql":
+      return {
+        env: [{ name: "MYSQLD_EXPORTER_PASSWORD", secret: "password" }],
+        args: [`--mysqld.address=${address}`, `--mysqld.username=${plan.user}`],
+      };
+    default:
+      return assertNever(plan.engine, "database engine");
+  }
+}
+
+/**
+ * The DB_* variables a service reads, the same names on every target so one image runs on both;
+ * only the host differs (a Service DNS name on Kubernetes, a container name on Docker).
+ */
+export function databaseEnv(
+  plan: DatabasePlan,
+  host: string,
+): { env: Record<string, string>; secretEnv: Record<string, CredentialKey> } {
   return {
-    engine: "mysql",
-    port: 3306,
-    exporterPort: 9104,
-    // The official image reads every *.cnf in conf.d after its own defaults.
-    configFile: "fjord.cnf",
-    configText,
-    configHash: hash(configText),
-    configDir: "/etc/mysql/conf.d",
-    dataDir: "/var/lib/mysql",
-    scratchDirs: ["/run/mysqld", "/tmp"],
-    args: [],
-    uid: 999,
-    // `ping` succeeds as soon as the server answers, even to an unknown user.
-    readyCommand: ["mariadb-admin", "ping", "-h", "127.0.0.1", "--silent"],
+    env: {
+      DB_ENGINE: plan.engine,
+      DB_HOST: host,
+      DB_PORT: String(plan.port),
+      DB_NAME: plan.name,
+      DB_USER: plan.user,
+    },
+    secretEnv: { DB_PASSWORD: "password" },
   };
 }
 
