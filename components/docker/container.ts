@@ -37,10 +37,8 @@ export interface FjordContainerArgs {
   health?: string[];
   /** @default "10s" (keep under a minute: the provider reads durations back as Go strings) */
   healthInterval?: string;
-  /** Published ports, bound to `address`. @default [] */
-  ports?: Array<{ internal: number; external: number }>;
-  /** @default "127.0.0.1" */
-  address?: string;
+  /** Ports published on the host, bound to `address`. @default none */
+  publish?: { address: string; ports: Array<{ internal: number; external: number }> };
   /** Capabilities kept after dropping all. @default [] */
   capAdd?: string[];
   /** Numeric user, as in the Kubernetes securityContext. @default the image's */
@@ -91,7 +89,6 @@ export function fjordContainer(
   a: FjordContainerArgs,
   opts: pulumi.CustomResourceOptions,
 ): docker.Container {
-  const address = a.address ?? "127.0.0.1";
   const files = a.files ?? {};
   const hasFiles = Object.keys(files).length > 0;
   const readOnly = hasFiles ? false : (a.readOnly ?? true);
@@ -107,7 +104,10 @@ export function fjordContainer(
     typeof n === "object" && "aliases" in n ? n : { name: n, aliases: [] as string[] },
   );
   if (primary && primary.aliases.length > 0) {
-    throw new Error(`fjord: ${a.name}: the first network cannot carry aliases; list it later`);
+    throw new pulumi.ResourceError(
+      `fjord: ${a.name}: the first network cannot carry aliases; list it later`,
+      opts.parent,
+    );
   }
   const memory = mib(a.limits.memory);
 
@@ -129,10 +129,10 @@ export function fjordContainer(
               ...(n.aliases.length ? { aliases: n.aliases } : {}),
             })),
           }),
-      ports: (a.ports ?? []).map((p) => ({
+      ports: (a.publish?.ports ?? []).map((p) => ({
         internal: p.internal,
         external: p.external,
-        ip: address,
+        ip: a.publish!.address,
         protocol: "tcp",
       })),
       memory,

@@ -1,18 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import * as random from "@pulumi/random";
-import type { Database } from "../config";
-import { planDatabase } from "../plan/database";
+import type { CredentialKey, EnvVar, ServiceDatabasePlan } from "../plan";
+import { databaseExporter } from "../plan/database";
 import { fjordContainer } from "./container";
 import type { LogShipping } from "./logging";
 import { labelList, labels } from "./topology";
 
 export interface ServiceDatabaseArgs {
   stack: string;
-  /** The owning service: the only one on the database's network. */
-  owner: string;
-  /** Resolved database spec: engine, version, memory, cpu, name. */
-  database: Database;
+  /** The planned database: owner, resolved spec, tuned config, credentials, exporter image. */
+  database: ServiceDatabasePlan;
   /** Container name, also the host name the owner dials. */
   containerName: string;
   /** Image ID of the server image. */
@@ -41,57 +39,52 @@ export class ServiceDatabase extends pulumi.ComponentResource {
   public readonly config: pulumi.Output<string>;
   /** host:port of the exporter on the metrics network. */
   public readonly metricsEndpoint: pulumi.Output<string>;
+  private readonly credentials: Map<CredentialKey, pulumi.Output<string>>;
 
   constructor(name: string, args: ServiceDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fjord:docker:ServiceDatabase", name, {}, opts);
-    const db = args.database;
-    const plan = planDatabase(db);
+    const { owner, spec: db, plan } = args.database;
     const child = { parent: this };
 
-    const password = new random.RandomPassword(
-      `${name}-password`,
-      { length: 32, special: false },
-      child,
+    const credentials = new Map(
+      plan.credentials.map((key) => [
+        key,
+        new random.RandomPassword(`${name}-${key}`, { length: 32, special: false }, child).result,
+      ]),
     );
-    const rootPassword =
-      db.engine === "mysql"
-        ? new random.RandomPassword(`${name}-root-password`, { length: 32, special: false }, child)
-        : undefined;
+    // Plain values as env, credential references as secret env: the container's two lists.
+    const envOf = (vars: EnvVar[]) => ({
+      env: Object.fromEntries(vars.flatMap((v) => ("value" in v ? [[v.name, v.value]] : []))),
+      secretEnv: Object.fromEntries(
+        vars.flatMap((v) => ("secret" in v ? [[v.name, credentials.get(v.secret)!]] : [])),
+      ),
+    });
 
     // Named after the owner, never renamed: a new name would be a new, empty database.
     const volume = new docker.Volume(
       `${name}-data`,
       {
         name: `${args.containerName}-data`,
-        labels: labelList(labels(args.stack, "volume", args.owner)),
+        labels: labelList(labels(args.stack, "volume", owner)),
       },
       child,
     );
 
-    const secretEnv: Record<string, pulumi.Input<string>> = db.engine === "postgres"
-      ? { POSTGRES_PASSWORD: password.result }
-      : { MARIADB_PASSWORD: password.result, MARIADB_ROOT_PASSWORD: rootPassword!.result };
-    const env: Record<string, string> =
-      db.engine === "postgres"
-        ? // A subdirectory, as on Kubernetes, so the volume root can hold other things.
-          { POSTGRES_USER: db.name, POSTGRES_DB: db.name, PGDATA: `${plan.dataDir}/pgdata` }
-        : { MARIADB_USER: db.name, MARIADB_DATABASE: db.name };
-
+    const serverEnv = envOf(plan.serverEnv);
     const server = fjordContainer(
       `${name}-server`,
       {
         name: args.containerName,
         stack: args.stack,
         role: "database",
-        process: db.engine,
+        process: plan.engine,
         logShipping: args.logShipping,
-        service: args.owner,
+        service: owner,
         image: args.image,
         networks: [args.network],
         limits: { cpu: db.cpu, memory: db.memory },
         user: plan.uid,
-        env,
-        secretEnv,
+        ...serverEnv,
         command: plan.args.length > 0 ? plan.args : undefined,
         files: { [`${plan.configDir}/${plan.configFile}`]: { content: plan.configText } },
         volumes: { [plan.dataDir]: volume.name },
@@ -117,25 +110,7 @@ export class ServiceDatabase extends pulumi.ComponentResource {
 
     const exporterName = `${args.containerName}-exporter`;
     const host = `${args.containerName}:${plan.port}`;
-    const exporter: {
-      env: Record<string, string>;
-      secretEnv: Record<string, pulumi.Input<string>>;
-      command: string[];
-    } =
-      db.engine === "postgres"
-        ? {
-            env: {
-              DATA_SOURCE_URI: `${host}/${db.name}?sslmode=disable`,
-              DATA_SOURCE_USER: db.name,
-            },
-            secretEnv: { DATA_SOURCE_PASS: password.result },
-            command: [],
-          }
-        : {
-            env: {},
-            secretEnv: { MYSQLD_EXPORTER_PASSWORD: password.result },
-            command: [`--mysqld.address=${host}`, `--mysqld.username=${db.name}`],
-          };
+    const exporter = databaseExporter(plan, args.containerName);
     fjordContainer(
       `${name}-exporter`,
       {
@@ -144,21 +119,21 @@ export class ServiceDatabase extends pulumi.ComponentResource {
         role: "database-exporter",
         process: "exporter",
         logShipping: args.logShipping,
-        service: args.owner,
+        service: owner,
         image: args.exporterImage,
         networks: [args.network, args.metricsNetwork],
         limits: { cpu: "100m", memory: "64Mi" },
         user: 65534,
-        env: exporter.env,
-        secretEnv: exporter.secretEnv,
-        ...(exporter.command.length > 0 ? { command: exporter.command } : {}),
+        ...envOf(exporter.env),
+        ...(exporter.args.length > 0 ? { command: exporter.args } : {}),
         readOnly: true,
       },
       { parent: this, dependsOn: [server] },
     );
 
     this.endpoint = pulumi.output(host);
-    this.password = pulumi.secret(password.result);
+    this.credentials = credentials;
+    this.password = pulumi.secret(credentials.get("password")!);
     this.volumeName = volume.name;
     this.config = pulumi.output(plan.configText);
     this.metricsEndpoint = pulumi.output(`${exporterName}:${plan.exporterPort}`);
@@ -169,5 +144,10 @@ export class ServiceDatabase extends pulumi.ComponentResource {
       config: this.config,
       metricsEndpoint: this.metricsEndpoint,
     });
+  }
+
+  /** A generated credential (secret), for a client's secret env. */
+  credential(key: CredentialKey): pulumi.Output<string> {
+    return pulumi.secret(this.credentials.get(key)!);
   }
 }

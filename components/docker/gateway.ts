@@ -1,6 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { GatewayPlan } from "../plan/gateway";
-import { gatewayFiles } from "../plan/gateway/files";
+import type { BoundGateway } from "../plan";
 import { fjordContainer, type Limits } from "./container";
 import type { LogShipping } from "./logging";
 
@@ -8,8 +7,8 @@ export interface ApiGatewayArgs {
   stack: string;
   /** Container name; Prometheus scrapes it by this name. */
   containerName: string;
-  /** The rendered-config plan; upstreams already name the service replicas' containers. */
-  plan: GatewayPlan;
+  /** The config plan and its rendered files; upstreams already name the replicas' containers. */
+  gateway: BoundGateway;
   /** Image ID of nginx or Traefik, matching `plan.kind`. */
   image: pulumi.Input<string>;
   /** Image ID of nginx-prometheus-exporter; required for nginx. @default none */
@@ -21,13 +20,11 @@ export interface ApiGatewayArgs {
   certificate: { certPem: pulumi.Input<string>; keyPem: pulumi.Input<string> };
   /** Host ports for plain HTTP (redirect only) and HTTPS. */
   publish: { http: number; https: number };
-  /** @default "127.0.0.1" */
-  publishAddress?: string;
+  /** Host address the ports are published on. */
+  publishAddress: string;
   /** Ship logs to this forward-protocol agent (see ./logging.ts). @default json-file only */
   logShipping?: LogShipping;
 }
-
-const CONFIG_DIR = "/etc/fjord";
 
 /** The single entry point on Docker: nginx or Traefik with the same rendered files as Kubernetes. */
 export class ApiGateway extends pulumi.ComponentResource {
@@ -41,12 +38,13 @@ export class ApiGateway extends pulumi.ComponentResource {
 
   constructor(name: string, args: ApiGatewayArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fjord:docker:ApiGateway", name, {}, opts);
-    const address = args.publishAddress ?? "127.0.0.1";
-    const files = gatewayFiles(args.plan, CONFIG_DIR);
-    const { http, https } = args.plan.listen;
+    const address = args.publishAddress;
+    const { plan, files, configDir } = args.gateway;
+    const { http, https } = plan.listen;
     if (files.metrics.exporterArgs && !args.exporterImage) {
-      throw new Error(
+      throw new pulumi.ResourceError(
         `fjord: gateway '${name}' runs nginx and needs an exporter image (fjord:images.nginxExporter)`,
+        this,
       );
     }
 
@@ -55,10 +53,10 @@ export class ApiGateway extends pulumi.ComponentResource {
       { content: pulumi.Input<string>; mode?: string; owner?: number }
     > = {
       ...Object.fromEntries(
-        Object.entries(files.files).map(([f, content]) => [`${CONFIG_DIR}/${f}`, { content }]),
+        Object.entries(files.files).map(([f, content]) => [`${configDir}/${f}`, { content }]),
       ),
-      [`${CONFIG_DIR}/tls/tls.crt`]: { content: args.certificate.certPem },
-      [`${CONFIG_DIR}/tls/tls.key`]: {
+      [`${configDir}/tls/tls.crt`]: { content: args.certificate.certPem },
+      [`${configDir}/tls/tls.key`]: {
         content: pulumi.secret(args.certificate.keyPem),
         mode: "0400",
         owner: files.uid,
@@ -66,7 +64,7 @@ export class ApiGateway extends pulumi.ComponentResource {
     };
     // The rendered temp paths sit directly in /tmp, so nginx needs no directory made for it.
     const entrypoint = files.command;
-    const health = `http://127.0.0.1:${args.plan.metrics.port}${files.healthPath}`;
+    const health = `http://127.0.0.1:${plan.metrics.port}${files.healthPath}`;
 
     const proxy = fjordContainer(
       `${name}-proxy`,
@@ -74,7 +72,7 @@ export class ApiGateway extends pulumi.ComponentResource {
         name: args.containerName,
         stack: args.stack,
         role: "gateway",
-        process: args.plan.kind,
+        process: plan.kind,
         logShipping: args.logShipping,
         image: args.image,
         networks: args.networks,
@@ -84,11 +82,13 @@ export class ApiGateway extends pulumi.ComponentResource {
         entrypoint,
         files: uploads,
         tmpfs: { "/tmp": `rw,nosuid,nodev,size=256m,uid=${files.uid},gid=${files.uid},mode=1777` },
-        ports: [
-          { internal: http, external: args.publish.http },
-          { internal: https, external: args.publish.https },
-        ],
-        address,
+        publish: {
+          address,
+          ports: [
+            { internal: http, external: args.publish.http },
+            { internal: https, external: args.publish.https },
+          ],
+        },
         health: ["CMD", "wget", "-q", "-O", "/dev/null", health],
         healthInterval: "5s",
       },

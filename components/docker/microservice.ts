@@ -13,8 +13,7 @@ export interface MicroserviceArgs {
   /** Port serving HTTP, health and metrics. */
   port: number;
   resources: { requests: Limits; limits: Limits };
-  /** @default "/health" */
-  healthPath?: string;
+  healthPath: string;
   /** Plain environment. */
   env?: Record<string, pulumi.Input<string>>;
   /** Secret environment (DB_PASSWORD); stored encrypted in state. */
@@ -37,7 +36,7 @@ export class Microservice extends pulumi.ComponentResource {
 
   constructor(name: string, args: MicroserviceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fjord:docker:Microservice", name, {}, opts);
-    const healthPath = args.healthPath ?? "/health";
+    const healthPath = args.healthPath;
     const runAsUser = args.runAsUser ?? 10001;
 
     const url = `http://127.0.0.1:${args.port}${healthPath}`;

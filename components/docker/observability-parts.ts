@@ -131,8 +131,10 @@ export function grafanaContainer(
       },
       // Everything is provisioned, so /var/lib/grafana can live in the writable layer and start
       // empty on every recreate, like the pod's emptyDir.
-      ports: [{ internal: PORTS.grafana, external: a.publishPort }],
-      address: a.address,
+      publish: {
+        address: a.address,
+        ports: [{ internal: PORTS.grafana, external: a.publishPort }],
+      },
       health: wget(PORTS.grafana, "/api/health"),
     },
     { parent: s.parent },
@@ -208,8 +210,11 @@ export function logShipperContainer(
       process: "log-shipper",
       image: a.image,
       networks: [a.frontNetwork, s.metricsNetwork],
-      ports: [{ internal: PORTS.logForward, external: a.forwardPort }],
-      address: "127.0.0.1",
+      // The daemon's loopback only: nobody else may inject log lines.
+      publish: {
+        address: "127.0.0.1",
+        ports: [{ internal: PORTS.logForward, external: a.forwardPort }],
+      },
       limits: { cpu: "300m", memory: "128Mi" },
       reservation: "32Mi",
       user: UID.nobody,

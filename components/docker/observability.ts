@@ -1,10 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
-import type { Spec } from "../config";
+import type { PlatformPlan } from "../plan";
 import {
   MOUNTS,
   observabilityFiles,
-  observabilityModel,
   PORTS,
   renderGrafanaProvisioning,
   renderPrometheusConfig,
@@ -36,7 +35,8 @@ export interface ObservabilityNames {
 }
 
 export interface ObservabilityArgs {
-  spec: Spec;
+  /** The platform plan: its observability model, and the spec's images and settings. */
+  platform: PlatformPlan;
   names: ObservabilityNames;
   /** Image ID for a reference; called only for the parts that run, so nothing else is pulled. */
   image: (ref: string) => pulumi.Input<string>;
@@ -49,14 +49,14 @@ export interface ObservabilityArgs {
   jobs: StaticJob[];
   /** Host port for the Prometheus UI/API. */
   publishPort: number;
-  /** Host port for Grafana. @default 3000 */
-  grafanaPort?: number;
-  /** @default "127.0.0.1" */
-  publishAddress?: string;
+  /** Host port for Grafana. */
+  grafanaPort: number;
+  /** Host address the UIs are published on. */
+  publishAddress: string;
   /** Where containers ship their logs (see ./logging.ts). @default json-file only */
   logShipping?: LogShipping;
-  /** Loopback port of Fluent Bit's forward input, for the daemon's fluentd driver. @default PORTS.logForward */
-  logForwardPort?: number;
+  /** Loopback port of Fluent Bit's forward input, for the daemon's fluentd driver. */
+  logForwardPort: number;
 }
 
 const CONFIG = MOUNTS.prometheusConfig;
@@ -81,13 +81,12 @@ export class Observability extends pulumi.ComponentResource {
 
   constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fjord:docker:Observability", name, {}, opts);
-    const address = args.publishAddress ?? "127.0.0.1";
-    const forwardPort = args.logForwardPort ?? PORTS.logForward;
-    const spec = args.spec;
+    const address = args.publishAddress;
+    const forwardPort = args.logForwardPort;
+    const { spec, stack, observability: model } = args.platform;
     const o = spec.observability;
     const on = o.components;
     const n = args.names;
-    const stack = spec.stack;
     const child = { parent: this };
     const scope: PartScope = {
       name,
@@ -98,7 +97,6 @@ export class Observability extends pulumi.ComponentResource {
     };
 
     const url = (host: string, port: number) => `http://${host}:${port}`;
-    const model = observabilityModel(spec);
     const files = observabilityFiles(model, {
       discovery: { kind: "static", jobs: [] },
       alertmanager: `${n.alertmanager}:${PORTS.alertmanager}`,
@@ -129,11 +127,11 @@ export class Observability extends pulumi.ComponentResource {
     // Rendered here rather than taken from `files`: the static jobs are known only now, and
     // without Alertmanager Prometheus must not be pointed at a host that does not exist.
     const prometheusYml = renderPrometheusConfig({
-      scrapeInterval: o.scrapeInterval,
+      scrapeInterval: model.scrapeInterval,
       discovery: { kind: "static", jobs },
       ruleFiles: [`${CONFIG}/alerts.yml`],
       alertmanagers: on.alertmanager ? [`${n.alertmanager}:${PORTS.alertmanager}`] : [],
-      remoteWrite: o.remoteWrite,
+      remoteWrite: model.remoteWrite,
       externalLabels: { fjord_stack: stack },
     });
     const alertsYml = files.prometheus["alerts.yml"];
@@ -190,8 +188,7 @@ export class Observability extends pulumi.ComponentResource {
           [`${CONFIG}/alerts.yml`]: { content: alertsYml },
         },
         volumes: { "/prometheus": data.name },
-        ports: [{ internal: PORTS.prometheus, external: args.publishPort }],
-        address,
+        publish: { address, ports: [{ internal: PORTS.prometheus, external: args.publishPort }] },
         health: [
           "CMD",
           "wget",
@@ -216,7 +213,7 @@ export class Observability extends pulumi.ComponentResource {
     let grafanaUrl: pulumi.Output<string | undefined> = pulumi.output(undefined);
     let grafanaAdminPassword: pulumi.Output<string | undefined> = pulumi.output(undefined);
     if (on.grafana) {
-      const grafanaPort = args.grafanaPort ?? PORTS.grafana;
+      const grafanaPort = args.grafanaPort;
       const g = grafanaContainer(scope, {
         containerName: n.grafana,
         image: args.image(spec.images.grafana),
@@ -225,7 +222,7 @@ export class Observability extends pulumi.ComponentResource {
           ...files,
           grafanaDatasources: on.alertmanager
             ? files.grafanaDatasources
-            : withoutAlertmanager(n, o.scrapeInterval),
+            : withoutAlertmanager(n, model.scrapeInterval),
         },
         frontNetwork: args.frontNetwork,
         publishPort: grafanaPort,

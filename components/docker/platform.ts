@@ -1,9 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import type { Spec } from "../config";
-import { gatewayPlanFromSpec } from "../plan/gateway/from-config";
-import { gatewayFiles } from "../plan/gateway/files";
-import { planDatabase } from "../plan/database";
+import { bindGateway, planPlatform, serviceEnv } from "../plan";
 import { SelfSignedCertificate } from "../tls";
 import { ImageSet } from "./images";
 import { Microservice } from "./microservice";
@@ -12,7 +10,7 @@ import { ApiGateway } from "./gateway";
 import { Observability } from "./observability";
 import { dockerScrapeJobs } from "./scrape";
 import { logShipping } from "./logging";
-import { dockerTopology, labelList, labels, netKey } from "./topology";
+import { dockerTopology, labelList, labels, netKey, type Topology } from "./topology";
 
 export interface PlatformArgs {
   /** The validated stack spec (target "docker"). */
@@ -42,14 +40,16 @@ export class Platform extends pulumi.ComponentResource {
   constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fjord:docker:Platform", name, {}, opts);
     const spec = args.spec;
-    const topo = dockerTopology(spec);
-    const stack = spec.stack;
+    const platform = planPlatform(spec);
+    const topo = topologyOf(spec, this);
+    const stack = platform.stack;
     const child = { parent: this };
     const address = spec.docker.publishAddress;
     const ship = logShipping(spec);
     if (spec.gateway.tls.certificate !== "self-signed") {
-      throw new Error(
+      throw new pulumi.ResourceError(
         'fjord:gateway.tls.certificate: "secret" names a Kubernetes Secret, which the docker target does not have; use "self-signed" for dev',
+        this,
       );
     }
     if (spec.gateway.replicas > 1) {
@@ -81,32 +81,31 @@ export class Platform extends pulumi.ComponentResource {
     const databases: Record<string, pulumi.Output<string>> = {};
     const volumes: pulumi.Output<string>[] = [];
     const services = new Map<string, Microservice>();
-    for (const s of spec.services) {
-      let db: ServiceDatabase | undefined;
-      if (s.database) {
-        db = new ServiceDatabase(
-          `${s.name}-db`,
-          {
-            stack,
-            owner: s.name,
-            database: s.database,
-            containerName: topo.databaseHost(s.name),
-            image: images.id(s.database.image),
-            exporterImage: images.id(
-              s.database.engine === "postgres"
-                ? spec.images.postgresExporter
-                : spec.images.mysqlExporter,
-            ),
-            network: net(netKey.db(s.name)),
-            metricsNetwork: net(netKey.metrics),
-            logShipping: ship,
-          },
-          child,
-        );
+    for (const svc of platform.services) {
+      const s = svc.spec;
+      const database = svc.database;
+      const db = database
+        ? new ServiceDatabase(
+            database.app,
+            {
+              stack,
+              database,
+              containerName: topo.databaseHost(s.name),
+              image: images.id(database.spec.image),
+              exporterImage: images.id(database.exporterImage),
+              network: net(netKey.db(s.name)),
+              metricsNetwork: net(netKey.metrics),
+              logShipping: ship,
+            },
+            child,
+          )
+        : undefined;
+      if (db) {
         databases[s.name] = db.endpoint;
         volumes.push(db.volumeName);
       }
-      const dbPlan = s.database ? planDatabase(s.database) : undefined;
+      // Same variables as the Kubernetes target, so one image runs on both.
+      const env = serviceEnv(svc, () => topo.databaseHost(s.name));
       services.set(
         s.name,
         new Microservice(
@@ -123,20 +122,14 @@ export class Platform extends pulumi.ComponentResource {
             port: s.port,
             resources: s.resources,
             healthPath: s.healthPath,
-            // Same variables as the Kubernetes target, so one image runs on both.
-            env: {
-              ...s.env,
-              ...(s.database && dbPlan
-                ? {
-                    DB_ENGINE: s.database.engine,
-                    DB_HOST: topo.databaseHost(s.name),
-                    DB_PORT: String(dbPlan.port),
-                    DB_NAME: s.database.name,
-                    DB_USER: s.database.name,
-                  }
-                : {}),
-            },
-            ...(db ? { secretEnv: { DB_PASSWORD: db.password } } : {}),
+            env: env.env,
+            ...(db
+              ? {
+                  secretEnv: Object.fromEntries(
+                    Object.entries(env.secretEnv).map(([k, key]) => [k, db.credential(key)]),
+                  ),
+                }
+              : {}),
             logShipping: ship,
           },
           child,
@@ -149,11 +142,9 @@ export class Platform extends pulumi.ComponentResource {
       { domains: spec.gateway.domains },
       child,
     );
-    const plan = gatewayPlanFromSpec(spec, {
+    const gw = bindGateway(platform, {
       // One upstream server per replica container: nginx's max_fails then acts per replica.
       servers: (s) => topo.replicas(s.name).map((host) => ({ host, port: s.port })),
-      certFile: "/etc/fjord/tls/tls.crt",
-      keyFile: "/etc/fjord/tls/tls.key",
       publicHttpsPort: spec.docker.httpsPort,
       resolver: DOCKER_DNS,
     });
@@ -163,13 +154,13 @@ export class Platform extends pulumi.ComponentResource {
       {
         stack,
         containerName: gatewayName,
-        plan,
-        image: images.id(spec.gateway.kind === "nginx" ? spec.images.nginx : spec.images.traefik),
-        ...(spec.gateway.kind === "nginx"
-          ? { exporterImage: images.id(spec.images.nginxExporter) }
+        gateway: gw,
+        image: images.id(platform.gateway.image),
+        ...(platform.gateway.exporterImage
+          ? { exporterImage: images.id(platform.gateway.exporterImage) }
           : {}),
         networks: topo.gatewayNetworks.map(net),
-        resources: spec.gateway.resources,
+        resources: platform.gateway.resources,
         certificate: { certPem: cert.certPem, keyPem: cert.keyPem },
         publish: { http: spec.docker.httpPort, https: spec.docker.httpsPort },
         publishAddress: address,
@@ -178,7 +169,9 @@ export class Platform extends pulumi.ComponentResource {
       // nginx resolves upstream names once, at start: every replica must exist by then.
       {
         parent: this,
-        dependsOn: spec.services.filter((s) => s.route).map((s) => services.get(s.name)!),
+        dependsOn: platform.services
+          .filter((s) => s.spec.route)
+          .map((s) => services.get(s.spec.name)!),
       },
     );
 
@@ -186,7 +179,6 @@ export class Platform extends pulumi.ComponentResource {
     let grafanaUrl: pulumi.Output<string | undefined> = pulumi.output(undefined);
     let grafanaAdminPassword: pulumi.Output<string | undefined> = pulumi.output(undefined);
     if (spec.observability.enabled) {
-      const files = gatewayFiles(plan, "/etc/fjord");
       const names = {
         prometheus: topo.name("prometheus"),
         nodeExporter: topo.name("node-exporter"),
@@ -200,14 +192,17 @@ export class Platform extends pulumi.ComponentResource {
       const obs = new Observability(
         `${name}-observability`,
         {
-          spec,
+          platform,
           names,
           image: (ref) => images.id(ref),
           prometheusNetworks: topo.prometheusNetworks.map(net),
           frontNetwork: net(netKey.front),
           metricsNetwork: net(netKey.metrics),
-          jobs: dockerScrapeJobs(spec, topo, {
-            gateway: { endpoint: `${gatewayName}:${files.metrics.port}`, path: files.metrics.path },
+          jobs: dockerScrapeJobs(platform, topo, {
+            gateway: {
+              endpoint: `${gatewayName}:${gw.files.metrics.port}`,
+              path: gw.files.metrics.path,
+            },
             nodeExporter: names.nodeExporter,
           }),
           publishPort: spec.docker.prometheusPort,
@@ -244,5 +239,14 @@ export class Platform extends pulumi.ComponentResource {
       volumes: this.volumes,
       services: this.services,
     });
+  }
+}
+
+/** The topology, with the resource named in its errors (a reserved service name, say). */
+function topologyOf(spec: Spec, platform: pulumi.Resource): Topology {
+  try {
+    return dockerTopology(spec);
+  } catch (e) {
+    throw new pulumi.ResourceError((e as Error).message, platform);
   }
 }

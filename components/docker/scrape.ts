@@ -3,10 +3,8 @@
  * (JOBS) where one label set fits the whole job; services and databases get a job each, because a
  * static job carries one label set and alerts read `service` from the series.
  */
-import type { Spec } from "../config";
-import { JOBS, PORTS } from "../plan/observability/model";
-import type { StaticJob } from "../plan/observability/prometheus";
-import { planDatabase } from "../plan/database";
+import type { PlatformPlan } from "../plan";
+import { JOBS, PORTS, type StaticJob } from "../plan/observability";
 import type { Topology } from "./topology";
 
 export interface ScrapeInputs {
@@ -16,25 +14,28 @@ export interface ScrapeInputs {
   nodeExporter: string;
 }
 
-export function dockerScrapeJobs(spec: Spec, topo: Topology, inputs: ScrapeInputs): StaticJob[] {
+export function dockerScrapeJobs(
+  platform: PlatformPlan,
+  topo: Topology,
+  inputs: ScrapeInputs,
+): StaticJob[] {
   const jobs: StaticJob[] = [
     { job: JOBS.prometheus, targets: [`localhost:${PORTS.prometheus}`] },
     { job: JOBS.nodeExporter, targets: [`${inputs.nodeExporter}:${PORTS.nodeExporter}`] },
     { job: JOBS.gateway, targets: [inputs.gateway.endpoint], metricsPath: inputs.gateway.path },
   ];
-  for (const s of spec.services) {
+  for (const { spec: s, database } of platform.services) {
     jobs.push({
       job: `service-${s.name}`,
       targets: topo.replicas(s.name).map((r) => `${r}:${s.port}`),
       metricsPath: s.metricsPath,
       labels: { service: s.name },
     });
-    if (s.database) {
-      const plan = planDatabase(s.database);
+    if (database) {
       jobs.push({
         job: `${JOBS.databases}-${s.name}`,
-        targets: [`${topo.databaseHost(s.name)}-exporter:${plan.exporterPort}`],
-        labels: { service: s.name, engine: s.database.engine },
+        targets: [`${topo.databaseHost(s.name)}-exporter:${database.plan.exporterPort}`],
+        labels: { service: s.name, engine: database.plan.engine },
       });
     }
   }

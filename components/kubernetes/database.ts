@@ -1,22 +1,18 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
-import type { Database } from "../config";
-import { planDatabase } from "../plan/database";
+import type { EnvVar, ServiceDatabasePlan } from "../plan";
+import { databaseExporter } from "../plan/database";
 import { restrictedSecurityContext, serviceDns, workloadLabels } from "./naming";
 import { allowIngress, allowScrape } from "./network";
 
 export interface ServiceDatabaseArgs {
   /** The owning service's namespace; the database never leaves it. */
   namespace: pulumi.Input<string>;
-  /** The one service (its `app` label) allowed to connect. */
-  owner: string;
-  /** Resolved database spec: engine, version, image, memory, disk class. */
-  database: Database;
-  /** Metrics exporter image for this engine. */
-  exporterImage: string;
-  /** @default "no-osl1" */
-  region?: string;
+  /** The planned database: owner, resolved spec, tuned config, credentials, exporter image. */
+  database: ServiceDatabasePlan;
+  /** The owner's region (the `fjord.io/region` label). */
+  region: string;
   /** @default the cluster's default StorageClass */
   storageClassName?: string;
 }
@@ -36,30 +32,24 @@ export class ServiceDatabase extends pulumi.ComponentResource {
 
   constructor(name: string, args: ServiceDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fjord:kubernetes:ServiceDatabase", name, {}, opts);
-    const region = args.region ?? "no-osl1";
-    const db = args.database;
-    const plan = planDatabase(db);
-    const app = `${args.owner}-db`;
-    const labels = workloadLabels(app, "database", region);
+    const { owner, app, spec: db, plan } = args.database;
+    const labels = workloadLabels(app, "database", args.region);
     const dbLabels = {
       ...labels,
-      "fjord.io/owner-service": args.owner,
-      "fjord.io/database-engine": db.engine,
+      "fjord.io/owner-service": owner,
+      "fjord.io/database-engine": plan.engine,
     };
 
-    const password = new random.RandomPassword(
-      `${name}-password`,
-      { length: 32, special: false },
-      { parent: this },
+    const credentials = new Map(
+      plan.credentials.map((key) => [
+        key,
+        new random.RandomPassword(
+          `${name}-${key}`,
+          { length: 32, special: false },
+          { parent: this },
+        ).result,
+      ]),
     );
-    const rootPassword =
-      db.engine === "mysql"
-        ? new random.RandomPassword(
-            `${name}-root-password`,
-            { length: 32, special: false },
-            { parent: this },
-          )
-        : undefined;
 
     // Renaming these objects orphans the volume claim and the credentials: never rename.
     const secret = new k8s.core.v1.Secret(
@@ -68,10 +58,9 @@ export class ServiceDatabase extends pulumi.ComponentResource {
         metadata: { name: `${app}-credentials`, namespace: args.namespace, labels: dbLabels },
         type: "Opaque",
         stringData: {
-          username: db.name,
-          database: db.name,
-          password: pulumi.secret(password.result),
-          ...(rootPassword ? { "root-password": pulumi.secret(rootPassword.result) } : {}),
+          username: plan.user,
+          database: plan.name,
+          ...Object.fromEntries([...credentials].map(([k, v]) => [k, pulumi.secret(v)])),
         },
       },
       { parent: this },
@@ -86,41 +75,17 @@ export class ServiceDatabase extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const fromSecret = (key: string) => ({
-      valueFrom: { secretKeyRef: { name: secret.metadata.name, key } },
-    });
-    const engineEnv =
-      db.engine === "postgres"
-        ? [
-            { name: "POSTGRES_USER", value: db.name },
-            { name: "POSTGRES_DB", value: db.name },
-            { name: "POSTGRES_PASSWORD", ...fromSecret("password") },
-            // A subdirectory, because a fresh volume's root may hold lost+found.
-            { name: "PGDATA", value: `${plan.dataDir}/pgdata` },
-          ]
-        : [
-            { name: "MARIADB_USER", value: db.name },
-            { name: "MARIADB_DATABASE", value: db.name },
-            { name: "MARIADB_PASSWORD", ...fromSecret("password") },
-            { name: "MARIADB_ROOT_PASSWORD", ...fromSecret("root-password") },
-          ];
-    const exporter =
-      db.engine === "postgres"
-        ? {
-            env: [
-              {
-                name: "DATA_SOURCE_URI",
-                value: `127.0.0.1:${plan.port}/${db.name}?sslmode=disable`,
-              },
-              { name: "DATA_SOURCE_USER", value: db.name },
-              { name: "DATA_SOURCE_PASS", ...fromSecret("password") },
-            ],
-            args: [],
-          }
-        : {
-            env: [{ name: "MYSQLD_EXPORTER_PASSWORD", ...fromSecret("password") }],
-            args: [`--mysqld.address=127.0.0.1:${plan.port}`, `--mysqld.username=${db.name}`],
-          };
+    const env = (vars: EnvVar[]) =>
+      vars.map((v) =>
+        "secret" in v
+          ? {
+              name: v.name,
+              valueFrom: { secretKeyRef: { name: secret.metadata.name, key: v.secret } },
+            }
+          : v,
+      );
+    // In the pod, the exporter reaches the server on loopback.
+    const exporter = databaseExporter(plan, "127.0.0.1");
 
     const service = new k8s.core.v1.Service(
       `${name}-service`,
@@ -172,10 +137,10 @@ export class ServiceDatabase extends pulumi.ComponentResource {
               },
               containers: [
                 {
-                  name: db.engine,
+                  name: plan.engine,
                   image: db.image,
                   args: plan.args,
-                  env: engineEnv,
+                  env: env(plan.serverEnv),
                   ports: [{ name: "db", containerPort: plan.port }],
                   resources,
                   readinessProbe: {
@@ -197,9 +162,9 @@ export class ServiceDatabase extends pulumi.ComponentResource {
                 },
                 {
                   name: "exporter",
-                  image: args.exporterImage,
+                  image: args.database.exporterImage,
                   args: exporter.args,
-                  env: exporter.env,
+                  env: env(exporter.env),
                   ports: [{ name: "metrics", containerPort: plan.exporterPort }],
                   resources: exporterResources,
                   securityContext: restrictedSecurityContext(65534),
@@ -230,7 +195,7 @@ export class ServiceDatabase extends pulumi.ComponentResource {
       `${name}-ingress`,
       {
         metadata: { name: `${app}-ingress`, namespace: args.namespace, labels: dbLabels },
-        spec: allowIngress(app, plan.port, [{ namespace: args.namespace, app: args.owner }]),
+        spec: allowIngress(app, plan.port, [{ namespace: args.namespace, app: owner }]),
       },
       { parent: this },
     );
@@ -248,7 +213,7 @@ export class ServiceDatabase extends pulumi.ComponentResource {
       .all([service.metadata.name, service.metadata.namespace])
       .apply(([n, ns]) => `${serviceDns(n, ns)}:${plan.port}`);
     this.secretName = secret.metadata.name;
-    this.password = pulumi.secret(password.result);
+    this.password = pulumi.secret(credentials.get("password")!);
     this.config = pulumi.output(plan.configText);
     this.registerOutputs({
       serviceName: this.serviceName,

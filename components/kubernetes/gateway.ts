@@ -1,26 +1,24 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import type { GatewayPlan } from "../plan/gateway";
-import { gatewayFiles } from "../plan/gateway/files";
+import type { BoundGateway } from "../plan";
 import { restrictedSecurityContext, spreadAcrossNodes, workloadLabels } from "./naming";
 
 export interface ApiGatewayArgs {
   namespace: pulumi.Input<string>;
-  /** The rendered-config plan (routes, TLS, limits); upstreams already point at Service DNS names. */
-  plan: GatewayPlan;
+  /** The config plan and its rendered files; upstreams already point at Service DNS names. */
+  gateway: BoundGateway;
   /** Pinned nginx or Traefik image, matching `plan.kind`. */
   image: string;
-  /** Pinned nginx-prometheus-exporter image (nginx only: stub_status is not Prometheus format). */
-  exporterImage: string;
-  /** @default 2 */
-  replicas?: number;
+  /** Pinned nginx-prometheus-exporter image; required for nginx (stub_status is not Prometheus format). */
+  exporterImage?: string;
+  replicas: number;
   resources: { requests: { cpu: string; memory: string }; limits: { cpu: string; memory: string } };
   /** PEM certificate and key, stored in a TLS Secret; omit when `tlsSecretName` names an existing one. */
   certificate?: { certPem: pulumi.Input<string>; keyPem: pulumi.Input<string> };
   /** Existing `kubernetes.io/tls` Secret (for example from cert-manager). */
   tlsSecretName?: string;
-  /** @default "no-osl1" */
-  region?: string;
+  /** The `fjord.io/region` label. */
+  region: string;
   /** Extra Deployment annotations (e.g. route budgets the policy pack reads). @default {} */
   annotations?: Record<string, string>;
 }
@@ -33,20 +31,26 @@ export class ApiGateway extends pulumi.ComponentResource {
 
   constructor(name: string, args: ApiGatewayArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fjord:kubernetes:ApiGateway", name, {}, opts);
-    const replicas = args.replicas ?? 2;
-    const region = args.region ?? "no-osl1";
+    const { replicas, region } = args;
+    const { plan, files, configDir } = args.gateway;
     const annotations = args.annotations ?? {};
     if (!args.certificate && !args.tlsSecretName) {
-      throw new Error(
+      throw new pulumi.ResourceError(
         `fjord: gateway '${name}' needs a certificate or an existing TLS Secret (fjord:gateway.tls)`,
+        this,
+      );
+    }
+    if (files.metrics.exporterArgs && !args.exporterImage) {
+      throw new pulumi.ResourceError(
+        `fjord: gateway '${name}' runs nginx and needs an exporter image (fjord:images.nginxExporter)`,
+        this,
       );
     }
     const app = "gateway";
     const labels = {
       ...workloadLabels(app, "gateway", region),
-      "fjord.io/gateway-kind": args.plan.kind,
+      "fjord.io/gateway-kind": plan.kind,
     };
-    const files = gatewayFiles(args.plan, "/etc/fjord");
 
     const tlsSecretName: pulumi.Input<string> = args.certificate
       ? new k8s.core.v1.Secret(
@@ -72,8 +76,8 @@ export class ApiGateway extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const { http, https } = args.plan.listen;
-    const internalPort = args.plan.metrics.port;
+    const { http, https } = plan.listen;
+    const internalPort = plan.metrics.port;
     const exporter = files.metrics.exporterArgs
       ? [
           {
@@ -118,13 +122,13 @@ export class ApiGateway extends pulumi.ComponentResource {
               securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
               containers: [
                 {
-                  name: args.plan.kind,
+                  name: plan.kind,
                   image: args.image,
                   command: files.command,
                   ports: [
                     { name: "http", containerPort: http },
                     { name: "https", containerPort: https },
-                    ...(args.plan.http3
+                    ...(plan.http3
                       ? [{ name: "http3", containerPort: https, protocol: "UDP" }]
                       : []),
                     { name: "internal", containerPort: internalPort },
@@ -134,8 +138,8 @@ export class ApiGateway extends pulumi.ComponentResource {
                   livenessProbe: { ...probe, initialDelaySeconds: 10, failureThreshold: 6 },
                   securityContext: restrictedSecurityContext(files.uid),
                   volumeMounts: [
-                    { name: "config", mountPath: "/etc/fjord", readOnly: true },
-                    { name: "tls", mountPath: "/etc/fjord/tls", readOnly: true },
+                    { name: "config", mountPath: configDir, readOnly: true },
+                    { name: "tls", mountPath: `${configDir}/tls`, readOnly: true },
                     { name: "tmp", mountPath: "/tmp" },
                   ],
                 },
@@ -165,7 +169,7 @@ export class ApiGateway extends pulumi.ComponentResource {
           ports: [
             { name: "http", port: 80, targetPort: "http", protocol: "TCP" },
             { name: "https", port: 443, targetPort: "https", protocol: "TCP" },
-            ...(args.plan.http3
+            ...(plan.http3
               ? [{ name: "http3", port: 443, targetPort: "http3", protocol: "UDP" }]
               : []),
           ],

@@ -9,15 +9,12 @@ export interface MicroserviceArgs {
   image: string;
   /** Container port serving HTTP, health and metrics. */
   port: number;
-  /** @default 2 */
-  replicas?: number;
+  replicas: number;
   resources: { requests: { cpu: string; memory: string }; limits: { cpu: string; memory: string } };
-  /** @default "/health" */
-  healthPath?: string;
-  /** @default "/metrics" */
-  metricsPath?: string;
-  /** @default "no-osl1" */
-  region?: string;
+  healthPath: string;
+  metricsPath: string;
+  /** The `fjord.io/region` label. */
+  region: string;
   /** Plain environment. */
   env?: Record<string, pulumi.Input<string>>;
   /** Environment read from Secrets, so no secret value is ever in the pod spec. */
@@ -37,10 +34,7 @@ export class Microservice extends pulumi.ComponentResource {
 
   constructor(name: string, args: MicroserviceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fjord:kubernetes:Microservice", name, {}, opts);
-    const replicas = args.replicas ?? 2;
-    const healthPath = args.healthPath ?? "/health";
-    const metricsPath = args.metricsPath ?? "/metrics";
-    const region = args.region ?? "no-osl1";
+    const { replicas, healthPath, metricsPath, region } = args;
     const runAsUser = args.runAsUser ?? 10001;
     const annotations = args.annotations ?? {};
 

@@ -5,17 +5,16 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import type { Spec } from "../config";
+import type { PlatformPlan } from "../plan";
 import {
   MOUNTS,
   observabilityFiles,
-  observabilityModel,
   PORTS,
   renderGrafanaProvisioning,
   renderPrometheusConfig,
   type ObservabilityFiles,
 } from "../plan/observability";
-import { MANAGED_BY, SYSTEM_NAMESPACE, serviceDns, serviceNamespace } from "./naming";
+import { MANAGED_BY, SYSTEM_NAMESPACE, serviceDns } from "./naming";
 import { alertmanager, nodeExporter, prometheus } from "./observability-metrics";
 import { grafana } from "./observability-grafana";
 import { logShipper, loki } from "./observability-logs";
@@ -27,8 +26,8 @@ import {
 import type { Resources, Scope } from "./observability-parts";
 
 export interface ObservabilityArgs {
-  /** The validated stack spec: `observability`, `images`, services (routes, databases), gateway kind. */
-  spec: Spec;
+  /** The platform plan: its observability model, services, region, and the spec's images and settings. */
+  platform: PlatformPlan;
   /** The system namespace (`fjord-system`), already created by the Platform. */
   namespace: pulumi.Input<string>;
   /** Port the gateway serves metrics on; opens Prometheus' path to it. @default no gateway scrape policy */
@@ -85,11 +84,9 @@ export class Observability extends pulumi.ComponentResource {
 
   constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fjord:kubernetes:Observability", name, {}, opts);
-    const spec = args.spec;
+    const { spec, region, jurisdiction, observability: model } = args.platform;
     const o = spec.observability;
     const on = o.components;
-    const region = spec.region;
-    const jurisdiction = spec.regions[region]?.jurisdiction ?? "unknown";
     const hosts = spec.nodes.map((n) => n.host);
     const apiServerCidrs =
       args.apiServerCidrs ??
@@ -102,7 +99,6 @@ export class Observability extends pulumi.ComponentResource {
     };
 
     const dns = (app: string) => serviceDns(app, SYSTEM_NAMESPACE);
-    const model = observabilityModel(spec);
     const discovery = {
       kind: "kubernetes" as const,
       systemNamespace: SYSTEM_NAMESPACE,
@@ -110,7 +106,7 @@ export class Observability extends pulumi.ComponentResource {
       namespaces: [
         SYSTEM_NAMESPACE,
         ...(on.logShipper ? [LOG_SHIPPER_NAMESPACE] : []),
-        ...spec.services.map((s) => serviceNamespace(s.name)),
+        ...args.platform.services.map((s) => s.namespace),
       ],
     };
     const files = observabilityFiles(model, {

@@ -1,10 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import type { Service, Spec } from "../config";
-import { gatewayPlanFromSpec } from "../plan/gateway/from-config";
-import { gatewayFiles } from "../plan/gateway/files";
-import { planDatabase } from "../plan/database";
-import { latencyAnnotations } from "../plan/latency/annotations";
+import type { Spec } from "../config";
+import { bindGateway, planPlatform, serviceEnv } from "../plan";
 import { SelfSignedCertificate } from "../tls";
 import { Microservice } from "./microservice";
 import { ServiceDatabase } from "./database";
@@ -33,7 +30,8 @@ export class Platform extends pulumi.ComponentResource {
   constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fjord:kubernetes:Platform", name, {}, opts);
     const spec = args.spec;
-    const jurisdiction = spec.regions[spec.region].jurisdiction;
+    const platform = planPlatform(spec);
+    const { region, jurisdiction } = platform;
     const child = { parent: this };
 
     const namespace = (ns: string) =>
@@ -44,7 +42,7 @@ export class Platform extends pulumi.ComponentResource {
             name: ns,
             labels: {
               ...MANAGED_BY,
-              "fjord.io/region": spec.region,
+              "fjord.io/region": region,
               "fjord.io/jurisdiction": jurisdiction,
               // The API server itself rejects privileged or root pods here.
               "pod-security.kubernetes.io/enforce": "restricted",
@@ -55,8 +53,7 @@ export class Platform extends pulumi.ComponentResource {
       );
     const systemNs = namespace(SYSTEM_NAMESPACE);
     const namespaces = new Map<string, k8s.core.v1.Namespace>([[SYSTEM_NAMESPACE, systemNs]]);
-    for (const s of spec.services)
-      namespaces.set(serviceNamespace(s.name), namespace(serviceNamespace(s.name)));
+    for (const s of platform.services) namespaces.set(s.namespace, namespace(s.namespace));
     for (const [ns, res] of namespaces) {
       new k8s.networking.v1.NetworkPolicy(
         `${name}-${ns}-default-deny`,
@@ -76,34 +73,23 @@ export class Platform extends pulumi.ComponentResource {
       );
     }
 
-    const callersOf = (svc: Service) =>
-      spec.services.filter((s) => s.calls.some((c) => c.service === svc.name));
+    const byName = new Map(platform.services.map((s) => [s.spec.name, s]));
     const databases: Record<string, pulumi.Output<string>> = {};
-    // The latency model, on the workloads, for the policy pack (policies/latency.ts).
-    const latency = latencyAnnotations(spec);
-    for (const s of spec.services) {
-      const ns = namespaces.get(serviceNamespace(s.name))!;
+    for (const svc of platform.services) {
+      const s = svc.spec;
+      const ns = namespaces.get(svc.namespace)!;
       const nsName = ns.metadata.name;
       const svcOpts = { parent: this, dependsOn: [ns] };
-      let db: ServiceDatabase | undefined;
-      if (s.database) {
-        db = new ServiceDatabase(
-          `${s.name}-db`,
-          {
-            namespace: nsName,
-            owner: s.name,
-            database: s.database,
-            exporterImage:
-              s.database.engine === "postgres"
-                ? spec.images.postgresExporter
-                : spec.images.mysqlExporter,
-            region: s.region,
-          },
-          svcOpts,
-        );
-        databases[s.name] = db.endpoint;
-      }
-      const dbPlan = s.database ? planDatabase(s.database) : undefined;
+      const database = svc.database;
+      const db = database
+        ? new ServiceDatabase(
+            database.app,
+            { namespace: nsName, database, region: s.region },
+            svcOpts,
+          )
+        : undefined;
+      if (db) databases[s.name] = db.endpoint;
+      const env = serviceEnv(svc, (d) => serviceDns(d.app, svc.namespace));
       new Microservice(
         s.name,
         {
@@ -115,21 +101,18 @@ export class Platform extends pulumi.ComponentResource {
           healthPath: s.healthPath,
           metricsPath: s.metricsPath,
           region: s.region,
-          annotations: latency.services[s.name],
-          env: {
-            ...s.env,
-            ...(s.database && dbPlan
-              ? {
-                  DB_ENGINE: s.database.engine,
-                  DB_HOST: serviceDns(`${s.name}-db`, serviceNamespace(s.name)),
-                  DB_PORT: String(dbPlan.port),
-                  DB_NAME: s.database.name,
-                  DB_USER: s.database.name,
-                }
-              : {}),
-          },
+          // The latency model, on the workloads, for the policy pack (policies/latency.ts).
+          annotations: svc.annotations,
+          env: env.env,
           ...(db
-            ? { secretEnv: { DB_PASSWORD: { secretName: db.secretName, key: "password" } } }
+            ? {
+                secretEnv: Object.fromEntries(
+                  Object.entries(env.secretEnv).map(([k, key]) => [
+                    k,
+                    { secretName: db.secretName, key },
+                  ]),
+                ),
+              }
             : {}),
         },
         svcOpts,
@@ -137,7 +120,7 @@ export class Platform extends pulumi.ComponentResource {
 
       const from = [
         ...(s.route ? [{ namespace: SYSTEM_NAMESPACE, app: "gateway" }] : []),
-        ...callersOf(s).map((c) => ({ namespace: serviceNamespace(c.name), app: c.name })),
+        ...svc.callers.map((c) => ({ namespace: byName.get(c)!.namespace, app: c })),
       ];
       const allow = (role: string, body: k8s.types.input.networking.v1.NetworkPolicySpec) =>
         new k8s.networking.v1.NetworkPolicy(
@@ -151,12 +134,12 @@ export class Platform extends pulumi.ComponentResource {
       if (from.length > 0) allow("ingress", allowIngress(s.name, s.port, from));
       allow("scrape", allowScrape(s.name, s.port));
       const egress = [
-        ...(dbPlan
-          ? [{ namespace: serviceNamespace(s.name), app: `${s.name}-db`, port: dbPlan.port }]
+        ...(database
+          ? [{ namespace: svc.namespace, app: database.app, port: database.plan.port }]
           : []),
         ...s.calls.map((c) => {
-          const callee = spec.services.find((x) => x.name === c.service)!;
-          return { namespace: serviceNamespace(callee.name), app: callee.name, port: callee.port };
+          const callee = byName.get(c.service)!;
+          return { namespace: callee.namespace, app: callee.spec.name, port: callee.spec.port };
         }),
       ];
       if (egress.length > 0) allow("egress", allowEgress(s.name, egress));
@@ -170,23 +153,23 @@ export class Platform extends pulumi.ComponentResource {
             child,
           )
         : undefined;
-    const plan = gatewayPlanFromSpec(spec, {
+    const gw = bindGateway(platform, {
       servers: (s) => [{ host: serviceDns(s.name, serviceNamespace(s.name)), port: s.port }],
-      certFile: "/etc/fjord/tls/tls.crt",
-      keyFile: "/etc/fjord/tls/tls.key",
       publicHttpsPort: 443,
     });
     const gateway = new ApiGateway(
       `${name}-gateway`,
       {
         namespace: systemNs.metadata.name,
-        plan,
-        image: spec.gateway.kind === "nginx" ? spec.images.nginx : spec.images.traefik,
-        exporterImage: spec.images.nginxExporter,
-        replicas: spec.gateway.replicas,
-        resources: spec.gateway.resources,
-        region: spec.region,
-        annotations: latency.gateway,
+        gateway: gw,
+        image: platform.gateway.image,
+        ...(platform.gateway.exporterImage
+          ? { exporterImage: platform.gateway.exporterImage }
+          : {}),
+        replicas: platform.gateway.replicas,
+        resources: platform.gateway.resources,
+        region,
+        annotations: platform.gateway.annotations,
         ...(cert ? { certificate: { certPem: cert.certPem, keyPem: cert.keyPem } } : {}),
         ...(spec.gateway.tls.secretName ? { tlsSecretName: spec.gateway.tls.secretName } : {}),
       },
@@ -210,16 +193,21 @@ export class Platform extends pulumi.ComponentResource {
       podSelector: { matchLabels: { app: "gateway" } },
       policyTypes: ["Ingress"],
       ingress: [
-        { ports: [plan.listen.http, plan.listen.https].map((port) => ({ protocol: "TCP", port })) },
+        {
+          ports: [gw.plan.listen.http, gw.plan.listen.https].map((port) => ({
+            protocol: "TCP",
+            port,
+          })),
+        },
       ],
     });
     gwPolicy(
       "egress",
       allowEgress(
         "gateway",
-        spec.services
-          .filter((s) => s.route)
-          .map((s) => ({ namespace: serviceNamespace(s.name), app: s.name, port: s.port })),
+        platform.services
+          .filter((s) => s.spec.route)
+          .map((s) => ({ namespace: s.namespace, app: s.spec.name, port: s.spec.port })),
       ),
     );
 
@@ -227,9 +215,9 @@ export class Platform extends pulumi.ComponentResource {
       ? new Observability(
           `${name}-observability`,
           {
-            spec,
+            platform,
             namespace: systemNs.metadata.name,
-            gatewayMetricsPort: gatewayFiles(plan, "/etc/fjord").metrics.port,
+            gatewayMetricsPort: gw.files.metrics.port,
           },
           { parent: this, dependsOn: [systemNs] },
         )

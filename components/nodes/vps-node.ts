@@ -215,16 +215,22 @@ export class VpsNode extends pulumi.ComponentResource {
         this,
       );
     }
-    const rulesetText = renderNftables({
-      node: node.name,
-      role: node.role,
-      sshPort: node.port,
-      adminCidrs: args.adminCidrs,
-      gateway: node.gateway,
-      peers,
-      serverPeers,
-      wireguard: args.k3s.flannelBackend === "wireguard-native",
-    });
+    let rulesetText: string;
+    try {
+      rulesetText = renderNftables({
+        node: node.name,
+        role: node.role,
+        sshPort: node.port,
+        adminCidrs: args.adminCidrs,
+        gateway: node.gateway,
+        peers,
+        serverPeers,
+        wireguard: args.k3s.flannelBackend === "wireguard-native",
+      });
+    } catch (e) {
+      // The renderer is pure and knows no resource; name the node whose firewall it is.
+      throw new pulumi.ResourceError((e as Error).message, this);
+    }
     this.ruleset = pulumi.output(rulesetText);
     const firewall = step(
       "firewall",

@@ -8,3 +8,5 @@
 export const serviceNamespace = (service: string): string => `fjord-${service}`;
 /** Namespace of the gateway and the observability stack. */
 export const SYSTEM_NAMESPACE = "fjord-system";
+/** A service's database: its Kubernetes workload and Service name, and its component's name. */
+export const databaseApp = (service: string): string => `${service}-db`;

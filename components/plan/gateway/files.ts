@@ -3,8 +3,17 @@ import { createHash } from "crypto";
 import type { GatewayPlan } from "./types";
 import { renderNginxConf } from "./render/nginx";
 import { renderTraefikDynamic, renderTraefikStatic } from "./render/traefik";
+import { assertNever } from "../../../lib/never";
 
 const NGINX_EXPORTER_PORT = 9113;
+
+/** Where both targets place the rendered files (a ConfigMap mount, or uploads on Docker). */
+export const GATEWAY_CONFIG_DIR = "/etc/fjord";
+/** The certificate and key, beside the config (a Secret mount, or uploads on Docker). */
+export const GATEWAY_TLS_FILES = {
+  certFile: `${GATEWAY_CONFIG_DIR}/tls/tls.crt`,
+  keyFile: `${GATEWAY_CONFIG_DIR}/tls/tls.key`,
+} as const;
 
 export interface GatewayFiles {
   /** File name → content, all placed in one directory. */
@@ -23,33 +32,38 @@ export interface GatewayFiles {
 export function gatewayFiles(plan: GatewayPlan, dir: string): GatewayFiles {
   let files: Record<string, string>;
   let out: Omit<GatewayFiles, "files" | "hash">;
-  if (plan.kind === "nginx") {
-    files = { "nginx.conf": renderNginxConf(plan) };
-    out = {
-      // -e: nginx opens its compiled-in error log before reading the config, which fails on a read-only root.
-      command: ["nginx", "-e", "stderr", "-c", `${dir}/nginx.conf`, "-g", "daemon off;"],
-      uid: 101,
-      healthPath: "/healthz",
-      metrics: {
-        port: NGINX_EXPORTER_PORT,
-        path: "/metrics",
-        exporterArgs: [
-          `--nginx.scrape-uri=http://127.0.0.1:${plan.metrics.port}/stub_status`,
-          `--web.listen-address=:${NGINX_EXPORTER_PORT}`,
-        ],
-      },
-    };
-  } else {
-    files = {
-      "traefik.yml": renderTraefikStatic(plan, { dynamicFile: `${dir}/dynamic.yml` }),
-      "dynamic.yml": renderTraefikDynamic(plan),
-    };
-    out = {
-      command: ["traefik", `--configFile=${dir}/traefik.yml`],
-      uid: 65532,
-      healthPath: "/ping",
-      metrics: { port: plan.metrics.port, path: "/metrics" },
-    };
+  switch (plan.kind) {
+    case "nginx":
+      files = { "nginx.conf": renderNginxConf(plan) };
+      out = {
+        // -e: nginx opens its compiled-in error log before reading the config, which fails on a read-only root.
+        command: ["nginx", "-e", "stderr", "-c", `${dir}/nginx.conf`, "-g", "daemon off;"],
+        uid: 101,
+        healthPath: "/healthz",
+        metrics: {
+          port: NGINX_EXPORTER_PORT,
+          path: "/metrics",
+          exporterArgs: [
+            `--nginx.scrape-uri=http://127.0.0.1:${plan.metrics.port}/stub_status`,
+            `--web.listen-address=:${NGINX_EXPORTER_PORT}`,
+          ],
+        },
+      };
+      break;
+    case "traefik":
+      files = {
+        "traefik.yml": renderTraefikStatic(plan, { dynamicFile: `${dir}/dynamic.yml` }),
+        "dynamic.yml": renderTraefikDynamic(plan),
+      };
+      out = {
+        command: ["traefik", `--configFile=${dir}/traefik.yml`],
+        uid: 65532,
+        healthPath: "/ping",
+        metrics: { port: plan.metrics.port, path: "/metrics" },
+      };
+      break;
+    default:
+      return assertNever(plan.kind, "gateway kind");
   }
   const hash = createHash("sha256").update(JSON.stringify(files)).digest("hex").slice(0, 16);
   return { files, hash, ...out };

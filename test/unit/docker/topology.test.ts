@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { dockerTopology, netKey } from "../../../components/docker";
 import { dockerScrapeJobs } from "../../../components/docker";
+import { planPlatform } from "../../../components/plan";
 import { devSpec } from "./spec";
 
 const spec = devSpec();
@@ -56,7 +57,7 @@ describe("dockerTopology (dev stack file)", () => {
   });
 
   it("scrapes every replica, the database exporters, the gateway and the node exporter", () => {
-    const jobs = dockerScrapeJobs(spec, topo, {
+    const jobs = dockerScrapeJobs(planPlatform(spec), topo, {
       gateway: { endpoint: "dev-gateway:9113", path: "/metrics" },
       nodeExporter: "dev-node-exporter",
     });

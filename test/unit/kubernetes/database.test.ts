@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { isSecret, secretInput, setupMocks, valueOf } from "../../../testkit/mocks";
 import type { Database } from "../../../components/config";
+import { planDatabase } from "../../../components/plan/database";
 
 const rec = await setupMocks();
 const { ServiceDatabase } = await import("../../../components/kubernetes");
@@ -30,15 +31,25 @@ let orders: InstanceType<typeof ServiceDatabase>;
 beforeAll(async () => {
   orders = new ServiceDatabase("orders-db", {
     namespace: "fjord-orders",
-    owner: "orders",
-    database: pg,
-    exporterImage: "pg-exporter:0.16.0",
+    database: {
+      owner: "orders",
+      app: "orders-db",
+      spec: pg,
+      plan: planDatabase(pg),
+      exporterImage: "pg-exporter:0.16.0",
+    },
+    region: "no-osl1",
   });
   new ServiceDatabase("inventory-db", {
     namespace: "fjord-inventory",
-    owner: "inventory",
-    database: my,
-    exporterImage: "mysqld-exporter:0.16.0",
+    database: {
+      owner: "inventory",
+      app: "inventory-db",
+      spec: my,
+      plan: planDatabase(my),
+      exporterImage: "mysqld-exporter:0.16.0",
+    },
+    region: "no-osl1",
   });
   await rec.settle();
 });

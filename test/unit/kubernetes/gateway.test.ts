@@ -1,13 +1,17 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { setupMocks } from "../../../testkit/mocks";
-import { makeGatewayPlan } from "../../../components/plan/gateway";
+import {
+  GATEWAY_CONFIG_DIR,
+  gatewayFiles,
+  makeGatewayPlan,
+} from "../../../components/plan/gateway";
 
 const rec = await setupMocks();
 const { ApiGateway } = await import("../../../components/kubernetes");
 
-const plan = (kind: "nginx" | "traefik") =>
-  makeGatewayPlan({
+const bound = (kind: "nginx" | "traefik") => {
+  const p = makeGatewayPlan({
     kind,
     domains: ["api.example.no"],
     http3: kind === "traefik",
@@ -17,6 +21,8 @@ const plan = (kind: "nginx" | "traefik") =>
       { name: "orders", servers: [{ host: "orders.fjord-orders.svc.cluster.local", port: 8080 }] },
     ],
   });
+  return { plan: p, files: gatewayFiles(p, GATEWAY_CONFIG_DIR), configDir: GATEWAY_CONFIG_DIR };
+};
 const resources = {
   requests: { cpu: "250m", memory: "128Mi" },
   limits: { cpu: "1", memory: "256Mi" },
@@ -25,18 +31,22 @@ const resources = {
 beforeAll(async () => {
   new ApiGateway("edge", {
     namespace: "fjord-system",
-    plan: plan("traefik"),
+    gateway: bound("traefik"),
     image: "traefik:v3.6.2",
     exporterImage: "x:1",
+    replicas: 2,
     resources,
+    region: "no-osl1",
     tlsSecretName: "edge-cert",
   });
   new ApiGateway("web", {
     namespace: "fjord-system",
-    plan: plan("nginx"),
+    gateway: bound("nginx"),
     image: "nginx:1.27.3-alpine",
     exporterImage: "nginx/nginx-prometheus-exporter:1.4.0",
+    replicas: 2,
     resources,
+    region: "no-osl1",
     certificate: { certPem: "CERT", keyPem: "KEY" },
   });
   await rec.settle();
@@ -100,10 +110,12 @@ describe("ApiGateway", () => {
       () =>
         new ApiGateway("bad", {
           namespace: "x",
-          plan: plan("nginx"),
+          gateway: bound("nginx"),
           image: "nginx:1",
           exporterImage: "x:1",
+          replicas: 2,
           resources,
+          region: "no-osl1",
         }),
     ).toThrow(/needs a certificate or an existing TLS Secret/);
   });

@@ -17,6 +17,9 @@ beforeAll(async () => {
     port: 8080,
     replicas: 3,
     resources,
+    healthPath: "/health",
+    metricsPath: "/metrics",
+    region: "no-osl1",
   });
   new Microservice("single", {
     namespace: "fjord-single",
@@ -24,6 +27,9 @@ beforeAll(async () => {
     port: 9000,
     replicas: 1,
     resources,
+    healthPath: "/health",
+    metricsPath: "/metrics",
+    region: "no-osl1",
   });
   await rec.settle();
 });

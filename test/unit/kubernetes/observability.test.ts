@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { isSecret, secretInput, setupMocks, valueOf } from "../../../testkit/mocks";
 import { stackSpec } from "../plan/observability-fixtures";
+import { planPlatform } from "../../../components/plan";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const rec = await setupMocks({ stack: "prod" });
@@ -30,7 +31,11 @@ const spec = stackSpec("prod", {
 let obs: InstanceType<typeof Observability>;
 
 beforeAll(async () => {
-  obs = new Observability("obs", { spec, namespace: "fjord-system", gatewayMetricsPort: 9113 });
+  obs = new Observability("obs", {
+    platform: planPlatform(spec),
+    namespace: "fjord-system",
+    gatewayMetricsPort: 9113,
+  });
   await rec.settle();
 });
 
@@ -233,7 +238,7 @@ describe("Observability with observability.components switched off (mocked)", ()
   const mine = (type: string) => rec.ofType(type).filter((r) => r.name.startsWith("lean-"));
 
   beforeAll(async () => {
-    lean = new Observability("lean", { spec: off, namespace: "fjord-system" });
+    lean = new Observability("lean", { platform: planPlatform(off), namespace: "fjord-system" });
     await rec.settle();
   });
 
