@@ -210,7 +210,11 @@ async function checkRunningPlatform(): Promise<void> {
       x.discoveredLabels?.__meta_kubernetes_pod_label_app,
     ),
   );
-  expect(servicePods.length).toBe(9);
+  // On a miss, say what Prometheus did see (every active target, and its discovery errors).
+  const active = targets.map(
+    (x) => `${x.labels?.job} ${x.scrapeUrl} ${x.health} ${x.lastError ?? ""}`,
+  );
+  expect(servicePods.length, `active targets:\n${active.join("\n")}`).toBe(9);
   expect(
     servicePods.filter((x) => x.health !== "up").map((x) => `${x.scrapeUrl}: ${x.lastError}`),
   ).toEqual([]);

@@ -88,6 +88,7 @@ describe("planPlatform", () => {
             requests: { cpu: "100m", memory: "64Mi" },
             limits: { cpu: "200m", memory: "128Mi" },
           },
+          route: { path: "/solo/" },
           env: { LOG_LEVEL: "info" },
         },
       ],
