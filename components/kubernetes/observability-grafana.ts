@@ -10,11 +10,12 @@ import {
 } from "../plan/observability";
 import {
   clusterService,
-  configMap,
-  containerSecurity,
+  configVolume,
+  deployment,
   httpProbe,
   labelsFor,
   opts,
+  partContainer,
   podSecurity,
   scrapeAnnotations,
   type Scope,
@@ -55,93 +56,67 @@ export function grafana(s: Scope, a: GrafanaArgs): GrafanaResult {
     },
     opts(s),
   );
-  const meta = (name: string) => ({ name, namespace: a.namespace, labels });
-  const datasources = configMap(
-    s,
-    "grafana-datasources",
-    meta("grafana-datasources"),
-    a.files.grafanaDatasources,
-  );
-  const providers = configMap(
-    s,
-    "grafana-dashboard-providers",
-    meta("grafana-dashboard-providers"),
-    a.files.grafanaDashboardProviders,
-  );
-  const dashboards = configMap(
-    s,
-    "grafana-dashboards",
-    meta("grafana-dashboards"),
-    a.files.grafanaDashboards,
-  );
+  const part = { app, namespace: a.namespace, labels };
+  const configs = [
+    configVolume(s, part, {
+      volume: "datasources",
+      role: "grafana-datasources",
+      mountPath: MOUNTS.grafanaDatasources,
+      files: a.files.grafanaDatasources,
+    }),
+    configVolume(s, part, {
+      volume: "providers",
+      role: "grafana-dashboard-providers",
+      mountPath: MOUNTS.grafanaDashboardProviders,
+      files: a.files.grafanaDashboardProviders,
+    }),
+    configVolume(s, part, {
+      volume: "dashboards",
+      role: "grafana-dashboards",
+      mountPath: MOUNTS.grafanaDashboards,
+      files: a.files.grafanaDashboards,
+    }),
+  ];
   const fromSecret = (key: string) => ({
     valueFrom: { secretKeyRef: { name: secret.metadata.name, key } },
   });
-  new k8s.apps.v1.Deployment(
-    `${s.name}-grafana`,
-    {
-      metadata: { name: app, namespace: a.namespace, labels },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: { app } },
-        template: {
-          metadata: {
-            labels,
-            annotations: {
-              "fjord.io/config-hash": datasources.hash + providers.hash + dashboards.hash,
-              ...scrapeAnnotations(PORTS.grafana),
-            },
-          },
-          spec: {
-            automountServiceAccountToken: false,
-            securityContext: podSecurity(GRAFANA_UID),
-            containers: [
-              {
-                name: app,
-                image: a.image,
-                env: [
-                  { name: "GF_SECURITY_ADMIN_USER", ...fromSecret("admin-user") },
-                  { name: "GF_SECURITY_ADMIN_PASSWORD", ...fromSecret("admin-password") },
-                  ...Object.entries(GRAFANA_LOCKED_DOWN_ENV).map(([name, value]) => ({
-                    name,
-                    value,
-                  })),
-                ],
-                ports: [{ name: "http", containerPort: PORTS.grafana }],
-                readinessProbe: httpProbe("/api/health", 5),
-                livenessProbe: httpProbe("/api/health", 60),
-                resources: {
-                  requests: { cpu: "50m", memory: "128Mi" },
-                  limits: { cpu: "500m", memory: "256Mi" },
-                },
-                securityContext: containerSecurity(GRAFANA_UID),
-                volumeMounts: [
-                  { name: "datasources", mountPath: MOUNTS.grafanaDatasources, readOnly: true },
-                  {
-                    name: "providers",
-                    mountPath: MOUNTS.grafanaDashboardProviders,
-                    readOnly: true,
-                  },
-                  { name: "dashboards", mountPath: MOUNTS.grafanaDashboards, readOnly: true },
-                  // Everything Grafana needs is provisioned, so its database can start empty.
-                  { name: "data", mountPath: "/var/lib/grafana" },
-                  { name: "tmp", mountPath: "/tmp" },
-                ],
-              },
-            ],
-            volumes: [
-              { name: "datasources", configMap: { name: datasources.map.metadata.name } },
-              { name: "providers", configMap: { name: providers.map.metadata.name } },
-              { name: "dashboards", configMap: { name: dashboards.map.metadata.name } },
-              { name: "data", emptyDir: { sizeLimit: "256Mi" } },
-              { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
-            ],
-          },
-        },
-      },
+  deployment(s, part, {
+    podAnnotations: {
+      "fjord.io/config-hash": configs.map((c) => c.hash).join(""),
+      ...scrapeAnnotations(PORTS.grafana),
     },
-    opts(s),
-  );
+    pod: {
+      automountServiceAccountToken: false,
+      securityContext: podSecurity(GRAFANA_UID),
+      containers: [
+        partContainer(part, GRAFANA_UID, PORTS.grafana, {
+          image: a.image,
+          env: [
+            { name: "GF_SECURITY_ADMIN_USER", ...fromSecret("admin-user") },
+            { name: "GF_SECURITY_ADMIN_PASSWORD", ...fromSecret("admin-password") },
+            ...Object.entries(GRAFANA_LOCKED_DOWN_ENV).map(([name, value]) => ({ name, value })),
+          ],
+          readinessProbe: httpProbe("/api/health", 5),
+          livenessProbe: httpProbe("/api/health", 60),
+          resources: {
+            requests: { cpu: "50m", memory: "128Mi" },
+            limits: { cpu: "500m", memory: "256Mi" },
+          },
+          volumeMounts: [
+            ...configs.map((c) => c.mount),
+            // Everything Grafana needs is provisioned, so its database can start empty.
+            { name: "data", mountPath: "/var/lib/grafana" },
+            { name: "tmp", mountPath: "/tmp" },
+          ],
+        }),
+      ],
+      volumes: [
+        ...configs.map((c) => c.volume),
+        { name: "data", emptyDir: { sizeLimit: "256Mi" } },
+        { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
+      ],
+    },
+  });
   return {
     service: clusterService(s, app, a.namespace, PORTS.grafana),
     adminPassword: pulumi.secret(password.result),
