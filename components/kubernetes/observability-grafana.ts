@@ -13,20 +13,19 @@ import {
   configVolume,
   deployment,
   httpProbe,
-  labelsFor,
+  partOf,
   opts,
   partContainer,
   podSecurity,
   scrapeAnnotations,
+  type PartArgs,
   type Scope,
 } from "./observability-parts";
 
 /** The grafana/grafana image's user. */
 const GRAFANA_UID = 472;
 
-export interface GrafanaArgs {
-  namespace: pulumi.Input<string>;
-  image: string;
+export interface GrafanaArgs extends PartArgs {
   adminUser: string;
   files: Pick<
     ObservabilityFiles,
@@ -41,7 +40,8 @@ export interface GrafanaResult {
 
 export function grafana(s: Scope, a: GrafanaArgs): GrafanaResult {
   const app = "grafana";
-  const labels = labelsFor(s, app);
+  const part = partOf(s, app, a.namespace);
+  const { labels } = part;
   const password = new random.RandomPassword(
     `${s.name}-grafana-admin-password`,
     { length: 32, special: false },
@@ -56,25 +56,18 @@ export function grafana(s: Scope, a: GrafanaArgs): GrafanaResult {
     },
     opts(s),
   );
-  const part = { app, namespace: a.namespace, labels };
   const configs = [
-    configVolume(s, part, {
+    configVolume(s, part, MOUNTS.grafanaDatasources, a.files.grafanaDatasources, {
       volume: "datasources",
       role: "grafana-datasources",
-      mountPath: MOUNTS.grafanaDatasources,
-      files: a.files.grafanaDatasources,
     }),
-    configVolume(s, part, {
+    configVolume(s, part, MOUNTS.grafanaDashboardProviders, a.files.grafanaDashboardProviders, {
       volume: "providers",
       role: "grafana-dashboard-providers",
-      mountPath: MOUNTS.grafanaDashboardProviders,
-      files: a.files.grafanaDashboardProviders,
     }),
-    configVolume(s, part, {
+    configVolume(s, part, MOUNTS.grafanaDashboards, a.files.grafanaDashboards, {
       volume: "dashboards",
       role: "grafana-dashboards",
-      mountPath: MOUNTS.grafanaDashboards,
-      files: a.files.grafanaDashboards,
     }),
   ];
   const fromSecret = (key: string) => ({

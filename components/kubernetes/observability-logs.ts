@@ -1,5 +1,4 @@
 /** Loki (single binary, one volume) and the Fluent Bit DaemonSet that feeds it. */
-import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { LOKI_TENANT, MOUNTS, PORTS, type ObservabilityFiles } from "../plan/observability";
 import {
@@ -9,20 +8,19 @@ import {
   daemonSet,
   dataClaim,
   httpProbe,
-  labelsFor,
+  partOf,
   partContainer,
   podSecurity,
   scrapeAnnotations,
   statefulSet,
+  type PartArgs,
   type Scope,
 } from "./observability-parts";
 
 /** The grafana/loki image's user. */
 const LOKI_UID = 10001;
 
-export interface LokiArgs {
-  namespace: pulumi.Input<string>;
-  image: string;
+export interface LokiArgs extends PartArgs {
   files: ObservabilityFiles["loki"];
   rules: ObservabilityFiles["lokiRules"];
   storage: string;
@@ -31,21 +29,13 @@ export interface LokiArgs {
 
 export function loki(s: Scope, a: LokiArgs): k8s.core.v1.Service {
   const app = "loki";
-  const labels = labelsFor(s, app);
-  const part = { app, namespace: a.namespace, labels };
-  const config = configVolume(s, part, {
-    volume: "config",
-    role: "loki-config",
-    mountPath: MOUNTS.lokiConfig,
-    files: a.files,
-  });
+  const part = partOf(s, app, a.namespace);
+  const config = configVolume(s, part, MOUNTS.lokiConfig, a.files);
   const rules =
     Object.keys(a.rules).length > 0
-      ? configVolume(s, part, {
+      ? configVolume(s, part, `${MOUNTS.lokiRules}/${LOKI_TENANT}`, a.rules, {
           volume: "rules",
           role: "loki-rules",
-          mountPath: `${MOUNTS.lokiRules}/${LOKI_TENANT}`,
-          files: a.rules,
         })
       : undefined;
   statefulSet(s, part, {
@@ -85,9 +75,7 @@ export function loki(s: Scope, a: LokiArgs): k8s.core.v1.Service {
   return clusterService(s, app, a.namespace, PORTS.loki);
 }
 
-export interface LogShipperArgs {
-  namespace: pulumi.Input<string>;
-  image: string;
+export interface LogShipperArgs extends PartArgs {
   files: ObservabilityFiles["logShipper"];
 }
 
@@ -99,14 +87,8 @@ export interface LogShipperArgs {
  */
 export function logShipper(s: Scope, a: LogShipperArgs): void {
   const app = "log-shipper";
-  const labels = { ...labelsFor(s, app), "fjord.io/host-access": "read-only-logs" };
-  const part = { app, namespace: a.namespace, labels };
-  const config = configVolume(s, part, {
-    volume: "config",
-    role: "log-shipper-config",
-    mountPath: MOUNTS.logShipperConfig,
-    files: a.files,
-  });
+  const part = partOf(s, app, a.namespace, { "fjord.io/host-access": "read-only-logs" });
+  const config = configVolume(s, part, MOUNTS.logShipperConfig, a.files);
   daemonSet(s, part, {
     // The one root container fjord runs; the policy pack reports the exemption with its reason.
     annotations: {

@@ -1,5 +1,4 @@
 /** Prometheus (with its discovery RBAC), Alertmanager and the node exporter DaemonSet. */
-import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { MOUNTS, PORTS, type ObservabilityFiles } from "../plan/observability";
 import {
@@ -9,21 +8,20 @@ import {
   dataClaim,
   deployment,
   httpProbe,
-  labelsFor,
+  partOf,
   opts,
   partContainer,
   podSecurity,
   statefulSet,
   type Resources,
+  type PartArgs,
   type Scope,
 } from "./observability-parts";
 
 /** `nobody` in the prom/* images. */
 const PROM_UID = 65534;
 
-export interface PrometheusArgs {
-  namespace: pulumi.Input<string>;
-  image: string;
+export interface PrometheusArgs extends PartArgs {
   files: ObservabilityFiles["prometheus"];
   retentionTime: string;
   retentionSize: string;
@@ -36,7 +34,8 @@ export interface PrometheusArgs {
 
 export function prometheus(s: Scope, a: PrometheusArgs): k8s.core.v1.Service {
   const app = "prometheus";
-  const labels = labelsFor(s, app);
+  const part = partOf(s, app, a.namespace);
+  const { labels } = part;
   const account = new k8s.core.v1.ServiceAccount(
     `${s.name}-prometheus-sa`,
     { metadata: { name: app, namespace: a.namespace, labels } },
@@ -64,13 +63,7 @@ export function prometheus(s: Scope, a: PrometheusArgs): k8s.core.v1.Service {
     },
     opts(s),
   );
-  const part = { app, namespace: a.namespace, labels };
-  const config = configVolume(s, part, {
-    volume: "config",
-    role: "prometheus-config",
-    mountPath: MOUNTS.prometheusConfig,
-    files: a.files,
-  });
+  const config = configVolume(s, part, MOUNTS.prometheusConfig, a.files);
   statefulSet(s, part, {
     // Discovery needs the API token; the policy pack reports the exemption with its reason.
     annotations: {
@@ -108,22 +101,14 @@ export function prometheus(s: Scope, a: PrometheusArgs): k8s.core.v1.Service {
   return clusterService(s, app, a.namespace, PORTS.prometheus);
 }
 
-export interface AlertmanagerArgs {
-  namespace: pulumi.Input<string>;
-  image: string;
+export interface AlertmanagerArgs extends PartArgs {
   files: ObservabilityFiles["alertmanager"];
 }
 
 export function alertmanager(s: Scope, a: AlertmanagerArgs): k8s.core.v1.Service {
   const app = "alertmanager";
-  const labels = labelsFor(s, app);
-  const part = { app, namespace: a.namespace, labels };
-  const config = configVolume(s, part, {
-    volume: "config",
-    role: "alertmanager-config",
-    mountPath: MOUNTS.alertmanagerConfig,
-    files: a.files,
-  });
+  const part = partOf(s, app, a.namespace);
+  const config = configVolume(s, part, MOUNTS.alertmanagerConfig, a.files);
   deployment(s, part, {
     podAnnotations: {
       "fjord.io/config-hash": config.hash,
@@ -162,10 +147,7 @@ export function alertmanager(s: Scope, a: AlertmanagerArgs): k8s.core.v1.Service
   return clusterService(s, app, a.namespace, PORTS.alertmanager);
 }
 
-export interface NodeExporterArgs {
-  namespace: pulumi.Input<string>;
-  image: string;
-}
+export type NodeExporterArgs = PartArgs;
 
 /**
  * One exporter per node. It reads the host's /proc, /sys and root filesystem through read-only
@@ -175,9 +157,8 @@ export interface NodeExporterArgs {
  */
 export function nodeExporter(s: Scope, a: NodeExporterArgs): void {
   const app = "node-exporter";
-  const labels = { ...labelsFor(s, app), "fjord.io/host-access": "read-only" };
+  const part = partOf(s, app, a.namespace, { "fjord.io/host-access": "read-only" });
   const host = (name: string, path: string) => ({ name, hostPath: { path, type: "Directory" } });
-  const part = { app, namespace: a.namespace, labels };
   daemonSet(s, part, {
     pod: {
       automountServiceAccountToken: false,

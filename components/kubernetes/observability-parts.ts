@@ -40,24 +40,42 @@ export interface Part {
   labels: Record<string, string>;
 }
 
+export const partOf = (
+  s: Scope,
+  app: string,
+  namespace: pulumi.Input<string>,
+  extraLabels: Record<string, string> = {},
+): Part => ({ app, namespace, labels: { ...labelsFor(s, app), ...extraLabels } });
+
+/** What every part is given: where it runs and which image. */
+export interface PartArgs {
+  namespace: pulumi.Input<string>;
+  image: string;
+}
+
 /**
- * One process's rendered files as a ConfigMap named `role`, with the volume and read-only mount
- * that put them at `mountPath`, and the hash that restarts the pods when they change.
+ * Rendered files as a ConfigMap named `role`, with the volume and read-only mount that put them
+ * at `mountPath`, and the hash that restarts the pods when they change.
  */
 export function configVolume(
   s: Scope,
   p: Part,
-  c: { volume: string; role: string; mountPath: string; files: Record<string, string> },
+  mountPath: string,
+  files: Record<string, string>,
+  { volume, role }: { volume: string; role: string } = {
+    volume: "config",
+    role: `${p.app}-config`,
+  },
 ) {
   const map = new k8s.core.v1.ConfigMap(
-    `${s.name}-${c.role}`,
-    { metadata: { name: c.role, namespace: p.namespace, labels: p.labels }, data: c.files },
+    `${s.name}-${role}`,
+    { metadata: { name: role, namespace: p.namespace, labels: p.labels }, data: files },
     opts(s),
   );
   return {
-    hash: filesHash(c.files),
-    volume: { name: c.volume, configMap: { name: map.metadata.name } },
-    mount: { name: c.volume, mountPath: c.mountPath, readOnly: true },
+    hash: filesHash(files),
+    volume: { name: volume, configMap: { name: map.metadata.name } },
+    mount: { name: volume, mountPath, readOnly: true },
   };
 }
 
