@@ -43,12 +43,16 @@ export const MOUNTS = {
 
 export interface ObservabilityAddresses {
   discovery: Discovery;
-  /** How Prometheus reaches Alertmanager ("host:port"). */
-  alertmanager: string;
+  /**
+   * How Prometheus reaches Alertmanager ("host:port"); omitted when it does not run, so neither
+   * Prometheus nor Grafana is pointed at a host that is not there.
+   */
+  alertmanager?: string;
   /** How Grafana reaches each backend (URLs). */
   prometheusUrl: string;
   lokiUrl: string;
-  alertmanagerUrl: string;
+  /** Omitted, like `alertmanager`, when Alertmanager does not run. */
+  alertmanagerUrl?: string;
   /** How the log shipper reaches Loki. */
   lokiHost: string;
   logSource: LogSource;
@@ -86,7 +90,7 @@ export function observabilityFiles(
         scrapeInterval: m.scrapeInterval,
         discovery: a.discovery,
         ruleFiles: [`${MOUNTS.prometheusConfig}/alerts.yml`],
-        alertmanagers: [a.alertmanager],
+        alertmanagers: a.alertmanager ? [a.alertmanager] : [],
         remoteWrite: m.remoteWrite,
         externalLabels: { fjord_stack: m.stack },
       }),
