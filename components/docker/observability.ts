@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import type { PlatformPlan } from "../plan";
-import { MOUNTS, observabilityFiles, PORTS, type StaticJob } from "../plan/observability";
+import { COMMANDS, MOUNTS, observabilityFiles, PORTS, type StaticJob } from "../plan/observability";
 import { fjordContainer } from "./container";
 import {
   alertmanagerContainer,
@@ -158,15 +158,11 @@ export class Observability extends pulumi.ComponentResource {
         limits: { cpu: "1", memory: "1Gi" },
         reservation: "256Mi",
         user: 65534,
-        command: [
-          `--config.file=${CONFIG}/prometheus.yml`,
-          "--storage.tsdb.path=/prometheus",
-          `--storage.tsdb.retention.time=${o.retentionTime}`,
-          `--storage.tsdb.retention.size=${o.retentionSize}`,
-          `--web.listen-address=:${PORTS.prometheus}`,
-          // The Loki ruler writes the nginx gateway's per-route series here.
-          ...(lokiRuler ? ["--web.enable-remote-write-receiver"] : []),
-        ],
+        command: COMMANDS.prometheus({
+          retentionTime: o.retentionTime,
+          retentionSize: o.retentionSize,
+          remoteWriteReceiver: lokiRuler,
+        }),
         files: {
           [`${CONFIG}/prometheus.yml`]: { content: prometheusYml },
           [`${CONFIG}/alerts.yml`]: { content: alertsYml },

@@ -1,6 +1,12 @@
 /** Loki (single binary, one volume) and the Fluent Bit DaemonSet that feeds it. */
 import * as k8s from "@pulumi/kubernetes";
-import { LOKI_TENANT, MOUNTS, PORTS, type ObservabilityFiles } from "../plan/observability";
+import {
+  COMMANDS,
+  LOKI_TENANT,
+  MOUNTS,
+  PORTS,
+  type ObservabilityFiles,
+} from "../plan/observability";
 import {
   clusterService,
   configVolume,
@@ -49,7 +55,7 @@ export function loki(s: Scope, a: LokiArgs): k8s.core.v1.Service {
       containers: [
         partContainer(part, LOKI_UID, PORTS.loki, {
           image: a.image,
-          args: [`-config.file=${MOUNTS.lokiConfig}/loki.yaml`, "-target=all"],
+          args: COMMANDS.loki,
           readinessProbe: httpProbe("/ready", 15),
           livenessProbe: httpProbe("/ready", 120),
           resources: {
@@ -112,11 +118,7 @@ export function logShipper(s: Scope, a: LogShipperArgs): void {
         {
           name: "fluent-bit",
           image: a.image,
-          command: [
-            "/fluent-bit/bin/fluent-bit",
-            "-c",
-            `${MOUNTS.logShipperConfig}/fluent-bit.yaml`,
-          ],
+          command: COMMANDS.logShipper,
           ports: [{ name: "http", containerPort: PORTS.logShipper }],
           livenessProbe: httpProbe("/api/v1/health", 10),
           resources: {

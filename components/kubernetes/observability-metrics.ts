@@ -1,6 +1,6 @@
 /** Prometheus (with its discovery RBAC), Alertmanager and the node exporter DaemonSet. */
 import * as k8s from "@pulumi/kubernetes";
-import { MOUNTS, PORTS, type ObservabilityFiles } from "../plan/observability";
+import { COMMANDS, MOUNTS, PORTS, type ObservabilityFiles } from "../plan/observability";
 import {
   clusterService,
   configVolume,
@@ -80,14 +80,11 @@ export function prometheus(s: Scope, a: PrometheusArgs): k8s.core.v1.Service {
       containers: [
         partContainer(part, PROM_UID, PORTS.prometheus, {
           image: a.image,
-          args: [
-            `--config.file=${MOUNTS.prometheusConfig}/prometheus.yml`,
-            "--storage.tsdb.path=/prometheus",
-            `--storage.tsdb.retention.time=${a.retentionTime}`,
-            `--storage.tsdb.retention.size=${a.retentionSize}`,
-            `--web.listen-address=:${PORTS.prometheus}`,
-            ...(a.remoteWriteReceiver ? ["--web.enable-remote-write-receiver"] : []),
-          ],
+          args: COMMANDS.prometheus({
+            retentionTime: a.retentionTime,
+            retentionSize: a.retentionSize,
+            remoteWriteReceiver: a.remoteWriteReceiver,
+          }),
           readinessProbe: httpProbe("/-/ready", 5),
           livenessProbe: httpProbe("/-/healthy", 60),
           resources: a.resources,
@@ -121,13 +118,7 @@ export function alertmanager(s: Scope, a: AlertmanagerArgs): k8s.core.v1.Service
       containers: [
         partContainer(part, PROM_UID, PORTS.alertmanager, {
           image: a.image,
-          args: [
-            `--config.file=${MOUNTS.alertmanagerConfig}/alertmanager.yml`,
-            "--storage.path=/alertmanager",
-            `--web.listen-address=:${PORTS.alertmanager}`,
-            // One replica: no gossip port, nothing listening that nobody needs.
-            "--cluster.listen-address=",
-          ],
+          args: COMMANDS.alertmanager,
           readinessProbe: httpProbe("/-/ready", 5),
           livenessProbe: httpProbe("/-/healthy", 30),
           resources: {

@@ -11,7 +11,7 @@ import { renderPiiMaskLua } from "./fluent-bit-lua";
 import { renderGrafanaProvisioning } from "./grafana-provisioning";
 import { renderLokiConfig } from "./loki";
 import { renderLokiGatewayRules } from "./loki-rules";
-import type { ObservabilityModel } from "./model";
+import { PORTS, type ObservabilityModel } from "./model";
 import { renderPrometheusConfig, type Discovery } from "./prometheus";
 import { renderAlertRules } from "./rules";
 
@@ -40,6 +40,33 @@ export const MOUNTS = {
   lokiRules: "/etc/loki/rules",
   logShipperConfig: "/fluent-bit/etc/fjord",
 } as const;
+
+/** Each process's command line, the same on both targets: it reads its files at MOUNTS. */
+export const COMMANDS = {
+  prometheus: (a: {
+    retentionTime: string;
+    retentionSize: string;
+    remoteWriteReceiver: boolean;
+  }) => [
+    `--config.file=${MOUNTS.prometheusConfig}/prometheus.yml`,
+    "--storage.tsdb.path=/prometheus",
+    `--storage.tsdb.retention.time=${a.retentionTime}`,
+    `--storage.tsdb.retention.size=${a.retentionSize}`,
+    `--web.listen-address=:${PORTS.prometheus}`,
+    // The Loki ruler pushes the nginx gateway's per-route series here.
+    ...(a.remoteWriteReceiver ? ["--web.enable-remote-write-receiver"] : []),
+  ],
+  alertmanager: [
+    `--config.file=${MOUNTS.alertmanagerConfig}/alertmanager.yml`,
+    "--storage.path=/alertmanager",
+    `--web.listen-address=:${PORTS.alertmanager}`,
+    // One replica: no gossip port, nothing listening that nobody needs.
+    "--cluster.listen-address=",
+  ],
+  loki: [`-config.file=${MOUNTS.lokiConfig}/loki.yaml`, "-target=all"],
+  /** The image's entrypoint, replaced so it reads the rendered config. */
+  logShipper: ["/fluent-bit/bin/fluent-bit", "-c", `${MOUNTS.logShipperConfig}/fluent-bit.yaml`],
+};
 
 export interface ObservabilityAddresses {
   discovery: Discovery;
