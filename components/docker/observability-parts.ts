@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import * as random from "@pulumi/random";
 import {
+  COMMANDS,
   GRAFANA_LOCKED_DOWN_ENV,
   LOKI_TENANT,
   MOUNTS,
@@ -67,13 +68,8 @@ export function alertmanagerContainer(
       limits: { cpu: "200m", memory: "128Mi" },
       reservation: "32Mi",
       user: UID.nobody,
-      command: [
-        `--config.file=${MOUNTS.alertmanagerConfig}/alertmanager.yml`,
-        // Silences live in the writable layer: like the pod's emptyDir, they reset on recreate.
-        "--storage.path=/alertmanager",
-        `--web.listen-address=:${PORTS.alertmanager}`,
-        "--cluster.listen-address=",
-      ],
+      // Silences live in the writable layer: like the pod's emptyDir, they reset on recreate.
+      command: COMMANDS.alertmanager,
       files: under(MOUNTS.alertmanagerConfig, a.files),
       health: wget(PORTS.alertmanager, "/-/ready"),
     },
@@ -169,7 +165,7 @@ export function lokiContainer(
       limits: { cpu: "1", memory: "1Gi" },
       reservation: "256Mi",
       user: UID.loki,
-      command: [`-config.file=${MOUNTS.lokiConfig}/loki.yaml`, "-target=all"],
+      command: COMMANDS.loki,
       files: {
         ...under(MOUNTS.lokiConfig, a.files),
         ...under(`${MOUNTS.lokiRules}/${LOKI_TENANT}`, a.rules),
@@ -218,11 +214,7 @@ export function logShipperContainer(
       limits: { cpu: "300m", memory: "128Mi" },
       reservation: "32Mi",
       user: UID.nobody,
-      entrypoint: [
-        "/fluent-bit/bin/fluent-bit",
-        "-c",
-        `${MOUNTS.logShipperConfig}/fluent-bit.yaml`,
-      ],
+      entrypoint: COMMANDS.logShipper,
       files: under(MOUNTS.logShipperConfig, a.files),
     },
     { parent: s.parent },

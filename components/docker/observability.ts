@@ -1,15 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import type { PlatformPlan } from "../plan";
-import {
-  MOUNTS,
-  observabilityFiles,
-  PORTS,
-  renderGrafanaProvisioning,
-  renderPrometheusConfig,
-  type ObservabilityFiles,
-  type StaticJob,
-} from "../plan/observability";
+import { COMMANDS, MOUNTS, observabilityFiles, PORTS, type StaticJob } from "../plan/observability";
 import { fjordContainer } from "./container";
 import {
   alertmanagerContainer,
@@ -97,16 +89,6 @@ export class Observability extends pulumi.ComponentResource {
     };
 
     const url = (host: string, port: number) => `http://${host}:${port}`;
-    const files = observabilityFiles(model, {
-      discovery: { kind: "static", jobs: [] },
-      alertmanager: `${n.alertmanager}:${PORTS.alertmanager}`,
-      prometheusUrl: url(n.prometheus, PORTS.prometheus),
-      lokiUrl: url(n.loki, PORTS.loki),
-      alertmanagerUrl: url(n.alertmanager, PORTS.alertmanager),
-      lokiHost: n.loki,
-      logSource: { kind: "forward" },
-    });
-    const lokiRuler = on.loki && Object.keys(files.lokiRules).length > 0;
     const jobs: StaticJob[] = [
       ...args.jobs,
       ...(on.alertmanager
@@ -124,16 +106,18 @@ export class Observability extends pulumi.ComponentResource {
           ]
         : []),
     ];
-    // Rendered here rather than taken from `files`: the static jobs are known only now, and
-    // without Alertmanager Prometheus must not be pointed at a host that does not exist.
-    const prometheusYml = renderPrometheusConfig({
-      scrapeInterval: model.scrapeInterval,
+    const alertmanager = on.alertmanager ? `${n.alertmanager}:${PORTS.alertmanager}` : undefined;
+    const files = observabilityFiles(model, {
       discovery: { kind: "static", jobs },
-      ruleFiles: [`${CONFIG}/alerts.yml`],
-      alertmanagers: on.alertmanager ? [`${n.alertmanager}:${PORTS.alertmanager}`] : [],
-      remoteWrite: model.remoteWrite,
-      externalLabels: { fjord_stack: stack },
+      alertmanager,
+      prometheusUrl: url(n.prometheus, PORTS.prometheus),
+      lokiUrl: url(n.loki, PORTS.loki),
+      alertmanagerUrl: alertmanager && `http://${alertmanager}`,
+      lokiHost: n.loki,
+      logSource: { kind: "forward" },
     });
+    const lokiRuler = on.loki && Object.keys(files.lokiRules).length > 0;
+    const prometheusYml = files.prometheus["prometheus.yml"];
     const alertsYml = files.prometheus["alerts.yml"];
 
     const data = new docker.Volume(
@@ -174,15 +158,11 @@ export class Observability extends pulumi.ComponentResource {
         limits: { cpu: "1", memory: "1Gi" },
         reservation: "256Mi",
         user: 65534,
-        command: [
-          `--config.file=${CONFIG}/prometheus.yml`,
-          "--storage.tsdb.path=/prometheus",
-          `--storage.tsdb.retention.time=${o.retentionTime}`,
-          `--storage.tsdb.retention.size=${o.retentionSize}`,
-          `--web.listen-address=:${PORTS.prometheus}`,
-          // The Loki ruler writes the nginx gateway's per-route series here.
-          ...(lokiRuler ? ["--web.enable-remote-write-receiver"] : []),
-        ],
+        command: COMMANDS.prometheus({
+          retentionTime: o.retentionTime,
+          retentionSize: o.retentionSize,
+          remoteWriteReceiver: lokiRuler,
+        }),
         files: {
           [`${CONFIG}/prometheus.yml`]: { content: prometheusYml },
           [`${CONFIG}/alerts.yml`]: { content: alertsYml },
@@ -218,12 +198,7 @@ export class Observability extends pulumi.ComponentResource {
         containerName: n.grafana,
         image: args.image(spec.images.grafana),
         adminUser: o.grafanaAdminUser,
-        files: {
-          ...files,
-          grafanaDatasources: on.alertmanager
-            ? files.grafanaDatasources
-            : withoutAlertmanager(n, model.scrapeInterval),
-        },
+        files,
         frontNetwork: args.frontNetwork,
         publishPort: grafanaPort,
         address,
@@ -265,18 +240,4 @@ export class Observability extends pulumi.ComponentResource {
       grafanaAdminPassword: this.grafanaAdminPassword,
     });
   }
-}
-
-/** Grafana's data sources when Alertmanager does not run: no data source that answers nothing. */
-function withoutAlertmanager(
-  n: ObservabilityNames,
-  scrapeInterval: string,
-): ObservabilityFiles["grafanaDatasources"] {
-  const p = renderGrafanaProvisioning({
-    prometheusUrl: `http://${n.prometheus}:${PORTS.prometheus}`,
-    lokiUrl: `http://${n.loki}:${PORTS.loki}`,
-    dashboardsDir: MOUNTS.grafanaDashboards,
-    scrapeInterval,
-  });
-  return { "datasources.yaml": p["datasources.yaml"] };
 }

@@ -10,22 +10,22 @@ import {
 } from "../plan/observability";
 import {
   clusterService,
-  configMap,
-  containerSecurity,
+  configVolume,
+  deployment,
   httpProbe,
-  labelsFor,
+  partOf,
   opts,
+  partContainer,
   podSecurity,
   scrapeAnnotations,
+  type PartArgs,
   type Scope,
 } from "./observability-parts";
 
 /** The grafana/grafana image's user. */
 const GRAFANA_UID = 472;
 
-export interface GrafanaArgs {
-  namespace: pulumi.Input<string>;
-  image: string;
+export interface GrafanaArgs extends PartArgs {
   adminUser: string;
   files: Pick<
     ObservabilityFiles,
@@ -40,7 +40,8 @@ export interface GrafanaResult {
 
 export function grafana(s: Scope, a: GrafanaArgs): GrafanaResult {
   const app = "grafana";
-  const labels = labelsFor(s, app);
+  const part = partOf(s, app, a.namespace);
+  const { labels } = part;
   const password = new random.RandomPassword(
     `${s.name}-grafana-admin-password`,
     { length: 32, special: false },
@@ -55,93 +56,60 @@ export function grafana(s: Scope, a: GrafanaArgs): GrafanaResult {
     },
     opts(s),
   );
-  const meta = (name: string) => ({ name, namespace: a.namespace, labels });
-  const datasources = configMap(
-    s,
-    "grafana-datasources",
-    meta("grafana-datasources"),
-    a.files.grafanaDatasources,
-  );
-  const providers = configMap(
-    s,
-    "grafana-dashboard-providers",
-    meta("grafana-dashboard-providers"),
-    a.files.grafanaDashboardProviders,
-  );
-  const dashboards = configMap(
-    s,
-    "grafana-dashboards",
-    meta("grafana-dashboards"),
-    a.files.grafanaDashboards,
-  );
+  const configs = [
+    configVolume(s, part, MOUNTS.grafanaDatasources, a.files.grafanaDatasources, {
+      volume: "datasources",
+      role: "grafana-datasources",
+    }),
+    configVolume(s, part, MOUNTS.grafanaDashboardProviders, a.files.grafanaDashboardProviders, {
+      volume: "providers",
+      role: "grafana-dashboard-providers",
+    }),
+    configVolume(s, part, MOUNTS.grafanaDashboards, a.files.grafanaDashboards, {
+      volume: "dashboards",
+      role: "grafana-dashboards",
+    }),
+  ];
   const fromSecret = (key: string) => ({
     valueFrom: { secretKeyRef: { name: secret.metadata.name, key } },
   });
-  new k8s.apps.v1.Deployment(
-    `${s.name}-grafana`,
-    {
-      metadata: { name: app, namespace: a.namespace, labels },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: { app } },
-        template: {
-          metadata: {
-            labels,
-            annotations: {
-              "fjord.io/config-hash": datasources.hash + providers.hash + dashboards.hash,
-              ...scrapeAnnotations(PORTS.grafana),
-            },
-          },
-          spec: {
-            automountServiceAccountToken: false,
-            securityContext: podSecurity(GRAFANA_UID),
-            containers: [
-              {
-                name: app,
-                image: a.image,
-                env: [
-                  { name: "GF_SECURITY_ADMIN_USER", ...fromSecret("admin-user") },
-                  { name: "GF_SECURITY_ADMIN_PASSWORD", ...fromSecret("admin-password") },
-                  ...Object.entries(GRAFANA_LOCKED_DOWN_ENV).map(([name, value]) => ({
-                    name,
-                    value,
-                  })),
-                ],
-                ports: [{ name: "http", containerPort: PORTS.grafana }],
-                readinessProbe: httpProbe("/api/health", 5),
-                livenessProbe: httpProbe("/api/health", 60),
-                resources: {
-                  requests: { cpu: "50m", memory: "128Mi" },
-                  limits: { cpu: "500m", memory: "256Mi" },
-                },
-                securityContext: containerSecurity(GRAFANA_UID),
-                volumeMounts: [
-                  { name: "datasources", mountPath: MOUNTS.grafanaDatasources, readOnly: true },
-                  {
-                    name: "providers",
-                    mountPath: MOUNTS.grafanaDashboardProviders,
-                    readOnly: true,
-                  },
-                  { name: "dashboards", mountPath: MOUNTS.grafanaDashboards, readOnly: true },
-                  // Everything Grafana needs is provisioned, so its database can start empty.
-                  { name: "data", mountPath: "/var/lib/grafana" },
-                  { name: "tmp", mountPath: "/tmp" },
-                ],
-              },
-            ],
-            volumes: [
-              { name: "datasources", configMap: { name: datasources.map.metadata.name } },
-              { name: "providers", configMap: { name: providers.map.metadata.name } },
-              { name: "dashboards", configMap: { name: dashboards.map.metadata.name } },
-              { name: "data", emptyDir: { sizeLimit: "256Mi" } },
-              { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
-            ],
-          },
-        },
-      },
+  deployment(s, part, {
+    podAnnotations: {
+      "fjord.io/config-hash": configs.map((c) => c.hash).join(""),
+      ...scrapeAnnotations(PORTS.grafana),
     },
-    opts(s),
-  );
+    pod: {
+      automountServiceAccountToken: false,
+      securityContext: podSecurity(GRAFANA_UID),
+      containers: [
+        partContainer(part, GRAFANA_UID, PORTS.grafana, {
+          image: a.image,
+          env: [
+            { name: "GF_SECURITY_ADMIN_USER", ...fromSecret("admin-user") },
+            { name: "GF_SECURITY_ADMIN_PASSWORD", ...fromSecret("admin-password") },
+            ...Object.entries(GRAFANA_LOCKED_DOWN_ENV).map(([name, value]) => ({ name, value })),
+          ],
+          readinessProbe: httpProbe("/api/health", 5),
+          livenessProbe: httpProbe("/api/health", 60),
+          resources: {
+            requests: { cpu: "50m", memory: "128Mi" },
+            limits: { cpu: "500m", memory: "256Mi" },
+          },
+          volumeMounts: [
+            ...configs.map((c) => c.mount),
+            // Everything Grafana needs is provisioned, so its database can start empty.
+            { name: "data", mountPath: "/var/lib/grafana" },
+            { name: "tmp", mountPath: "/tmp" },
+          ],
+        }),
+      ],
+      volumes: [
+        ...configs.map((c) => c.volume),
+        { name: "data", emptyDir: { sizeLimit: "256Mi" } },
+        { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
+      ],
+    },
+  });
   return {
     service: clusterService(s, app, a.namespace, PORTS.grafana),
     adminPassword: pulumi.secret(password.result),

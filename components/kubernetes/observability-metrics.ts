@@ -1,26 +1,27 @@
 /** Prometheus (with its discovery RBAC), Alertmanager and the node exporter DaemonSet. */
-import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { MOUNTS, PORTS, type ObservabilityFiles } from "../plan/observability";
+import { COMMANDS, MOUNTS, PORTS, type ObservabilityFiles } from "../plan/observability";
 import {
   clusterService,
-  configMap,
-  containerSecurity,
+  configVolume,
+  daemonSet,
   dataClaim,
+  deployment,
   httpProbe,
-  labelsFor,
+  partOf,
   opts,
+  partContainer,
   podSecurity,
+  statefulSet,
   type Resources,
+  type PartArgs,
   type Scope,
 } from "./observability-parts";
 
 /** `nobody` in the prom/* images. */
 const PROM_UID = 65534;
 
-export interface PrometheusArgs {
-  namespace: pulumi.Input<string>;
-  image: string;
+export interface PrometheusArgs extends PartArgs {
   files: ObservabilityFiles["prometheus"];
   retentionTime: string;
   retentionSize: string;
@@ -33,7 +34,8 @@ export interface PrometheusArgs {
 
 export function prometheus(s: Scope, a: PrometheusArgs): k8s.core.v1.Service {
   const app = "prometheus";
-  const labels = labelsFor(s, app);
+  const part = partOf(s, app, a.namespace);
+  const { labels } = part;
   const account = new k8s.core.v1.ServiceAccount(
     `${s.name}-prometheus-sa`,
     { metadata: { name: app, namespace: a.namespace, labels } },
@@ -61,148 +63,82 @@ export function prometheus(s: Scope, a: PrometheusArgs): k8s.core.v1.Service {
     },
     opts(s),
   );
-  const config = configMap(
-    s,
-    "prometheus-config",
-    { name: "prometheus-config", namespace: a.namespace, labels },
-    a.files,
-  );
-  new k8s.apps.v1.StatefulSet(
-    `${s.name}-prometheus`,
-    {
-      metadata: {
-        name: app,
-        namespace: a.namespace,
-        labels,
-        // Discovery needs the API token; the policy pack reports the exemption with its reason.
-        annotations: {
-          "fjord.io/policy-exempt": "automount-service-account-token",
-          "fjord.io/policy-exempt-reason":
-            "Prometheus discovers scrape targets through the Kubernetes API (kubernetes_sd), bound to a ClusterRole that only gets, lists and watches pods.",
-        },
-      },
-      spec: {
-        serviceName: app,
-        replicas: 1,
-        selector: { matchLabels: { app } },
-        template: {
-          metadata: { labels, annotations: { "fjord.io/config-hash": config.hash } },
-          spec: {
-            serviceAccountName: account.metadata.name,
-            securityContext: podSecurity(PROM_UID),
-            // TSDB shutdown flushes the head block; give it time rather than replaying the WAL.
-            terminationGracePeriodSeconds: 120,
-            containers: [
-              {
-                name: app,
-                image: a.image,
-                args: [
-                  `--config.file=${MOUNTS.prometheusConfig}/prometheus.yml`,
-                  "--storage.tsdb.path=/prometheus",
-                  `--storage.tsdb.retention.time=${a.retentionTime}`,
-                  `--storage.tsdb.retention.size=${a.retentionSize}`,
-                  `--web.listen-address=:${PORTS.prometheus}`,
-                  ...(a.remoteWriteReceiver ? ["--web.enable-remote-write-receiver"] : []),
-                ],
-                ports: [{ name: "http", containerPort: PORTS.prometheus }],
-                readinessProbe: httpProbe("/-/ready", 5),
-                livenessProbe: httpProbe("/-/healthy", 60),
-                resources: a.resources,
-                securityContext: containerSecurity(PROM_UID),
-                volumeMounts: [
-                  { name: "config", mountPath: MOUNTS.prometheusConfig, readOnly: true },
-                  { name: "data", mountPath: "/prometheus" },
-                ],
-              },
-            ],
-            volumes: [{ name: "config", configMap: { name: config.map.metadata.name } }],
-          },
-        },
-        volumeClaimTemplates: [dataClaim(a.storage, a.storageClassName)],
-      },
+  const config = configVolume(s, part, MOUNTS.prometheusConfig, a.files);
+  statefulSet(s, part, {
+    // Discovery needs the API token; the policy pack reports the exemption with its reason.
+    annotations: {
+      "fjord.io/policy-exempt": "automount-service-account-token",
+      "fjord.io/policy-exempt-reason":
+        "Prometheus discovers scrape targets through the Kubernetes API (kubernetes_sd), bound to a ClusterRole that only gets, lists and watches pods.",
     },
-    opts(s),
-  );
+    podAnnotations: { "fjord.io/config-hash": config.hash },
+    pod: {
+      serviceAccountName: account.metadata.name,
+      securityContext: podSecurity(PROM_UID),
+      // TSDB shutdown flushes the head block; give it time rather than replaying the WAL.
+      terminationGracePeriodSeconds: 120,
+      containers: [
+        partContainer(part, PROM_UID, PORTS.prometheus, {
+          image: a.image,
+          args: COMMANDS.prometheus({
+            retentionTime: a.retentionTime,
+            retentionSize: a.retentionSize,
+            remoteWriteReceiver: a.remoteWriteReceiver,
+          }),
+          readinessProbe: httpProbe("/-/ready", 5),
+          livenessProbe: httpProbe("/-/healthy", 60),
+          resources: a.resources,
+          volumeMounts: [config.mount, { name: "data", mountPath: "/prometheus" }],
+        }),
+      ],
+      volumes: [config.volume],
+    },
+    claim: dataClaim(a.storage, a.storageClassName),
+  });
   return clusterService(s, app, a.namespace, PORTS.prometheus);
 }
 
-export interface AlertmanagerArgs {
-  namespace: pulumi.Input<string>;
-  image: string;
+export interface AlertmanagerArgs extends PartArgs {
   files: ObservabilityFiles["alertmanager"];
 }
 
 export function alertmanager(s: Scope, a: AlertmanagerArgs): k8s.core.v1.Service {
   const app = "alertmanager";
-  const labels = labelsFor(s, app);
-  const config = configMap(
-    s,
-    "alertmanager-config",
-    { name: "alertmanager-config", namespace: a.namespace, labels },
-    a.files,
-  );
-  new k8s.apps.v1.Deployment(
-    `${s.name}-alertmanager`,
-    {
-      metadata: { name: app, namespace: a.namespace, labels },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: { app } },
-        template: {
-          metadata: {
-            labels,
-            annotations: {
-              "fjord.io/config-hash": config.hash,
-              "prometheus.io/scrape": "true",
-              "prometheus.io/port": String(PORTS.alertmanager),
-            },
-          },
-          spec: {
-            automountServiceAccountToken: false,
-            securityContext: podSecurity(PROM_UID),
-            containers: [
-              {
-                name: app,
-                image: a.image,
-                args: [
-                  `--config.file=${MOUNTS.alertmanagerConfig}/alertmanager.yml`,
-                  "--storage.path=/alertmanager",
-                  `--web.listen-address=:${PORTS.alertmanager}`,
-                  // One replica: no gossip port, nothing listening that nobody needs.
-                  "--cluster.listen-address=",
-                ],
-                ports: [{ name: "http", containerPort: PORTS.alertmanager }],
-                readinessProbe: httpProbe("/-/ready", 5),
-                livenessProbe: httpProbe("/-/healthy", 30),
-                resources: {
-                  requests: { cpu: "10m", memory: "32Mi" },
-                  limits: { cpu: "200m", memory: "128Mi" },
-                },
-                securityContext: containerSecurity(PROM_UID),
-                volumeMounts: [
-                  { name: "config", mountPath: MOUNTS.alertmanagerConfig, readOnly: true },
-                  // Silences live here; they reset on restart, alerts themselves do not.
-                  { name: "data", mountPath: "/alertmanager" },
-                ],
-              },
-            ],
-            volumes: [
-              { name: "config", configMap: { name: config.map.metadata.name } },
-              { name: "data", emptyDir: { sizeLimit: "64Mi" } },
-            ],
-          },
-        },
-      },
+  const part = partOf(s, app, a.namespace);
+  const config = configVolume(s, part, MOUNTS.alertmanagerConfig, a.files);
+  deployment(s, part, {
+    podAnnotations: {
+      "fjord.io/config-hash": config.hash,
+      "prometheus.io/scrape": "true",
+      "prometheus.io/port": String(PORTS.alertmanager),
     },
-    opts(s),
-  );
+    pod: {
+      automountServiceAccountToken: false,
+      securityContext: podSecurity(PROM_UID),
+      containers: [
+        partContainer(part, PROM_UID, PORTS.alertmanager, {
+          image: a.image,
+          args: COMMANDS.alertmanager,
+          readinessProbe: httpProbe("/-/ready", 5),
+          livenessProbe: httpProbe("/-/healthy", 30),
+          resources: {
+            requests: { cpu: "10m", memory: "32Mi" },
+            limits: { cpu: "200m", memory: "128Mi" },
+          },
+          volumeMounts: [
+            config.mount,
+            // Silences live here; they reset on restart, alerts themselves do not.
+            { name: "data", mountPath: "/alertmanager" },
+          ],
+        }),
+      ],
+      volumes: [config.volume, { name: "data", emptyDir: { sizeLimit: "64Mi" } }],
+    },
+  });
   return clusterService(s, app, a.namespace, PORTS.alertmanager);
 }
 
-export interface NodeExporterArgs {
-  namespace: pulumi.Input<string>;
-  image: string;
-}
+export type NodeExporterArgs = PartArgs;
 
 /**
  * One exporter per node. It reads the host's /proc, /sys and root filesystem through read-only
@@ -212,64 +148,49 @@ export interface NodeExporterArgs {
  */
 export function nodeExporter(s: Scope, a: NodeExporterArgs): void {
   const app = "node-exporter";
-  const labels = { ...labelsFor(s, app), "fjord.io/host-access": "read-only" };
+  const part = partOf(s, app, a.namespace, { "fjord.io/host-access": "read-only" });
   const host = (name: string, path: string) => ({ name, hostPath: { path, type: "Directory" } });
-  new k8s.apps.v1.DaemonSet(
-    `${s.name}-node-exporter`,
-    {
-      metadata: { name: app, namespace: a.namespace, labels },
-      spec: {
-        selector: { matchLabels: { app } },
-        updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } },
-        template: {
-          metadata: { labels },
-          spec: {
-            automountServiceAccountToken: false,
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: PROM_UID,
-              runAsGroup: PROM_UID,
-              seccompProfile: { type: "RuntimeDefault" },
-            },
-            // Every VPS, control plane included, must report its steal and I/O wait.
-            tolerations: [{ operator: "Exists" }],
-            containers: [
-              {
-                name: app,
-                image: a.image,
-                args: [
-                  "--path.procfs=/host/proc",
-                  "--path.sysfs=/host/sys",
-                  "--path.rootfs=/host/root",
-                  `--web.listen-address=:${PORTS.nodeExporter}`,
-                  // Container and kubelet mounts repeat the host disks many times over.
-                  "--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|run|var/lib/kubelet|var/lib/rancher/k3s/agent/containerd)($|/)",
-                ],
-                ports: [{ name: "http", containerPort: PORTS.nodeExporter }],
-                readinessProbe: httpProbe("/", 5),
-                livenessProbe: httpProbe("/", 30),
-                resources: {
-                  requests: { cpu: "10m", memory: "24Mi" },
-                  limits: { cpu: "200m", memory: "64Mi" },
-                },
-                securityContext: containerSecurity(PROM_UID),
-                volumeMounts: [
-                  { name: "proc", mountPath: "/host/proc", readOnly: true },
-                  { name: "sys", mountPath: "/host/sys", readOnly: true },
-                  {
-                    name: "root",
-                    mountPath: "/host/root",
-                    readOnly: true,
-                    mountPropagation: "HostToContainer",
-                  },
-                ],
-              },
-            ],
-            volumes: [host("proc", "/proc"), host("sys", "/sys"), host("root", "/")],
-          },
-        },
+  daemonSet(s, part, {
+    pod: {
+      automountServiceAccountToken: false,
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: PROM_UID,
+        runAsGroup: PROM_UID,
+        seccompProfile: { type: "RuntimeDefault" },
       },
+      // Every VPS, control plane included, must report its steal and I/O wait.
+      tolerations: [{ operator: "Exists" }],
+      containers: [
+        partContainer(part, PROM_UID, PORTS.nodeExporter, {
+          image: a.image,
+          args: [
+            "--path.procfs=/host/proc",
+            "--path.sysfs=/host/sys",
+            "--path.rootfs=/host/root",
+            `--web.listen-address=:${PORTS.nodeExporter}`,
+            // Container and kubelet mounts repeat the host disks many times over.
+            "--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|run|var/lib/kubelet|var/lib/rancher/k3s/agent/containerd)($|/)",
+          ],
+          readinessProbe: httpProbe("/", 5),
+          livenessProbe: httpProbe("/", 30),
+          resources: {
+            requests: { cpu: "10m", memory: "24Mi" },
+            limits: { cpu: "200m", memory: "64Mi" },
+          },
+          volumeMounts: [
+            { name: "proc", mountPath: "/host/proc", readOnly: true },
+            { name: "sys", mountPath: "/host/sys", readOnly: true },
+            {
+              name: "root",
+              mountPath: "/host/root",
+              readOnly: true,
+              mountPropagation: "HostToContainer",
+            },
+          ],
+        }),
+      ],
+      volumes: [host("proc", "/proc"), host("sys", "/sys"), host("root", "/")],
     },
-    opts(s),
-  );
+  });
 }

@@ -33,16 +33,136 @@ export const scrapeAnnotations = (port: number, path = "/metrics") => ({
   "prometheus.io/path": path,
 });
 
-/** A ConfigMap of rendered files, and the hash that restarts its readers when they change. */
-export function configMap(
-  s: Scope,
-  role: string,
-  meta: { name: string; namespace: pulumi.Input<string>; labels: Record<string, string> },
-  data: Record<string, string>,
-): { map: k8s.core.v1.ConfigMap; hash: string } {
-  const map = new k8s.core.v1.ConfigMap(`${s.name}-${role}`, { metadata: meta, data }, opts(s));
-  return { map, hash: filesHash(data) };
+/** Who a part is: its workload, ConfigMaps and pods share the name, namespace and labels. */
+export interface Part {
+  app: string;
+  namespace: pulumi.Input<string>;
+  labels: Record<string, string>;
 }
+
+export const partOf = (
+  s: Scope,
+  app: string,
+  namespace: pulumi.Input<string>,
+  extraLabels: Record<string, string> = {},
+): Part => ({ app, namespace, labels: { ...labelsFor(s, app), ...extraLabels } });
+
+/** What every part is given: where it runs and which image. */
+export interface PartArgs {
+  namespace: pulumi.Input<string>;
+  image: string;
+}
+
+/**
+ * Rendered files as a ConfigMap named `role`, with the volume and read-only mount that put them
+ * at `mountPath`, and the hash that restarts the pods when they change.
+ */
+export function configVolume(
+  s: Scope,
+  p: Part,
+  mountPath: string,
+  files: Record<string, string>,
+  { volume, role }: { volume: string; role: string } = {
+    volume: "config",
+    role: `${p.app}-config`,
+  },
+) {
+  const map = new k8s.core.v1.ConfigMap(
+    `${s.name}-${role}`,
+    { metadata: { name: role, namespace: p.namespace, labels: p.labels }, data: files },
+    opts(s),
+  );
+  return {
+    hash: filesHash(files),
+    volume: { name: volume, configMap: { name: map.metadata.name } },
+    mount: { name: volume, mountPath, readOnly: true },
+  };
+}
+
+type PodSpec = k8s.types.input.core.v1.PodSpec;
+
+interface Workload {
+  /** On the workload itself: the policy exemptions a part needs, with their reasons. */
+  annotations?: Record<string, string>;
+  /** On the pod template. */
+  podAnnotations?: Record<string, string>;
+  pod: PodSpec;
+}
+
+const workloadMeta = (p: Part, w: Workload) => ({
+  name: p.app,
+  namespace: p.namespace,
+  labels: p.labels,
+  ...(w.annotations ? { annotations: w.annotations } : {}),
+});
+
+const template = (p: Part, w: Workload) => ({
+  metadata: { labels: p.labels, ...(w.podAnnotations ? { annotations: w.podAnnotations } : {}) },
+  spec: w.pod,
+});
+
+/** One replica: the parts keep no state that a second copy could share. */
+export function deployment(s: Scope, p: Part, w: Workload): k8s.apps.v1.Deployment {
+  return new k8s.apps.v1.Deployment(
+    `${s.name}-${p.app}`,
+    {
+      metadata: workloadMeta(p, w),
+      spec: { replicas: 1, selector: { matchLabels: { app: p.app } }, template: template(p, w) },
+    },
+    opts(s),
+  );
+}
+
+/** One replica with one claimed volume that outlives the pod. */
+export function statefulSet(
+  s: Scope,
+  p: Part,
+  w: Workload & { claim: ReturnType<typeof dataClaim> },
+): k8s.apps.v1.StatefulSet {
+  return new k8s.apps.v1.StatefulSet(
+    `${s.name}-${p.app}`,
+    {
+      metadata: workloadMeta(p, w),
+      spec: {
+        serviceName: p.app,
+        replicas: 1,
+        selector: { matchLabels: { app: p.app } },
+        template: template(p, w),
+        volumeClaimTemplates: [w.claim],
+      },
+    },
+    opts(s),
+  );
+}
+
+/** One pod per node, replaced a node at a time. */
+export function daemonSet(s: Scope, p: Part, w: Workload): k8s.apps.v1.DaemonSet {
+  return new k8s.apps.v1.DaemonSet(
+    `${s.name}-${p.app}`,
+    {
+      metadata: workloadMeta(p, w),
+      spec: {
+        selector: { matchLabels: { app: p.app } },
+        updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } },
+        template: template(p, w),
+      },
+    },
+    opts(s),
+  );
+}
+
+/** The part's one container: named after it, as its image's own user, serving on port `http`. */
+export const partContainer = (
+  p: Part,
+  uid: number,
+  port: number,
+  c: Omit<k8s.types.input.core.v1.Container, "name" | "ports" | "securityContext">,
+) => ({
+  name: p.app,
+  ...c,
+  ports: [{ name: "http", containerPort: port }],
+  securityContext: containerSecurity(uid),
+});
 
 /** A ClusterIP Service in front of `app` on one port: nothing here is exposed outside. */
 export function clusterService(

@@ -6,14 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { PlatformPlan } from "../plan";
-import {
-  MOUNTS,
-  observabilityFiles,
-  PORTS,
-  renderGrafanaProvisioning,
-  renderPrometheusConfig,
-  type ObservabilityFiles,
-} from "../plan/observability";
+import { observabilityFiles, PORTS, type ObservabilityFiles } from "../plan/observability";
 import { MANAGED_BY, SYSTEM_NAMESPACE, serviceDns } from "./naming";
 import { alertmanager, nodeExporter, prometheus } from "./observability-metrics";
 import { grafana } from "./observability-grafana";
@@ -111,29 +104,15 @@ export class Observability extends pulumi.ComponentResource {
     };
     const files = observabilityFiles(model, {
       discovery,
-      alertmanager: `${dns("alertmanager")}:${PORTS.alertmanager}`,
+      alertmanager: on.alertmanager ? `${dns("alertmanager")}:${PORTS.alertmanager}` : undefined,
       prometheusUrl: `http://${dns("prometheus")}:${PORTS.prometheus}`,
       lokiUrl: `http://${dns("loki")}:${PORTS.loki}`,
-      alertmanagerUrl: `http://${dns("alertmanager")}:${PORTS.alertmanager}`,
+      alertmanagerUrl: on.alertmanager
+        ? `http://${dns("alertmanager")}:${PORTS.alertmanager}`
+        : undefined,
       lokiHost: dns("loki"),
       logSource: { kind: "kubernetes" },
     });
-    if (!on.alertmanager) {
-      // Without Alertmanager, neither Prometheus nor Grafana may point at a Service that is not there.
-      files.prometheus["prometheus.yml"] = renderPrometheusConfig({
-        scrapeInterval: model.scrapeInterval,
-        discovery,
-        ruleFiles: [`${MOUNTS.prometheusConfig}/alerts.yml`],
-        remoteWrite: model.remoteWrite,
-        externalLabels: { fjord_stack: model.stack },
-      });
-      files.grafanaDatasources["datasources.yaml"] = renderGrafanaProvisioning({
-        prometheusUrl: `http://${dns("prometheus")}:${PORTS.prometheus}`,
-        lokiUrl: `http://${dns("loki")}:${PORTS.loki}`,
-        dashboardsDir: MOUNTS.grafanaDashboards,
-        scrapeInterval: model.scrapeInterval,
-      })["datasources.yaml"];
-    }
     const lokiRuler = on.loki && Object.keys(files.lokiRules).length > 0;
 
     const agentNs = (ns: string) =>

@@ -11,7 +11,7 @@ import { renderPiiMaskLua } from "./fluent-bit-lua";
 import { renderGrafanaProvisioning } from "./grafana-provisioning";
 import { renderLokiConfig } from "./loki";
 import { renderLokiGatewayRules } from "./loki-rules";
-import type { ObservabilityModel } from "./model";
+import { PORTS, type ObservabilityModel } from "./model";
 import { renderPrometheusConfig, type Discovery } from "./prometheus";
 import { renderAlertRules } from "./rules";
 
@@ -41,14 +41,45 @@ export const MOUNTS = {
   logShipperConfig: "/fluent-bit/etc/fjord",
 } as const;
 
+/** Each process's command line, the same on both targets: it reads its files at MOUNTS. */
+export const COMMANDS = {
+  prometheus: (a: {
+    retentionTime: string;
+    retentionSize: string;
+    remoteWriteReceiver: boolean;
+  }) => [
+    `--config.file=${MOUNTS.prometheusConfig}/prometheus.yml`,
+    "--storage.tsdb.path=/prometheus",
+    `--storage.tsdb.retention.time=${a.retentionTime}`,
+    `--storage.tsdb.retention.size=${a.retentionSize}`,
+    `--web.listen-address=:${PORTS.prometheus}`,
+    // The Loki ruler pushes the nginx gateway's per-route series here.
+    ...(a.remoteWriteReceiver ? ["--web.enable-remote-write-receiver"] : []),
+  ],
+  alertmanager: [
+    `--config.file=${MOUNTS.alertmanagerConfig}/alertmanager.yml`,
+    "--storage.path=/alertmanager",
+    `--web.listen-address=:${PORTS.alertmanager}`,
+    // One replica: no gossip port, nothing listening that nobody needs.
+    "--cluster.listen-address=",
+  ],
+  loki: [`-config.file=${MOUNTS.lokiConfig}/loki.yaml`, "-target=all"],
+  /** The image's entrypoint, replaced so it reads the rendered config. */
+  logShipper: ["/fluent-bit/bin/fluent-bit", "-c", `${MOUNTS.logShipperConfig}/fluent-bit.yaml`],
+};
+
 export interface ObservabilityAddresses {
   discovery: Discovery;
-  /** How Prometheus reaches Alertmanager ("host:port"). */
-  alertmanager: string;
+  /**
+   * How Prometheus reaches Alertmanager ("host:port"); omitted when it does not run, so neither
+   * Prometheus nor Grafana is pointed at a host that is not there.
+   */
+  alertmanager?: string;
   /** How Grafana reaches each backend (URLs). */
   prometheusUrl: string;
   lokiUrl: string;
-  alertmanagerUrl: string;
+  /** Omitted, like `alertmanager`, when Alertmanager does not run. */
+  alertmanagerUrl?: string;
   /** How the log shipper reaches Loki. */
   lokiHost: string;
   logSource: LogSource;
@@ -86,7 +117,7 @@ export function observabilityFiles(
         scrapeInterval: m.scrapeInterval,
         discovery: a.discovery,
         ruleFiles: [`${MOUNTS.prometheusConfig}/alerts.yml`],
-        alertmanagers: [a.alertmanager],
+        alertmanagers: a.alertmanager ? [a.alertmanager] : [],
         remoteWrite: m.remoteWrite,
         externalLabels: { fjord_stack: m.stack },
       }),
