@@ -12,6 +12,7 @@
  * calls the other, so a service can reach only its own database, by name or by address.
  */
 import type { Service, Spec } from "../config";
+import { callersOf } from "../plan";
 
 /** Labels on every container, network and volume; `docker ps --filter label=...` finds a stack. */
 export const LABEL = {
@@ -132,8 +133,6 @@ export function dockerTopology(spec: Spec): Topology {
     if (!s) throw new Error(`fjord: unknown service ${n}`);
     return s;
   };
-  const callersOf = (n: string) =>
-    spec.services.filter((s) => s.calls.some((c) => c.service === n));
   return {
     stack,
     networks,
@@ -162,7 +161,7 @@ export function dockerTopology(spec: Spec): Topology {
     ],
     reachableFrom: (n) => [
       ...(svc(n).route ? ["gateway"] : []),
-      ...callersOf(n).map((c) => c.name),
+      ...callersOf(spec.services, n),
       "prometheus",
     ],
   };

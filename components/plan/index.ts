@@ -130,9 +130,7 @@ export function planPlatform(spec: Spec): PlatformPlan {
       spec: s,
       namespace: serviceNamespace(s.name),
       ...(database ? { database } : {}),
-      callers: spec.services
-        .filter((c) => c.calls.some((call) => call.service === s.name))
-        .map((c) => c.name),
+      callers: callersOf(spec.services, s.name),
       annotations: latency.services[s.name] ?? {},
     };
   });
@@ -171,4 +169,9 @@ export function serviceEnv(
 export function bindGateway(platform: PlatformPlan, bind: GatewayBinding): BoundGateway {
   const plan = gatewayPlanFromSpec(platform.spec, { ...bind, ...GATEWAY_TLS_FILES });
   return { plan, files: gatewayFiles(plan, GATEWAY_CONFIG_DIR), configDir: GATEWAY_CONFIG_DIR };
+}
+
+/** Services that call `name` synchronously: who may reach it, on every target. */
+export function callersOf(services: readonly Service[], name: string): string[] {
+  return services.filter((c) => c.calls.some((call) => call.service === name)).map((c) => c.name);
 }
