@@ -9,6 +9,8 @@ PACKAGES=(
   prometheus prometheus-node-exporter
   openssh-server openssh-client nftables iproute2
   wrk docker.io debootstrap
+  # database backups to S3 (pgBackRest; mariabackup streamed through zstd and rclone)
+  pgbackrest mariadb-backup rclone zstd
   # the Kubernetes test cluster's nodes (testkit/cluster): runtime, CNI, kube-proxy, kube-router
   containerd runc containernetworking-plugins iptables ipset conntrack gcc libc6-dev
 )

@@ -7,6 +7,11 @@
 # `go mod tidy` picks versions the program does not build against. Local (=> ./...) replaces cannot
 # be satisfied outside the program's tree: they are dropped, and the module then builds with the
 # version of that package its go.mod requires, when the proxy serves it.
+#
+# MAIN_PACKAGE is a package of the module (github.com/traefik/traefik/v3/cmd/traefik), or an
+# absolute path to a directory of our own package main (testkit/tools/rclone-s3) whose .go files
+# are copied into the wrapper module and built there against the module: a main that imports only
+# the parts of a program fjord uses.
 
 export GOTOOLCHAIN=local GOFLAGS="-mod=mod -buildvcs=false" CGO_ENABLED=0
 
@@ -45,7 +50,13 @@ go_tool_build() {
   if grep -qE '=>[[:space:]]*\.' "$gomod"; then
     echo "[$name] $ver has local replaces; dropped, so the versions its go.mod requires are used"
   fi
-  printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$pkg" >"$w/tools.go"
+  if [[ "$pkg" == /* ]]; then
+    [ -d "$pkg" ] || { echo "[$name] ERROR: no main package directory $pkg" >&2; return 1; }
+    cp "$pkg"/*.go "$w/"
+    pkg=.
+  else
+    printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$pkg" >"$w/tools.go"
+  fi
   echo "[$name] resolving dependencies (go mod tidy, log: $cache/$name-tidy.log)..."
   (cd "$w" && go mod tidy >"$cache/$name-tidy.log" 2>&1) || {
     tail -20 "$cache/$name-tidy.log" >&2
