@@ -35,6 +35,11 @@ export interface PostgresOptions {
   /** argv prefix the server is started through (e.g. joining a memory cgroup); see startProcess. */
   wrap?: string[];
   /**
+   * The server's environment (default: the test's), which its archive_command and restore_command
+   * inherit, as in a container: e.g. PGBACKREST_* variables.
+   */
+  env?: NodeJS.ProcessEnv;
+  /**
    * Copy this data directory (e.g. one kept by `stop({ keepFiles: true })`) instead of running
    * initdb, so several configurations start from byte-identical data without reloading it.
    */
@@ -133,7 +138,7 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
           ...["-c", "listen_addresses=127.0.0.1", "-c", "logging_collector=off"],
           ...(opts.args ?? []),
         ],
-        { logPath, user: osUser, wrap: opts.wrap },
+        { logPath, user: osUser, wrap: opts.wrap, env: opts.env },
       );
       try {
         await waitUntilReady(
