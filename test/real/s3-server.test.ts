@@ -2,20 +2,28 @@
  * The S3 server the backup tests use (testkit/s3.ts: rclone v1.76 `serve s3` over TLS on loopback)
  * against the real clients fjord's backups run: Debian's rclone 1.60 (plain and through a `crypt`
  * remote) and pgBackRest 2.45 archiving and backing up a real PostgreSQL 15, encrypted, then a
- * point-in-time restore from the bucket. Pins down the exact client settings that work, all given
- * as environment variables as a container would get them.
+ * point-in-time restore from the bucket; and MariaDB 10.11's mariabackup streamed through zstd into
+ * a crypt remote and restored. Pins down the exact client settings that work, given as environment
+ * variables as a container would get them.
  */
 import { readFileSync, writeFileSync } from "fs";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensurePackages } from "../../testkit/apt";
+import { startMariadb, type MariadbServer } from "../../testkit/mariadb";
 import { startPostgres, type PostgresServer } from "../../testkit/postgres";
 import { chownTo, makeTempDir, removeDir, run } from "../../testkit/proc";
 import { ensureRcloneS3, startS3, type S3Server } from "../../testkit/s3";
 
 // Fails (with the command to run) instead of skipping when the server cannot be built.
 ensureRcloneS3();
-ensurePackages({ rclone: "rclone", pgbackrest: "pgbackrest" });
+ensurePackages({
+  rclone: "rclone",
+  pgbackrest: "pgbackrest",
+  mariabackup: "mariadb-backup",
+  mbstream: "mariadb-backup",
+  zstd: "zstd",
+});
 
 const BUCKET = "fjord-backups";
 let s3: S3Server;
@@ -31,24 +39,24 @@ afterAll(async () => {
   if (work) removeDir(work);
 });
 
+// The AWS SDK in rclone 1.60 fails on AWS_CA_BUNDLE ("LoadCustomCABundleError ... unsupported
+// transport, *fshttp.Transport") when the environment sets it, as this machine's does: the CA
+// goes in --ca-cert instead, and no AWS_* variable reaches the client.
+const clientEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("AWS_"))),
+  RCLONE_CONFIG: path.join(work, "no-rclone.conf"),
+  ...s3.rcloneEnv("s3"),
+  ...extra,
+});
+// One try each, so a refusal fails in a second instead of after rclone's backoff.
+const ONCE = ["--retries", "1", "--low-level-retries", "1"];
+const rclone = (args: string[], env = clientEnv()) =>
+  run("rclone", ["--ca-cert", s3.caFile, ...ONCE, ...args], { env });
+
 /** A file's bytes contain `text` (as UTF-8). */
 const holds = (file: string, text: string) => readFileSync(file).includes(Buffer.from(text));
 
 describe("Debian's rclone 1.60 against rclone serve s3", () => {
-  // The AWS SDK in rclone 1.60 fails on AWS_CA_BUNDLE ("LoadCustomCABundleError ... unsupported
-  // transport, *fshttp.Transport") when the environment sets it, as this machine's does: the CA
-  // goes in --ca-cert instead, and no AWS_* variable reaches the client.
-  const clientEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
-    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("AWS_"))),
-    RCLONE_CONFIG: path.join(work, "no-rclone.conf"),
-    ...s3.rcloneEnv("s3"),
-    ...extra,
-  });
-  // One try each, so a refusal fails in a second instead of after rclone's backoff.
-  const ONCE = ["--retries", "1", "--low-level-retries", "1"];
-  const rclone = (args: string[], env = clientEnv()) =>
-    run("rclone", ["--ca-cert", s3.caFile, ...ONCE, ...args], { env });
-
   it("GIVEN a remote defined only by RCLONE_CONFIG_S3_* variables WHEN it puts, lists and gets an object THEN the bytes come back and sit in the bucket's directory", async () => {
     const src = path.join(work, "hello.txt");
     writeFileSync(src, "hello from fjord\n");
@@ -248,5 +256,62 @@ describe("pgBackRest 2.45 with an S3 repository on rclone serve s3", () => {
       "before-target",
       ROW,
     ]);
+  });
+});
+
+describe("mariabackup streamed through zstd and an rclone crypt remote", () => {
+  const ROW = "fjord-maria-row-plaintext-4711";
+  let db: MariadbServer;
+  let restored: MariadbServer | undefined;
+  let dir: string;
+
+  beforeAll(async () => {
+    db = await startMariadb();
+    dir = makeTempDir("fjord-mariabackup-");
+  });
+
+  afterAll(async () => {
+    await restored?.stop();
+    await db?.stop();
+    if (dir) removeDir(dir);
+  });
+
+  it("GIVEN a running MariaDB WHEN mariabackup --stream=xbstream | zstd | rclone rcat goes to a crypt remote and comes back through mbstream and --prepare THEN a server started on it has the row and the bucket holds only ciphertext", async () => {
+    await db.query(
+      `CREATE DATABASE app; CREATE TABLE app.secrets (v text) ENGINE=InnoDB; INSERT INTO app.secrets VALUES ('${ROW}');`,
+    );
+    const password = (await run("rclone", ["obscure", "another crypt pass phrase"])).trim();
+    const env = clientEnv({
+      RCLONE_CONFIG_VAULT_TYPE: "crypt",
+      RCLONE_CONFIG_VAULT_REMOTE: `s3:${BUCKET}/mariadb`,
+      RCLONE_CONFIG_VAULT_PASSWORD: password,
+      RCLONE_CA_CERT: s3.caFile,
+    });
+    const sh = (script: string) =>
+      run("bash", ["-o", "pipefail", "-c", script], { env, timeoutMs: 300_000 });
+    const socket = db.clientArgs.find((a) => a.startsWith("--socket="))!;
+
+    // --target-dir is only scratch space when streaming; the backup is stdout.
+    await sh(
+      `mariabackup --no-defaults --backup --stream=xbstream ${socket} --user=root ` +
+        `--target-dir=${dir}/scratch | zstd -q -T0 | ` +
+        `rclone --retries 1 rcat vault:full/backup.xbstream.zst`,
+    );
+    const stored = s3.objects(BUCKET).filter((o) => o.key.startsWith("mariadb/"));
+    expect(stored).toHaveLength(1);
+    expect(stored[0]!.size).toBeGreaterThan(100_000);
+    expect(holds(stored[0]!.path, ROW)).toBe(false);
+
+    const data = path.join(dir, "data");
+    await sh(
+      `mkdir -p ${data} && rclone cat vault:full/backup.xbstream.zst | zstd -q -d | ` +
+        `mbstream -x -C ${data}`,
+    );
+    await sh(`mariabackup --no-defaults --prepare --target-dir=${data}`);
+    // The control: the restored table file has the row in the clear.
+    expect(holds(path.join(data, "app", "secrets.ibd"), ROW)).toBe(true);
+    await run("chown", ["-R", "mysql:mysql", data]);
+    restored = await startMariadb({ templateDataDir: data });
+    expect(await restored.query("SELECT v FROM app.secrets")).toBe(ROW);
   });
 });
