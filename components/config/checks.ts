@@ -8,6 +8,7 @@ import { findCycle } from "../../lib/graph";
 import { DEFAULT_REGIONS } from "../../lib/regions";
 import { calleeOf, problem as p, type Check } from "./check";
 import { databaseMemory, databaseVersions } from "./checks-database";
+import { backupReasons, backupResidency, backupTarget, restoreSources } from "./checks-backups";
 import { domainsOnce, someRoute } from "./checks-gateway";
 import { routeBudgets } from "./checks-latency";
 import { jurisdictions, nodeAddresses, replicasFitNodes } from "./checks-placement";
@@ -243,4 +244,8 @@ export const CHECKS: readonly Check[] = [
   routeBudgets,
   tlsSecret,
   oneLogShipper,
+  backupReasons,
+  backupTarget,
+  backupResidency,
+  restoreSources,
 ];

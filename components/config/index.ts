@@ -10,10 +10,15 @@ import { resolve, type Spec } from "./resolve";
 export * from "./schema";
 export * from "./errors";
 export * from "../../lib/regions";
-export type { Spec, Service, Node, Database, Call } from "./resolve";
+export type { Spec, Service, Node, Database, DatabaseBackup, Call } from "./resolve";
 
 /** Config keys that hold secrets; they must be set with `pulumi config set --secret`. */
-export const SECRET_KEYS = ["sshPrivateKey", "kubeconfig"] as const;
+export const SECRET_KEYS = [
+  "sshPrivateKey",
+  "kubeconfig",
+  "backupAccessKeyId",
+  "backupSecretAccessKey",
+] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
 export interface SpecInput {
@@ -46,6 +51,15 @@ function secretProblems(
       out.push({
         key: keyPath([k]),
         message: `is stored in plain text; remove it and set it again with \`pulumi config set --secret ${k} ...\``,
+      });
+    }
+  }
+  if (spec?.backups.target) {
+    for (const k of ["backupAccessKeyId", "backupSecretAccessKey"] as const) {
+      if (input.secrets[k]) continue;
+      missing.push({
+        key: keyPath([k]),
+        message: `is required to write backups to fjord:backups.target; set it with \`pulumi config set --secret ${k} ...\` (the object store's ${k === "backupAccessKeyId" ? "access key ID" : "secret access key"})`,
       });
     }
   }

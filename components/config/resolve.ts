@@ -1,5 +1,6 @@
 /** Fills every derived default so the plan and the targets never re-derive them. */
 import type { DiskClass, PlatformSpec } from "./schema";
+import type { BackupsSpec } from "./schema/backups";
 import { DEFAULT_REGIONS, type RegionInfo } from "../../lib/regions";
 
 export interface Call {
@@ -18,6 +19,20 @@ export interface Database {
   /** SQL database name and user. */
   name: string;
   image: string;
+  /** How this database is backed up; absent when backups are off for it (see backupOff). */
+  backup?: DatabaseBackup;
+  /** Why a database has no backups, as the config states it. */
+  backupOff?: string;
+  restore?: { from: string };
+}
+
+/** One database's backups: the stack's settings with its own overrides applied. */
+export interface DatabaseBackup {
+  target: Required<Omit<NonNullable<BackupsSpec["target"]>, "caCert">> & { caCert?: string };
+  schedule: string;
+  retention: { count: number; age: string };
+  encrypt: boolean;
+  archiveTimeout: string;
 }
 
 type RawService = PlatformSpec["services"][number];
@@ -51,6 +66,34 @@ function dbImage(engine: Database["engine"], version: string, spec: PlatformSpec
   return spec.images.mysql ?? `mariadb:${version}`;
 }
 
+type RawDatabase = NonNullable<PlatformSpec["services"][number]["database"]>;
+
+function backupOf(
+  spec: PlatformSpec,
+  db: RawDatabase,
+  stack: string,
+): Pick<Database, "backup" | "backupOff"> {
+  const b = spec.backups;
+  if (!b.enabled) return { backupOff: b.reason ?? "backups.enabled is false" };
+  if (db.backup && !db.backup.enabled) {
+    return { backupOff: db.backup.reason ?? "database.backup.enabled is false" };
+  }
+  // checks-backups.ts refuses a database to back up without a target, so this is dev's "none yet".
+  if (!b.target) return { backupOff: "no fjord:backups.target is set" };
+  return {
+    backup: {
+      target: { ...b.target, prefix: b.target.prefix ?? `fjord/${stack}` },
+      schedule: db.backup?.schedule ?? b.schedule,
+      retention: {
+        count: db.backup?.retention?.count ?? b.retention.count,
+        age: db.backup?.retention?.age ?? b.retention.age,
+      },
+      encrypt: b.encrypt,
+      archiveTimeout: b.archiveTimeout,
+    },
+  };
+}
+
 export function resolve(spec: PlatformSpec, stack: string): Spec {
   // Databases land on whichever node the scheduler picks, so assume the slowest disk present.
   const slowestDisk =
@@ -71,6 +114,8 @@ export function resolve(spec: PlatformSpec, stack: string): Spec {
         disk: database.disk ?? slowestDisk,
         name: database.name ?? s.name.replace(/-/g, "_"),
         image: database.image ?? dbImage(database.engine, version, spec),
+        ...backupOf(spec, database, stack),
+        ...(database.restore ? { restore: { from: database.restore.from } } : {}),
       };
     }
     return {

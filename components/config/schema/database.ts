@@ -11,6 +11,7 @@ import {
   POSTGRES_MIN_MEMORY_MANY_CORES,
 } from "../database-limits";
 import { DISK_CLASSES } from "./nodes";
+import { databaseBackup, databaseRestore } from "./backups";
 
 export const database = z.strictObject({
   engine: z.enum(DB_ENGINES).meta({ description: "postgres, or mysql (MariaDB)." }),
@@ -36,4 +37,10 @@ export const database = z.strictObject({
     .optional()
     .meta({ description: "Database and user name; defaults to the service name." }),
   image: pinnedImage.optional().meta({ description: "Image override for this database." }),
+  backup: databaseBackup
+    .optional()
+    .meta({ description: "Overrides fjord:backups for this database." }),
+  restore: databaseRestore.optional().meta({
+    description: "Create this database from a backup instead of empty (see docs/backups.md).",
+  }),
 });

@@ -4,6 +4,7 @@
  * cycles) are in ../checks.ts.
  */
 import { z } from "zod";
+import { backups } from "./backups";
 import { gateway } from "./gateway";
 import { images } from "./images";
 import { nodes, ssh } from "./nodes";
@@ -32,6 +33,7 @@ export const platformSchema = z.strictObject({
   gateway,
   services,
   observability,
+  backups,
   latency,
   images,
 });
@@ -47,3 +49,4 @@ export type DatabaseSpec = NonNullable<ServiceSpec["database"]>;
 export type NodeSpec = PlatformSpec["nodes"][number];
 export type GatewaySpec = PlatformSpec["gateway"];
 export type ObservabilitySpec = PlatformSpec["observability"];
+export type { BackupsSpec, DatabaseBackupSpec } from "./backups";

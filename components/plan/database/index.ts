@@ -6,6 +6,7 @@ import { type DbTuningInput, tuneMysql, tunePostgres } from "./tuning";
 import { renderPostgresqlConf } from "./render/postgresql-conf";
 import { renderMyCnf } from "./render/my-cnf";
 import { assertNever } from "../../../lib/never";
+import { type BackupPlan, planBackup } from "./backup";
 
 /** Generated credentials of a database; each target stores them as secrets under these keys. */
 export type CredentialKey = "password" | "root-password";
@@ -40,6 +41,11 @@ export interface DatabasePlan {
   credentials: CredentialKey[];
   /** The official image's environment, in the order the pod spec lists it. */
   serverEnv: EnvVar[];
+  /** Where the server's socket lives; the backup runner connects through it. */
+  socketDir: string;
+  /** Backups and the restore step, unless backups are off (then backupOff says why). */
+  backup?: BackupPlan;
+  backupOff?: string;
 }
 
 type Who = Pick<DatabasePlan, "name" | "user">;
@@ -48,7 +54,7 @@ type Who = Pick<DatabasePlan, "name" | "user">;
 const ENGINES: {
   [E in Database["engine"]]: Omit<
     DatabasePlan,
-    "engine" | "name" | "user" | "configText" | "configHash" | "serverEnv"
+    "engine" | "name" | "user" | "configText" | "configHash" | "serverEnv" | "backup" | "backupOff"
   > & {
     render: (input: DbTuningInput) => string;
     serverEnv: (who: Who) => EnvVar[];
@@ -62,6 +68,7 @@ const ENGINES: {
     configDir: "/etc/fjord",
     dataDir: "/var/lib/postgresql/data",
     scratchDirs: ["/var/run/postgresql", "/tmp"],
+    socketDir: "/var/run/postgresql",
     args: ["-c", "config_file=/etc/fjord/postgresql.conf"],
     uid: 999,
     readyCommand: ["sh", "-c", 'pg_isready -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB"'],
@@ -83,6 +90,7 @@ const ENGINES: {
     configDir: "/etc/mysql/conf.d",
     dataDir: "/var/lib/mysql",
     scratchDirs: ["/run/mysqld", "/tmp"],
+    socketDir: "/run/mysqld",
     args: [],
     uid: 999,
     // `ping` succeeds as soon as the server answers, even to an unknown user.
@@ -100,19 +108,36 @@ const ENGINES: {
 export function planDatabase(db: Database): DatabasePlan {
   const { render, serverEnv, ...image } = ENGINES[db.engine];
   const who: Who = { name: db.name, user: db.name };
-  const configText = render({
-    memoryLimitBytes: parseMemory(db.memory),
-    cpuMillis: parseCpu(db.cpu),
-    disk: db.disk,
-    version: db.version,
-  });
+  const env = serverEnv(who);
+  const backup =
+    db.backup &&
+    planBackup({
+      engine: db.engine,
+      database: db.name,
+      user: who.user,
+      // The server's own PGDATA, so the runner and the restore step see what the server sees.
+      dataDir:
+        env.find((v) => v.name === "PGDATA" && "value" in v)?.["value" as never] ?? image.dataDir,
+      socketDir: image.socketDir,
+      port: image.port,
+      backup: db.backup,
+      ...(db.restore ? { restore: db.restore } : {}),
+    });
+  const configText =
+    render({
+      memoryLimitBytes: parseMemory(db.memory),
+      cpuMillis: parseCpu(db.cpu),
+      disk: db.disk,
+      version: db.version,
+    }) + (backup?.serverSettings ?? "");
   return {
     engine: db.engine,
     ...who,
     ...image,
     configText,
     configHash: hash(configText),
-    serverEnv: serverEnv(who),
+    serverEnv: env,
+    ...(backup ? { backup } : { backupOff: db.backupOff ?? "backups are off" }),
   };
 }
 
@@ -167,3 +192,4 @@ const hash = (s: string): string => createHash("sha256").update(s).digest("hex")
 export * from "./tuning";
 export * from "./render/postgresql-conf";
 export * from "./render/my-cnf";
+export * from "./backup";
