@@ -91,8 +91,10 @@ family_packages() {
   case "$1" in
     # wget: the health checks use it, as the official (busybox/alpine) images provide it.
     nginx) echo "nginx prometheus-nginx-exporter wget" ;;
-    postgres) echo "postgresql prometheus-postgres-exporter" ;;
-    mariadb) echo "mariadb-server mariadb-client prometheus-mysqld-exporter" ;;
+    # pgbackrest: WAL archiving and backups (#15); busybox: the backup runner's metrics httpd.
+    postgres) echo "postgresql prometheus-postgres-exporter pgbackrest busybox" ;;
+    # mariadb-backup, zstd, rclone (S3 + client-side crypt): backups; busybox: metrics httpd.
+    mariadb) echo "mariadb-server mariadb-client prometheus-mysqld-exporter mariadb-backup zstd rclone busybox" ;;
     prometheus) echo "prometheus prometheus-node-exporter prometheus-alertmanager wget" ;;
     sample-service) echo "nodejs postgresql-client mariadb-client wget" ;;
     traefik) echo "ca-certificates wget" ;;

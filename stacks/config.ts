@@ -52,3 +52,19 @@ export function loadSpec(): ParsedSpec & {
   const config = new pulumi.Config("fjord");
   return { ...parsed, secret: (key) => (secrets[key] ? config.requireSecret(key) : undefined) };
 }
+
+/**
+ * The object store's keys for fjord:backups.target. A preview goes on without them (nothing
+ * connects; the spec warns), so they stand in as empty secrets there; `up` refuses to start.
+ */
+export function backupKeys(
+  spec: ParsedSpec["spec"],
+  secret: (key: SecretKey) => pulumi.Output<string> | undefined,
+): { accessKeyId: pulumi.Output<string>; secretAccessKey: pulumi.Output<string> } | undefined {
+  if (!spec.backups.target) return undefined;
+  const orEmpty = (k: SecretKey) => secret(k) ?? pulumi.secret(pulumi.output(""));
+  return {
+    accessKeyId: orEmpty("backupAccessKeyId"),
+    secretAccessKey: orEmpty("backupSecretAccessKey"),
+  };
+}

@@ -2,9 +2,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import type { Spec } from "../components/config";
-import { Platform, checkDockerDaemon, dockerHost } from "../components/docker";
+import { type BackupKeys, Platform, checkDockerDaemon, dockerHost } from "../components/docker";
 
-export function deployDocker(spec: Spec) {
+export function deployDocker(spec: Spec, backupKeys?: BackupKeys) {
   const host = dockerHost(spec.docker.host);
   // Previews too: the provider cannot read or diff anything without a daemon either.
   const problem = checkDockerDaemon(host);
@@ -13,7 +13,7 @@ export function deployDocker(spec: Spec) {
     "docker",
     spec.docker.host ? { host: spec.docker.host } : {},
   );
-  const platform = new Platform("fjord", { spec }, { providers: [provider] });
+  const platform = new Platform("fjord", { spec, backupKeys }, { providers: [provider] });
   return {
     dockerHost: host,
     gatewayUrl: platform.gatewayUrl,

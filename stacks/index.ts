@@ -3,14 +3,16 @@
  * that reads `pulumi.Config`.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { loadSpec } from "./config";
+import { backupKeys, loadSpec } from "./config";
 import { deployKubernetes } from "./kubernetes";
 import { deployDocker } from "./docker";
 
 const { spec, warnings, secret } = loadSpec();
 for (const w of warnings) void pulumi.log.warn(w);
 
-const deployed = spec.target === "kubernetes" ? deployKubernetes(spec, secret) : deployDocker(spec);
+const keys = backupKeys(spec, secret);
+const deployed =
+  spec.target === "kubernetes" ? deployKubernetes(spec, secret, keys) : deployDocker(spec, keys);
 
 export const environment = spec.environment;
 export const region = spec.region;

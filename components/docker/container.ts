@@ -41,6 +41,8 @@ export interface FjordContainerArgs {
   publish?: { address: string; ports: Array<{ internal: number; external: number }> };
   /** Capabilities kept after dropping all. @default [] */
   capAdd?: string[];
+  /** Labels besides fjord's own (stack, role, service). @default {} */
+  extraLabels?: Record<string, string>;
   /** Numeric user, as in the Kubernetes securityContext. @default the image's */
   user?: number;
   /** Non-secret env; secrets go in `secretEnv`. @default {} */
@@ -117,7 +119,7 @@ export function fjordContainer(
       name: a.name,
       image: a.image,
       hostname: a.shareNetworkWith ? undefined : a.name,
-      labels: labelList(labels(a.stack, a.role, a.service)),
+      labels: labelList({ ...labels(a.stack, a.role, a.service), ...a.extraLabels }),
       ...(a.shareNetworkWith
         ? { networkMode: pulumi.interpolate`container:${a.shareNetworkWith}` }
         : {

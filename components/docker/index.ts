@@ -1,6 +1,6 @@
 /** The Docker (dev) target: the Kubernetes roles as containers on one Docker host. */
 export { Microservice, type MicroserviceArgs } from "./microservice";
-export { ServiceDatabase, type ServiceDatabaseArgs } from "./database";
+export { ServiceDatabase, type ServiceDatabaseArgs, type BackupKeys } from "./database";
 export { ApiGateway, type ApiGatewayArgs } from "./gateway";
 export { Observability, type ObservabilityArgs } from "./observability";
 export { Platform, type PlatformArgs } from "./platform";

@@ -5,7 +5,7 @@ import { bindGateway, planPlatform, serviceEnv } from "../plan";
 import { SelfSignedCertificate } from "../tls";
 import { ImageSet } from "./images";
 import { Microservice } from "./microservice";
-import { ServiceDatabase } from "./database";
+import { type BackupKeys, ServiceDatabase } from "./database";
 import { ApiGateway } from "./gateway";
 import { Observability } from "./observability";
 import { dockerScrapeJobs } from "./scrape";
@@ -15,6 +15,8 @@ import { dockerTopology, labelList, labels, netKey, type Topology } from "./topo
 export interface PlatformArgs {
   /** The validated stack spec (target "docker"). */
   spec: Spec;
+  /** The object store's keys (secret config), when fjord:backups.target is set. */
+  backupKeys?: BackupKeys;
 }
 
 /** Docker's embedded DNS, the resolver every container on a user-defined network has. */
@@ -59,23 +61,25 @@ export class Platform extends pulumi.ComponentResource {
       );
     }
 
-    const nets = new Map<string, docker.Network>();
+    const nets = new Map<string, pulumi.Output<string>>();
     for (const n of topo.networks) {
       nets.set(
         n.key,
-        new docker.Network(
-          `${name}-net-${n.key}`,
-          {
-            name: n.name,
-            driver: "bridge",
-            internal: n.internal,
-            labels: labelList(labels(stack, "network", n.service)),
-          },
-          child,
-        ),
+        n.external
+          ? pulumi.output(n.name)
+          : new docker.Network(
+              `${name}-net-${n.key}`,
+              {
+                name: n.name,
+                driver: "bridge",
+                internal: n.internal,
+                labels: labelList(labels(stack, "network", n.service)),
+              },
+              child,
+            ).name,
       );
     }
-    const net = (key: string) => nets.get(key)!.name;
+    const net = (key: string) => nets.get(key)!;
     const images = new ImageSet(name, child);
 
     const databases: Record<string, pulumi.Output<string>> = {};
@@ -95,6 +99,9 @@ export class Platform extends pulumi.ComponentResource {
               exporterImage: images.id(database.exporterImage),
               network: net(netKey.db(s.name)),
               metricsNetwork: net(netKey.metrics),
+              ...(database.plan.backup
+                ? { backupNetwork: net(netKey.backup), backupKeys: args.backupKeys }
+                : {}),
               logShipping: ship,
             },
             child,
@@ -224,7 +231,7 @@ export class Platform extends pulumi.ComponentResource {
     this.grafanaUrl = grafanaUrl;
     this.grafanaAdminPassword = grafanaAdminPassword;
     this.databases = pulumi.all(databases);
-    this.networks = pulumi.all([...nets.values()].map((n) => n.name));
+    this.networks = pulumi.all([...nets.values()]);
     this.volumes = pulumi.all(volumes);
     this.services = pulumi.all(
       Object.fromEntries([...services].map(([n, m]) => [n, m.containers])),

@@ -25,6 +25,7 @@ export type Role =
   | "service"
   | "database"
   | "database-exporter"
+  | "database-backup"
   | "gateway"
   | "gateway-exporter"
   | "prometheus"
@@ -67,6 +68,8 @@ export interface NetworkPlan {
   /** Internal networks get no gateway: containers only on them cannot leave the host. */
   internal: boolean;
   service?: string;
+  /** A network someone else made (fjord:docker.backupNetwork): joined, never created. */
+  external?: boolean;
 }
 
 export interface Topology {
@@ -93,6 +96,7 @@ export interface Topology {
 export const netKey = {
   front: "front",
   metrics: "metrics",
+  backup: "backup",
   api: (service: string) => `svc-${service}`,
   db: (service: string) => `db-${service}`,
 };
@@ -112,6 +116,15 @@ export function dockerTopology(spec: Spec): Topology {
     { key: netKey.front, name: name("front"), internal: false },
     { key: netKey.metrics, name: name("metrics"), internal: true },
   ];
+  // The backup runners' way to the object store, the one way off the host a database side has.
+  if (spec.services.some((s) => s.database?.backup)) {
+    networks.push({
+      key: netKey.backup,
+      name: spec.docker.backupNetwork ?? name("backup"),
+      internal: false,
+      ...(spec.docker.backupNetwork ? { external: true } : {}),
+    });
+  }
   for (const s of spec.services) {
     networks.push({
       key: netKey.api(s.name),
