@@ -175,8 +175,12 @@ export function renderRunner(i: RunnerInput): string {
     "    metrics",
     `    busybox httpd -f -p ${METRICS_PORT} -h "$STATE/www" &`,
     // The server may still be starting (or restoring): keep trying, and say why each time.
-    "    until prepare; do echo 'backup target or database not ready; retrying in 30s' >&2; sleep 30; done",
+    "    until prepare; do",
+    '      echo "backup of $DB: cannot reach fjord:backups.target ($FJORD_BACKUP_ENDPOINT, bucket $FJORD_BACKUP_BUCKET) or the database is not up yet; check the endpoint, the bucket and fjord:backupAccessKeyId / fjord:backupSecretAccessKey (the error above says which); retrying in 30s" >&2',
+    "      sleep 30",
+    "    done",
     "    refresh; metrics",
+    '    echo "backup runner ready: $DB, schedule $FJORD_BACKUP_SCHEDULE (UTC)"',
     "    while :; do",
     "      sleep $((60 - $(date -u +%S | sed 's/^0//')))",
     "      if due; then once; else metrics; fi",
