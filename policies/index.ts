@@ -8,7 +8,7 @@ import { policies } from "./policies";
 
 new PolicyPack("fjord", {
   description:
-    "fjord: residency (Norway by default), TLS, resources, availability and security of the platform.",
+    "fjord: residency (Norway by default), TLS, resources, availability, security and backups of the platform.",
   enforcementLevel: "mandatory",
   policies,
 });

@@ -39,6 +39,7 @@ import {
   rbacNoWildcards,
 } from "./rbac";
 import { latencyCallResidency, latencyRouteBudget } from "./latency";
+import { backupRequired, backupResidency, backupRetention } from "./backups";
 
 export const policies: Policies = [
   // Residency
@@ -86,4 +87,8 @@ export const policies: Policies = [
   rbacNoPodExec,
   rbacNoEscalation,
   rbacNoClusterAdminBinding,
+  // Backups
+  backupResidency,
+  backupRequired,
+  backupRetention,
 ];

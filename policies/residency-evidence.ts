@@ -11,6 +11,7 @@ import { Jurisdictions, type ResidencyConfig, residencySettings } from "./lib/re
 import { UNKNOWN, str, strMap } from "./lib/values";
 import { kindOf } from "./lib/k8s";
 import { nodesOf, placeNode } from "./residency";
+import { type DatabaseBackup, databaseBackups } from "./backups";
 
 interface EvidenceConfig extends ResidencyConfig {
   evidenceFile: string;
@@ -57,6 +58,8 @@ export interface Evidence {
   summary: Record<string, number>;
   nodes: EvidenceEntry[];
   resources: EvidenceEntry[];
+  /** One per database workload: where its backups are stored, or why it has none. */
+  backups: EvidenceEntry[];
 }
 
 /** Where an entry is and why the pack believes so. */
@@ -157,6 +160,13 @@ export function buildEvidence(
     .filter((r) => !nodeEntries.some((e) => e.urn === r.urn))
     .map((r) => ({ urn: r.urn, type: r.type, name: r.name, ...locate(r) }));
 
+  const backups = databaseBackups(resources).databases.map((db) => ({
+    urn: db.r.urn,
+    type: db.r.type,
+    name: db.r.name,
+    ...backupPlacement(db, place, nowhere),
+  }));
+
   const all = [...nodeEntries, ...entries];
   const summary: Record<string, number> = {};
   for (const e of all) {
@@ -164,9 +174,12 @@ export function buildEvidence(
     summary[key] = (summary[key] ?? 0) + 1;
   }
   const placed = all.filter((e) => e.jurisdiction !== null);
+  // A database that is backed up must show where; one without backups stores no copy anywhere.
+  const copies = backups.filter((e) => e.region !== null || e.basis.startsWith("FJORD_BACKUP"));
   const compliant =
     nodeEntries.every((e) => e.jurisdiction !== null) &&
-    placed.every((e) => j.isAllowed(e.jurisdiction!));
+    placed.every((e) => j.isAllowed(e.jurisdiction!)) &&
+    copies.every((e) => e.jurisdiction !== null && j.isAllowed(e.jurisdiction));
   return {
     generatedAt: now.toISOString(),
     stack: process.env.PULUMI_STACK ?? null,
@@ -175,7 +188,32 @@ export function buildEvidence(
     summary,
     nodes: nodeEntries,
     resources: entries,
+    backups,
   };
+}
+
+/** Where a database's backups are stored, by the FJORD_BACKUP_* facts of its runner. */
+function backupPlacement(
+  db: DatabaseBackup,
+  place: (region: string | null | undefined, basis: string) => Placement,
+  nowhere: (basis: string) => Placement,
+): Placement {
+  const b = db.backup;
+  if (b.kind === "off") return nowhere(`no backups: fjord.io/backup-off "${b.reason}"`);
+  if (b.kind === "none") return nowhere("no backups: no backup runner and no reason given");
+  if (b.kind === "unknown") return nowhere(`backups not placed at preview: ${b.why}`);
+  const region = b.get("FJORD_BACKUP_REGION");
+  const bucket = b.get("FJORD_BACKUP_BUCKET");
+  const endpoint = b.get("FJORD_BACKUP_ENDPOINT");
+  const where =
+    typeof bucket === "string" && typeof endpoint === "string"
+      ? `, bucket ${bucket} at ${endpoint}`
+      : "";
+  if (typeof region !== "string")
+    return nowhere(
+      `FJORD_BACKUP_REGION of ${b.runner} is ${region === UNKNOWN ? "computed at preview" : "missing"}${where}`,
+    );
+  return place(region, `FJORD_BACKUP_REGION of ${b.runner} on ${db.label}${where}`);
 }
 
 export function summaryLine(e: Evidence, file: string): string {
@@ -186,7 +224,18 @@ export function summaryLine(e: Evidence, file: string): string {
   const unplaced = e.summary.unknown
     ? `; ${e.summary.unknown} resource(s) have no recorded region`
     : "";
-  return `Residency evidence written to ${file}: ${e.nodes.length} node(s) and ${e.resources.length} other resource(s) (${counts}); ${e.compliant ? "every placed resource is in" : "NOT every resource is shown to be in"} ${e.allowedJurisdictions.join(", ")}${unplaced}.`;
+  const perJuris: Record<string, number> = {};
+  for (const b of e.backups) {
+    const key = b.jurisdiction ?? (b.basis.startsWith("no backups") ? "none" : "unknown");
+    perJuris[key] = (perJuris[key] ?? 0) + 1;
+  }
+  const backups = e.backups.length
+    ? `, backups of ${e.backups.length} database(s) (${Object.entries(perJuris)
+        .sort()
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(", ")})`
+    : "";
+  return `Residency evidence written to ${file}: ${e.nodes.length} node(s) and ${e.resources.length} other resource(s) (${counts})${backups}; ${e.compliant ? "every placed resource is in" : "NOT every resource is shown to be in"} ${e.allowedJurisdictions.join(", ")}${unplaced}.`;
 }
 
 export const residencyEvidence: StackValidationPolicy = stackPolicy<EvidenceConfig>({

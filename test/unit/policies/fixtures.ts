@@ -114,6 +114,37 @@ export function deployment(app = "orders", ns = `fjord-${app}`): Record<string, 
   };
 }
 
+/** The FJORD_BACKUP_* facts fjord's backup runner carries (components/plan/database/backup). */
+export const backupFacts = (
+  engine: "postgres" | "mysql" = "postgres",
+  over: Record<string, string> = {},
+): Record<string, string> => ({
+  FJORD_BACKUP_TOOL: engine === "postgres" ? "pgbackrest" : "mariabackup",
+  FJORD_BACKUP_REGION: "no-osl1",
+  FJORD_BACKUP_ENDPOINT: "s3.osl1.example.no",
+  FJORD_BACKUP_BUCKET: "fjord-backups",
+  FJORD_BACKUP_SCHEDULE: "15 2 * * *",
+  FJORD_BACKUP_RETENTION_COUNT: "7",
+  FJORD_BACKUP_RETENTION_AGE: "14d",
+  FJORD_BACKUP_ENCRYPT: "true",
+  ...over,
+});
+
+/** The backup sidecar of a database pod, from the server's image. */
+export function backupContainer(
+  engine: "postgres" | "mysql" = "postgres",
+  over: Record<string, string> = {},
+): Record<string, any> {
+  return {
+    name: "backup",
+    image: engine === "postgres" ? "postgres:16.4" : "mariadb:11.4.3",
+    command: ["sh", "/etc/fjord/backup/run.sh", "schedule"],
+    env: Object.entries(backupFacts(engine, over)).map(([name, value]) => ({ name, value })),
+    resources: res("100m", "128Mi"),
+    securityContext: restricted(999),
+  };
+}
+
 /** A database StatefulSet as fjord's ServiceDatabase renders it (config mounted from a ConfigMap). */
 export function dbStatefulSet(
   owner = "orders",
@@ -156,6 +187,7 @@ export function dbStatefulSet(
               resources: res("100m", "64Mi"),
               securityContext: restricted(65534),
             },
+            backupContainer(engine),
           ],
           volumes: [{ name: "config", configMap: { name: `${app}-config` } }],
         },
@@ -334,6 +366,39 @@ export function dockerContainer(over: Record<string, unknown> = {}): Record<stri
     ports: [],
     ...over,
   };
+}
+
+/** A service's database on Docker, and its backup runner beside it (role database-backup). */
+export function dockerDatabase(service = "orders", extraLabels: Record<string, string> = {}) {
+  return dockerContainer({
+    name: `fjord-dev-${service}-db`,
+    image: "postgres:16.4",
+    labels: [
+      { label: "fjord.stack", value: "dev" },
+      { label: "fjord.role", value: "database" },
+      { label: "fjord.service", value: service },
+      ...Object.entries(extraLabels).map(([label, value]) => ({ label, value })),
+    ],
+    user: "999:999",
+    networkMode: `fjord-dev-db-${service}`,
+    envs: ["POSTGRES_DB=app", "PGDATA=/var/lib/postgresql/data/pgdata"],
+  });
+}
+
+export function dockerBackupRunner(service = "orders", over: Record<string, string> = {}) {
+  return dockerContainer({
+    name: `fjord-dev-${service}-db-backup`,
+    image: "postgres:16.4",
+    labels: [
+      { label: "fjord.stack", value: "dev" },
+      { label: "fjord.role", value: "database-backup" },
+      { label: "fjord.service", value: service },
+    ],
+    user: "999:999",
+    networkMode: `fjord-dev-db-${service}`,
+    command: ["sh", "/etc/fjord/backup/run.sh", "schedule"],
+    envs: Object.entries(backupFacts("postgres", over)).map(([k, v]) => `${k}=${v}`),
+  });
 }
 
 export const vpsCommand = (node: string, host: string, region = "no-osl1") => ({

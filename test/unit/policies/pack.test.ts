@@ -29,6 +29,7 @@ beforeAll(async () => {
       "rbac",
       "workloads",
       "workload-coverage",
+      "backups",
     ].map((m) => import(`../../../policies/${m}`) as Promise<Record<string, unknown>>),
   );
 });

@@ -345,7 +345,7 @@ describe("residency-evidence", () => {
     expect(r.mandatory).toEqual([]);
     expect(r.advisory).toHaveLength(1);
     expect(r.advisory[0]).toMatch(
-      /^Residency evidence written to .*evidence\.json: 3 node\(s\) and 8 other resource\(s\) \(NO: 10, logical: 1\); every placed resource is in NO\.$/,
+      /^Residency evidence written to .*evidence\.json: 3 node\(s\) and 8 other resource\(s\) \(NO: 10, logical: 1\), backups of 1 database\(s\) \(NO: 1\); every placed resource is in NO\.$/,
     );
     const ev = JSON.parse(fs.readFileSync(file, "utf8"));
     expect(ev.compliant).toBe(true);

@@ -94,7 +94,7 @@ describe("limits-fit-node", () => {
       (await runResource(limitsFitNode, { type: T.statefulSet, props: s }, { config: node }))
         .mandatory,
     ).toEqual([
-      "StatefulSet fjord-orders/orders-db pod (all containers together) has a CPU limit 4.1 and a memory limit 8256Mi larger than the largest node (4 vCPU, 8192Mi), so it can never be scheduled at its limit. Lower the limit or use a larger node class.",
+      "StatefulSet fjord-orders/orders-db pod (all containers together) has a CPU limit 4.2 and a memory limit 8384Mi larger than the largest node (4 vCPU, 8192Mi), so it can never be scheduled at its limit. Lower the limit or use a larger node class.",
     ]);
   });
   it("checks Docker's memory (MB) and cpus", async () => {
