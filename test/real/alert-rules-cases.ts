@@ -3,7 +3,11 @@
  * series that must not. Values are generated, so a case says what it models ("steal at 3 % for
  * 6 minutes") instead of listing hundreds of samples.
  */
-import { GATEWAY_SERIES, type ObservabilityModel } from "../../components/plan/observability";
+import {
+  BACKUP_METRICS as B,
+  GATEWAY_SERIES,
+  type ObservabilityModel,
+} from "../../components/plan/observability";
 
 export type Labels = Record<string, string>;
 export interface Series {
@@ -117,6 +121,52 @@ const certs = (days: number) => [
   ),
   s("traefik_tls_certs_not_after", { cn: "api.example.no", job: "gateway" }, gauge(30, days * DAY)),
 ];
+
+/**
+ * Backup runner series (`database` and `engine` from the runner, the rest from scraping). Their
+ * cases sample once a minute, so a series reads as promtool's `value x count` notation.
+ */
+const BK = {
+  instance: "10.42.1.5:9188",
+  job: "backups",
+  service: "orders",
+  database: "orders",
+  engine: "postgres",
+};
+const HOUR = 3600;
+/** An hourly schedule's limit: the 1 h gap plus 1 h. */
+const MAX_AGE = 2 * HOUR;
+/** `value` from minute `from` (absent before) to minute `to`, one sample a minute. */
+const held = (value: number, from: number, to: number) =>
+  `${from > 0 ? `_x${from} ` : ""}${value}x${to - from}`;
+/**
+ * A runner up from minute `startMin` whose newest backup ended at `lastSuccess` (epoch seconds of
+ * the test's clock, which starts at 0), for 4 hours.
+ */
+const runner = (startMin: number, lastSuccess: string) => [
+  s(B.runnerStart, BK, held(startMin * 60, startMin, 240)),
+  s(B.maxAge, BK, held(MAX_AGE, startMin, 240)),
+  s(B.lastSuccess, BK, lastSuccess),
+];
+/** pg_stat_archiver's last-archived and last-failed times, minute by minute. */
+const wal = (archived: number[], failed: number[]) => [
+  s(B.walLastArchived, BK, archived.join(" ")),
+  s(B.walLastFailed, BK, failed.join(" ")),
+];
+/** `n` minutes of a timestamp that is `at` seconds up to minute `from`, then the minute itself. */
+const attempts = (n: number, at: number, from: number) =>
+  Array.from({ length: n + 1 }, (_, i) => (i < from ? at : i * 60));
+const runs = (labels: Labels, failures: string, successes: string) => [
+  s(B.runs, { ...labels, result: "failure" }, failures),
+  s(B.runs, { ...labels, result: "success" }, successes),
+];
+
+/** The BackupFailed cases assume prod's daily schedule, whose limit (and window) is 25 h. */
+function expect25h(...maxAges: Array<number | undefined>): void {
+  for (const a of maxAges) {
+    if (a !== 25 * HOUR) throw new Error(`BackupFailed cases expect a 25 h window, got ${a}`);
+  }
+}
 
 /** Cases per alert name; the test fails when a catalogue alert has none. */
 export function alertCases(m: ObservabilityModel): Record<string, AlertCases> {
@@ -245,6 +295,136 @@ export function alertCases(m: ObservabilityModel): Record<string, AlertCases> {
       ],
       ["primaries report 0 s, a replica 5 s", lag(0, 5)],
     ),
+    BackupTooOld: (() => {
+      const c: AlertCases = {
+        fire: [
+          {
+            what: "newest backup 3 h old (limit 2 h), runner up 4 h",
+            series: runner(0, held(HOUR, 0, 240)),
+            checks: [{ at: "4h", firing: [crit(BK)] }],
+          },
+          {
+            what: "newest backup 3 h old, runner restarted 30 min ago: a redeploy hides nothing",
+            series: [
+              s(B.runnerStart, BK, `0x209 ${12600}x30`),
+              s(B.maxAge, BK, held(MAX_AGE, 0, 240)),
+              s(B.lastSuccess, BK, held(HOUR, 0, 240)),
+            ],
+            checks: [{ at: "4h", firing: [crit(BK)] }],
+          },
+          {
+            what: "no backup ever, runner up 4 h (a limit of 2 h)",
+            series: runner(0, held(0, 0, 240)),
+            checks: [{ at: "4h", firing: [crit(BK)] }],
+          },
+        ],
+        quiet: [
+          {
+            what: "newest backup 1 h old",
+            series: runner(0, held(3 * HOUR, 0, 240)),
+            checks: [{ at: "4h", firing: [] }],
+          },
+          {
+            what: "a new database: no backup yet, runner up 1 h of its 2 h grace",
+            series: runner(180, held(0, 180, 240)),
+            checks: ["3h30m", "4h"].map((at) => ({ at, firing: [] })),
+          },
+          {
+            what: "over the limit for 10 minutes, under the 15 the alert waits",
+            series: runner(0, held(4 * HOUR - MAX_AGE - 600, 0, 240)),
+            checks: [{ at: "4h", firing: [] }],
+          },
+        ],
+      };
+      for (const k of [...c.fire, ...c.quiet]) k.interval = "1m";
+      return c;
+    })(),
+    WalArchivingFailing: (() => {
+      const c: AlertCases = {
+        fire: [
+          {
+            what: "every archive attempt fails from minute 2 on",
+            series: wal(Array<number>(11).fill(60), attempts(10, 0, 2)),
+            checks: [{ at: "10m", firing: [crit(BK)] }],
+          },
+          {
+            what: "nothing archived since the server started, only failures",
+            series: wal(Array<number>(11).fill(0), attempts(10, 0, 1)),
+            checks: [{ at: "10m", firing: [crit(BK)] }],
+          },
+        ],
+        quiet: [
+          {
+            what: "one failure at minute 3, archived again at minute 4",
+            series: wal(attempts(10, 60, 4), [0, 0, 0, ...Array<number>(8).fill(180)]),
+            checks: ["5m", "10m"].map((at) => ({ at, firing: [] })),
+          },
+          {
+            what: "failing for 4 minutes, then archived again",
+            series: wal(attempts(10, 60, 6), [0, 0, 120, 180, 240, 300, 300, 300, 300, 300, 300]),
+            checks: ["5m", "6m", "8m", "10m"].map((at) => ({ at, firing: [] })),
+          },
+          {
+            what: "the server is down: the runner reports zeros",
+            series: wal(Array<number>(11).fill(0), Array<number>(11).fill(0)),
+            checks: [{ at: "10m", firing: [] }],
+          },
+        ],
+      };
+      for (const k of [...c.fire, ...c.quiet]) k.interval = "1m";
+      return c;
+    })(),
+    BackupFailed: (() => {
+      const inventory = {
+        ...BK,
+        instance: "10.42.1.9:9188",
+        service: "inventory",
+        database: "inventory",
+        engine: "mysql",
+      };
+      const backedUp = (svc: string) => m.databases.find((d) => d.service === svc)?.backup;
+      // The prod stack's default schedule (daily): the window is 25 h.
+      expect25h(backedUp("orders")?.maxAgeSeconds, backedUp("inventory")?.maxAgeSeconds);
+      const label = (l: Labels) =>
+        warn({ service: l.service, database: l.database, engine: l.engine, window: "25h" });
+      const c: AlertCases = {
+        fire: [
+          {
+            what: "orders failed 2 h ago and inventory 10 min ago, after earlier successes",
+            series: [...runs(BK, "0x59 1x120", "1x180"), ...runs(inventory, "0x169 1x10", "1x180")],
+            checks: [{ at: "3h", firing: [label(BK), label(inventory)] }],
+          },
+          {
+            what: "orders failed, then its pod was replaced (a new series): one alert",
+            series: [
+              ...runs(BK, "0x59 1x60", "0x120"),
+              ...runs({ ...BK, instance: "10.42.1.8:9188" }, "_x120 0x60", "_x120 0x60"),
+            ],
+            checks: [{ at: "3h", firing: [label(BK)] }],
+          },
+        ],
+        quiet: [
+          {
+            what: "every run succeeds",
+            series: runs(BK, "0x180", "0x59 1x60 2x60"),
+            checks: [{ at: "3h", firing: [] }],
+          },
+        ],
+      };
+      for (const k of [...c.fire, ...c.quiet]) k.interval = "1m";
+      return {
+        ...c,
+        quiet: [
+          ...c.quiet,
+          {
+            what: "a failure 26 h ago, every daily run since succeeded",
+            interval: "1h",
+            series: runs(BK, "0 1x30", "0x2 1x28"),
+            checks: ["27h", "30h"].map((at) => ({ at, firing: [] })),
+          },
+        ],
+      };
+    })(),
     CertificateExpiringSoon: pair(
       "20m",
       [

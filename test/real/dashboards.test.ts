@@ -11,6 +11,7 @@ import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import {
+  BACKUP_METRICS,
   provisionedDatasourceUids,
   renderDashboards,
   renderGrafanaProvisioning,
@@ -135,6 +136,25 @@ for (const [kind, model] of STACKS) {
           expect(uids.has(v.datasource?.uid), `${file} variable ${v.name}`).toBe(true);
         }
       }
+    });
+
+    it("shows each database's backup age against its limit, and the backup's size", () => {
+      const d = dashboards.find(([file]) => file === "fjord-databases.json")![1];
+      const panels = d.panels as Panel[];
+      const backups = panels.findIndex((p) => p.type === "row" && p.title === "Backups");
+      expect(backups).toBeGreaterThan(0);
+      const [age, size] = panels.slice(backups + 1, backups + 3);
+      expect(age.title).toBe("Age of the newest backup");
+      expect(age.targets!.map((t) => t.expr)).toEqual([
+        `time() - max by (service, database) (${BACKUP_METRICS.lastSuccess}{service=~"$service"} > 0)`,
+        `max by (service, database) (${BACKUP_METRICS.maxAge}{service=~"$service"})`,
+      ]);
+      expect(size.title).toBe("Size of the newest backup");
+      expect(size.targets!.map((t) => t.expr)).toEqual([
+        `max by (service, database) (${BACKUP_METRICS.lastSize}{service=~"$service"})`,
+      ]);
+      expect((age as any).fieldConfig.defaults.unit).toBe("s");
+      expect((size as any).fieldConfig.defaults.unit).toBe("bytes");
     });
 
     it("has only PromQL that promtool parses", async () => {

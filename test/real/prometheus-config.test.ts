@@ -13,6 +13,10 @@ import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import {
+  BACKUP_METRICS_PATH,
+  BACKUP_METRICS_PORT,
+  BACKUP_METRICS_PORT_NAME,
+  backupScrapeJob,
   JOBS,
   observabilityFiles,
   renderAlertmanagerConfig,
@@ -67,6 +71,7 @@ describe("promtool check", () => {
             targets: ["orders-db:9187"],
             labels: { service: "orders", engine: "postgres" },
           },
+          backupScrapeJob({ service: "orders", host: "orders-db-backup" }),
         ],
       }),
     );
@@ -75,7 +80,8 @@ describe("promtool check", () => {
     config.rule_files = [rules];
     const r = await promtool(["check", "config", write("static.yml", stringify(config))]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/SUCCESS: 15 rules found/);
+    // 15 before backups; BackupTooOld, WalArchivingFailing and a BackupFailed per schedule period.
+    expect(r.stdout).toMatch(/SUCCESS: 18 rules found/);
   });
 
   it("accepts alerts.yml for nginx and Traefik gateways, annotation templates included", async () => {
@@ -100,6 +106,8 @@ interface Pod {
   ip: string;
   node: string;
   port: number;
+  /** The container port's name, where the pod spec gives one. */
+  portName?: string;
   labels: Record<string, string>;
   annotations?: Record<string, string>;
 }
@@ -111,6 +119,7 @@ function metaLabels(p: Pod): Record<string, string> {
     __meta_kubernetes_pod_ip: p.ip,
     __meta_kubernetes_pod_node_name: p.node,
     __meta_kubernetes_pod_container_port_number: String(p.port),
+    ...(p.portName ? { __meta_kubernetes_pod_container_port_name: p.portName } : {}),
     ...Object.fromEntries(
       Object.entries(p.labels).map(([k, v]) => [`__meta_kubernetes_pod_label_${clean(k)}`, v]),
     ),
@@ -128,6 +137,22 @@ const scrape = (port: number, p = "/metrics") => ({
   "prometheus.io/path": p,
 });
 
+const ORDERS_DB: Pod = {
+  namespace: "fjord-orders",
+  name: "orders-db-0",
+  ip: "10.42.1.5",
+  node: "osl-2",
+  port: 5432,
+  portName: "postgres",
+  labels: {
+    app: "orders-db",
+    "app.kubernetes.io/component": "database",
+    "fjord.io/owner-service": "orders",
+    "fjord.io/database-engine": "postgres",
+  },
+  annotations: { "prometheus.io/scrape": "true", "prometheus.io/port": "9187" },
+};
+
 const PODS: Pod[] = [
   {
     namespace: "fjord-system",
@@ -138,20 +163,10 @@ const PODS: Pod[] = [
     labels: { app: "gateway", "app.kubernetes.io/component": "gateway" },
     annotations: scrape(9113),
   },
-  {
-    namespace: "fjord-orders",
-    name: "orders-db-0",
-    ip: "10.42.1.5",
-    node: "osl-2",
-    port: 5432,
-    labels: {
-      app: "orders-db",
-      "app.kubernetes.io/component": "database",
-      "fjord.io/owner-service": "orders",
-      "fjord.io/database-engine": "postgres",
-    },
-    annotations: { "prometheus.io/scrape": "true", "prometheus.io/port": "9187" },
-  },
+  // One target per container port: the server, its exporter and its backup runner.
+  ORDERS_DB,
+  { ...ORDERS_DB, port: 9187, portName: "metrics" },
+  { ...ORDERS_DB, port: BACKUP_METRICS_PORT, portName: BACKUP_METRICS_PORT_NAME },
   {
     namespace: "fjord-orders",
     name: "orders-5d8b",
@@ -237,12 +252,16 @@ describe("Kubernetes-mode prometheus.yml", () => {
     const r = await promtool(["check", "service-discovery", "--timeout=2s", file, job]);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as Array<{ labels: Record<string, string> | null }>;
-    return out.map((t) => t.labels ?? {}).filter((l) => Object.keys(l).length > 0);
+    const kept = out.map((t) => t.labels ?? {}).filter((l) => Object.keys(l).length > 0);
+    // promtool lists one target per discovered port; Prometheus scrapes targets whose labels
+    // are all equal (a pod's ports rewritten to its annotated one) once.
+    const key = (l: Record<string, string>) => JSON.stringify(Object.entries(l).sort());
+    return kept.filter((l, i) => kept.findIndex((o) => key(o) === key(l)) === i);
   }
 
   it("relabels discovered pods into the labels alerts and dashboards select on", async () => {
-    const [node, gateway, databases, pods] = await Promise.all(
-      [JOBS.nodeExporter, JOBS.gateway, JOBS.databases, JOBS.pods].map(targets),
+    const [node, gateway, databases, backups, pods] = await Promise.all(
+      [JOBS.nodeExporter, JOBS.gateway, JOBS.databases, JOBS.backups, JOBS.pods].map(targets),
     );
     expect(node).toHaveLength(1);
     expect(node[0]).toMatchObject({
@@ -267,6 +286,21 @@ describe("Kubernetes-mode prometheus.yml", () => {
       engine: "postgres",
       namespace: "fjord-orders",
     });
+
+    // The same pod's runner, by its port's name, at its own path; `engine` and `database` come
+    // from the runner's series, so the target must not set them.
+    expect(backups).toHaveLength(1);
+    expect(backups[0]).toMatchObject({
+      __address__: `10.42.1.5:${BACKUP_METRICS_PORT}`,
+      __metrics_path__: BACKUP_METRICS_PATH,
+      job: JOBS.backups,
+      service: "orders",
+      namespace: "fjord-orders",
+      pod: "orders-db-0",
+      node: "osl-2",
+    });
+    expect(backups[0].engine).toBeUndefined();
+    expect(backups[0].database).toBeUndefined();
 
     // Only the annotated service pod: gateway and database pods belong to their own jobs,
     // unannotated pods are skipped, and namespaces outside fjord are never looked at.

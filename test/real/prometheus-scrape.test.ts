@@ -113,6 +113,7 @@ describe("Prometheus scraping a real node exporter", () => {
       await new Promise((r) => setTimeout(r, 250));
     }
     expect(groups.map((g) => g.name).sort()).toEqual([
+      "fjord-backups",
       "fjord-certificates",
       "fjord-databases",
       "fjord-gateway",

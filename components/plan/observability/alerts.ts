@@ -3,9 +3,10 @@
  * and the spec key that changes it. The rule file renderer, docs/observability.md and the promtool
  * tests all read this one list, so an alert cannot exist in one of them and not the others.
  */
+import { BACKUP_METRICS as B } from "./backups";
 import { JOBS, rateWindow, type ObservabilityModel } from "./model";
 
-export type AlertGroup = "node" | "targets" | "gateway" | "databases" | "certificates";
+export type AlertGroup = "node" | "targets" | "gateway" | "databases" | "backups" | "certificates";
 export type Severity = "critical" | "warning";
 
 export interface AlertRule {
@@ -23,6 +24,8 @@ export interface AlertRule {
   summary: string;
   /** Extra labels on the alert (e.g. `route`, `budget_ms`). */
   labels?: Record<string, string>;
+  /** What to do about it: a path and anchor in this repository (the `runbook_url` annotation). */
+  runbook?: string;
 }
 
 export interface RecordingRule {
@@ -211,6 +214,94 @@ function databaseAlerts(m: ObservabilityModel): AlertRule[] {
   ];
 }
 
+/** A Prometheus range for a whole number of minutes, in hours where it is whole hours. */
+function range(seconds: number): string {
+  const minutes = Math.ceil(seconds / 60);
+  return minutes % 60 === 0 ? `${minutes / 60}h` : `${minutes}m`;
+}
+
+const BACKUP_RUNBOOK = "docs/backups.md";
+
+/** Backed-up databases by their limit (schedule gap + 1 h), in spec order. */
+function windows(m: ObservabilityModel): Map<number, ObservabilityModel["databases"]> {
+  const out = new Map<number, ObservabilityModel["databases"]>();
+  for (const d of m.databases) {
+    if (!d.backup) continue;
+    out.set(d.backup.maxAgeSeconds, [...(out.get(d.backup.maxAgeSeconds) ?? []), d]);
+  }
+  return out;
+}
+
+/**
+ * Backups, from each database's backup runner. The runner reports its own limit
+ * (`max_age_seconds`), so one rule serves every schedule. A runner that cannot be scraped is
+ * `TargetDown` (its `up` is 0 like any target's).
+ */
+function backupAlerts(m: ObservabilityModel): AlertRule[] {
+  const age = `time() - ${B.lastSuccess}`;
+  return [
+    {
+      name: "BackupTooOld",
+      group: "backups",
+      // Grace only while the runner has found no backup at all (a new database): it gets one
+      // schedule period from the runner's start. A database that has backups is judged by their
+      // age alone, so restarts and redeploys of the runner never hide a stale backup.
+      expr:
+        `${age} > ${B.maxAge}` +
+        ` and (${B.lastSuccess} > 0 or time() - ${B.runnerStart} > ${B.maxAge})`,
+      for: "15m",
+      severity: "critical",
+      threshold:
+        "newest backup older than the schedule's longest gap + 1 h, or none after that long",
+      change: "fjord:backups.schedule (or the database's backup.schedule)",
+      summary:
+        "database {{ $labels.database }} of {{ $labels.service }}: " +
+        "{{ if gt $value 1e9 }}no backup found since its runner started{{ else }}newest backup is " +
+        "{{ $value | humanizeDuration }} old{{ end }}, longer than its schedule allows",
+      runbook: `${BACKUP_RUNBOOK}#backup-too-old`,
+    },
+    {
+      name: "WalArchivingFailing",
+      group: "backups",
+      // PostgreSQL retries a failed segment until it is archived, so while the newest attempt
+      // failed, the archive (and point-in-time recovery) stops and pg_wal grows.
+      expr: `${B.walLastFailed} > ${B.walLastArchived}`,
+      for: "5m",
+      severity: "critical",
+      threshold: "last WAL archive attempt failed, none succeeded since",
+      change: "not configurable",
+      summary:
+        "database {{ $labels.database }} of {{ $labels.service }}: WAL archiving fails " +
+        "(last failure {{ $value | humanizeTimestamp }}); point-in-time recovery stops there " +
+        "and pg_wal grows until it is fixed",
+      runbook: `${BACKUP_RUNBOOK}#wal-archiving-failing`,
+    },
+    // One rule per schedule period among the backed-up databases: a failed run stays visible
+    // for that period plus an hour, until the next scheduled run has had time to succeed.
+    ...[...windows(m)].map(([seconds, dbs]): AlertRule => {
+      const w = range(seconds);
+      const schedules = [...new Set(dbs.map((d) => `"${d.backup!.schedule}"`))].join(", ");
+      return {
+        name: "BackupFailed",
+        group: "backups",
+        // Summed over runner restarts: a new pod is a new series.
+        expr:
+          `sum by (service, database, engine) (increase(${B.runs}` +
+          `{service=~"${dbs.map((d) => d.service).join("|")}",result="failure"}[${w}])) > 0`,
+        for: "0m",
+        severity: "warning",
+        threshold: `a failed run within ${w} (schedule ${schedules} + 1 h)`,
+        change: "fjord:backups.schedule (or the database's backup.schedule)",
+        summary:
+          "database {{ $labels.database }} of {{ $labels.service }}: " +
+          `{{ $value | printf "%.0f" }} backup run(s) failed within the last ${w}; older backups are untouched`,
+        labels: { window: w },
+        runbook: `${BACKUP_RUNBOOK}#backup-failed`,
+      };
+    }),
+  ];
+}
+
 function certificateAlerts(m: ObservabilityModel): AlertRule[] {
   const d = m.thresholds.certExpiryDays;
   return [
@@ -238,6 +329,7 @@ export function alertCatalogue(m: ObservabilityModel): AlertRule[] {
     ...targetAlerts(),
     ...gatewayAlerts(m),
     ...databaseAlerts(m),
+    ...backupAlerts(m),
     ...certificateAlerts(m),
   ];
 }

@@ -17,6 +17,7 @@ import { renderAlertRules } from "./rules";
 
 export * from "./model";
 export * from "./alerts";
+export * from "./backups";
 export * from "./prometheus";
 export * from "./rules";
 export * from "./alertmanager";

@@ -5,6 +5,7 @@
 import type { Spec } from "../../config";
 import { PORTS } from "../../config/ports";
 import { parseDuration } from "../../config/units";
+import { maxBackupAgeSeconds } from "../database/backup";
 
 export { PORTS };
 
@@ -21,6 +22,8 @@ export const JOBS = {
   nodeExporter: "node-exporter",
   gateway: "gateway",
   databases: "databases",
+  /** The database backup runners (Docker: `backups-<service>`, one per database). */
+  backups: "backups",
   prometheus: "prometheus",
 } as const;
 
@@ -48,6 +51,15 @@ export interface DatabaseTarget {
   /** Owning service. */
   service: string;
   engine: "postgres" | "mysql";
+  /** SQL database name: the backup metrics' `database` label. */
+  name: string;
+  /** Present when the database is backed up. */
+  backup?: {
+    /** Cron, UTC. */
+    schedule: string;
+    /** The longest the schedule leaves between two backups, plus an hour (as the runner reports). */
+    maxAgeSeconds: number;
+  };
 }
 
 export interface ObservabilityModel {
@@ -79,7 +91,22 @@ export function observabilityModel(spec: Spec): ObservabilityModel {
       .map((s) => ({ route: s.name, path: s.route!.path, budgetMs: s.route!.budgetMs })),
     databases: spec.services
       .filter((s) => s.database)
-      .map((s) => ({ service: s.name, engine: s.database!.engine })),
+      .map((s) => {
+        const db = s.database!;
+        return {
+          service: s.name,
+          engine: db.engine,
+          name: db.name,
+          ...(db.backup
+            ? {
+                backup: {
+                  schedule: db.backup.schedule,
+                  maxAgeSeconds: maxBackupAgeSeconds(db.backup.schedule),
+                },
+              }
+            : {}),
+        };
+      }),
     services: spec.services.map((s) => s.name),
     thresholds: { ...o.alerts },
     logRetention: o.logRetention,

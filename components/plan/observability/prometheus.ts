@@ -3,6 +3,7 @@
  * `prometheus.io/*` annotations), `static` lists host:port targets (the Docker dev target).
  * Job names are part of the contract: alert rules and dashboards select on them (see JOBS).
  */
+import { BACKUP_METRICS_PATH, BACKUP_METRICS_PORT, BACKUP_METRICS_PORT_NAME } from "./backups";
 import { JOBS, PORTS } from "./model";
 import { toYaml } from "./yaml";
 
@@ -134,6 +135,17 @@ function kubernetesJobs(d: Extract<Discovery, { kind: "kubernetes" }>): unknown[
       copy(podLabel("fjord.io/owner-service"), "service"),
       copy(podLabel("fjord.io/database-engine"), "engine"),
     ]),
+    {
+      // A second endpoint of the database pods (their annotations name the exporter): the
+      // backup runner, found by its container port's name. Its series carry their own
+      // `database` and `engine`, so only the pod's identity and service are added here.
+      ...podJob(JOBS.backups, d.namespaces, [
+        keep(meta("container_port_name"), BACKUP_METRICS_PORT_NAME),
+        ...podIdentity,
+        copy(podLabel("fjord.io/owner-service"), "service"),
+      ]),
+      metrics_path: BACKUP_METRICS_PATH,
+    },
     podJob(JOBS.pods, d.namespaces, [
       // The jobs above own these; scraping them twice would double every sum.
       drop(component, "gateway|database"),
@@ -143,6 +155,25 @@ function kubernetesJobs(d: Extract<Discovery, { kind: "kubernetes" }>): unknown[
       copy(podLabel("app"), "service"),
     ]),
   ];
+}
+
+/**
+ * The static job for one database's backup runner (the Docker target): `backups-<service>`,
+ * scraped at `host:9188/metrics.txt` and labelled with the service, like its database's job.
+ * No `engine` or `database` label: the runner's series carry both, and a target label of the
+ * same name would push the series' own into `exported_*`.
+ */
+export function backupScrapeJob(runner: {
+  service: string;
+  host: string;
+  port?: number;
+}): StaticJob {
+  return {
+    job: `${JOBS.backups}-${runner.service}`,
+    targets: [`${runner.host}:${runner.port ?? BACKUP_METRICS_PORT}`],
+    metricsPath: BACKUP_METRICS_PATH,
+    labels: { service: runner.service },
+  };
 }
 
 function staticJobs(jobs: StaticJob[]): unknown[] {

@@ -3,7 +3,14 @@ import { alertCatalogue, gatewayRecordingRules, type AlertGroup } from "./alerts
 import type { ObservabilityModel } from "./model";
 import { toYaml } from "./yaml";
 
-const GROUP_ORDER: AlertGroup[] = ["node", "targets", "gateway", "databases", "certificates"];
+const GROUP_ORDER: AlertGroup[] = [
+  "node",
+  "targets",
+  "gateway",
+  "databases",
+  "backups",
+  "certificates",
+];
 
 export function renderAlertRules(m: ObservabilityModel): string {
   const alerts = alertCatalogue(m);
@@ -18,7 +25,12 @@ export function renderAlertRules(m: ObservabilityModel): string {
         expr: a.expr,
         for: a.for,
         labels: { severity: a.severity, ...a.labels },
-        annotations: { summary: a.summary, threshold: a.threshold, change: a.change },
+        annotations: {
+          summary: a.summary,
+          threshold: a.threshold,
+          change: a.change,
+          ...(a.runbook ? { runbook_url: a.runbook } : {}),
+        },
       }));
     if (rules.length > 0) groups.push({ name: `fjord-${group}`, rules });
   }

@@ -10,6 +10,14 @@ import {
 
 const ROOT = path.resolve(__dirname, "../../..");
 
+/**
+ * The backup target of a prod stack file that sets none (prod refuses databases without
+ * backups); the backup alerts, dashboard and scrape jobs need backed-up databases to show.
+ */
+export const FIXTURE_BACKUPS = {
+  target: { endpoint: "s3.osl1.example.no", bucket: "fjord-backups", region: "no-osl1" },
+};
+
 /** `Pulumi.<stack>.yaml` through the same parser the program uses, with `fjord:` overrides. */
 export function stackSpec(stack = "prod", overrides: Record<string, unknown> = {}): Spec {
   const doc = parse(readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as {
@@ -18,7 +26,13 @@ export function stackSpec(stack = "prod", overrides: Record<string, unknown> = {
   const values = Object.fromEntries(
     Object.entries(doc.config).map(([k, v]) => [k.slice("fjord:".length), v]),
   );
-  return parseSpec({ stack, values: { ...values, ...overrides }, secrets: {}, dryRun: true }).spec;
+  const backups = values.backups ?? (values.environment === "prod" ? FIXTURE_BACKUPS : undefined);
+  return parseSpec({
+    stack,
+    values: { ...values, ...(backups ? { backups } : {}), ...overrides },
+    secrets: {},
+    dryRun: true,
+  }).spec;
 }
 
 export function stackModel(

@@ -2,8 +2,14 @@ import { readFileSync } from "fs";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { planDatabase } from "../../../components/plan/database";
 import {
   alertCatalogue,
+  BACKUP_METRICS,
+  BACKUP_METRICS_PATH,
+  BACKUP_METRICS_PORT,
+  BACKUP_METRICS_PORT_NAME,
+  backupScrapeJob,
   DATASOURCE_UIDS,
   DEFAULT_RECEIVER,
   GATEWAY_SERIES,
@@ -18,7 +24,7 @@ import {
   renderPrometheusConfig,
   retentionHours,
 } from "../../../components/plan/observability";
-import { stackModel } from "./observability-fixtures";
+import { stackModel, stackSpec } from "./observability-fixtures";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const prod = stackModel("prod");
@@ -33,6 +39,12 @@ describe("observability model", () => {
       "orders:postgres",
       "inventory:mysql",
       "payment:postgres",
+    ]);
+    // The default daily schedule: a 24 h gap, plus the hour a backup may take.
+    expect(prod.databases.map((d) => [d.name, d.backup?.maxAgeSeconds])).toEqual([
+      ["orders", 25 * 3600],
+      ["inventory", 25 * 3600],
+      ["payment", 25 * 3600],
     ]);
     expect(prod.scrapeInterval).toBe("15s");
     expect(prod.thresholds.cpuStealPercent).toBe(2);
@@ -69,6 +81,7 @@ describe("prometheus.yml", () => {
       JOBS.nodeExporter,
       JOBS.gateway,
       JOBS.databases,
+      JOBS.backups,
       JOBS.pods,
     ]);
     for (const j of k8s.scrape_configs.slice(1)) {
@@ -84,6 +97,52 @@ describe("prometheus.yml", () => {
       scrape_interval: "15s",
       external_labels: { fjord_stack: "prod" },
     });
+  });
+
+  it("scrapes each database pod's backup runner by its port's name, at the runner's path", () => {
+    const backups = k8s.scrape_configs.find((j: any) => j.job_name === JOBS.backups);
+    expect(backups.metrics_path).toBe(BACKUP_METRICS_PATH);
+    expect(backups.kubernetes_sd_configs[0].namespaces.names).toEqual([
+      "fjord-system",
+      "fjord-orders",
+    ]);
+    expect(backups.relabel_configs[0]).toEqual({
+      source_labels: ["__meta_kubernetes_pod_container_port_name"],
+      action: "keep",
+      regex: BACKUP_METRICS_PORT_NAME,
+    });
+    // The address stays the discovered port's (no annotation rewrite), and the runner's own
+    // `database` and `engine` labels are not overwritten by target labels.
+    const targets = backups.relabel_configs.map((r: any) => r.target_label).filter(Boolean);
+    expect(targets).toEqual(["namespace", "pod", "node", "service"]);
+    // The databases job scrapes the exporter only; the catch-all job skips database pods.
+    const db = k8s.scrape_configs.find((j: any) => j.job_name === JOBS.databases);
+    expect(db.metrics_path).toBeUndefined();
+  });
+
+  it("gives the Docker target a static job per backup runner", () => {
+    expect(backupScrapeJob({ service: "orders", host: "fjord-dev-orders-db-backup" })).toEqual({
+      job: "backups-orders",
+      targets: [`fjord-dev-orders-db-backup:${BACKUP_METRICS_PORT}`],
+      metricsPath: BACKUP_METRICS_PATH,
+      labels: { service: "orders" },
+    });
+    const doc = parse(
+      renderPrometheusConfig({
+        scrapeInterval: "15s",
+        discovery: {
+          kind: "static",
+          jobs: [backupScrapeJob({ service: "orders", host: "orders-db-backup", port: 19188 })],
+        },
+      }),
+    );
+    expect(doc.scrape_configs).toEqual([
+      {
+        job_name: "backups-orders",
+        metrics_path: "/metrics.txt",
+        static_configs: [{ targets: ["orders-db-backup:19188"], labels: { service: "orders" } }],
+      },
+    ]);
   });
 
   it("keeps everything in the platform unless remote write is configured", () => {
@@ -144,6 +203,7 @@ describe("alert rules", () => {
       "fjord-targets",
       "fjord-gateway",
       "fjord-databases",
+      "fjord-backups",
       "fjord-certificates",
     ]);
   });
@@ -180,6 +240,58 @@ describe("alert rules", () => {
     const records = rules.groups[0].rules;
     expect(records.map((r: any) => r.record)).toEqual(Object.values(GATEWAY_SERIES));
     expect(records[2].expr).toContain("unwrap duration_s");
+  });
+
+  it("has one BackupFailed per schedule period, over the databases that are backed up", () => {
+    const failed = (m: typeof prod) => alertCatalogue(m).filter((a) => a.name === "BackupFailed");
+    expect(failed(prod).map((a) => [a.labels?.window, a.expr])).toEqual([
+      [
+        "25h",
+        `sum by (service, database, engine) (increase(${BACKUP_METRICS.runs}{service=~"orders|inventory|payment",result="failure"}[25h])) > 0`,
+      ],
+    ]);
+    const mixed = {
+      ...prod,
+      databases: [
+        { ...prod.databases[0], backup: { schedule: "0 * * * *", maxAgeSeconds: 2 * 3600 } },
+        { ...prod.databases[1], backup: undefined },
+        prod.databases[2],
+      ],
+    };
+    expect(
+      failed(mixed).map((a) => [a.labels?.window, a.expr.match(/service=~"([^"]+)"/)?.[1]]),
+    ).toEqual([
+      ["2h", "orders"],
+      ["25h", "payment"],
+    ]);
+    expect(failed({ ...prod, databases: [] })).toEqual([]);
+  });
+
+  it("links every backup alert to its runbook in docs/backups.md", () => {
+    const rules = doc.groups.find((g: any) => g.name === "fjord-backups").rules;
+    expect(rules.map((r: any) => [r.alert, r.annotations.runbook_url])).toEqual([
+      ["BackupTooOld", "docs/backups.md#backup-too-old"],
+      ["WalArchivingFailing", "docs/backups.md#wal-archiving-failing"],
+      ["BackupFailed", "docs/backups.md#backup-failed"],
+    ]);
+    expect(rules.map((r: any) => r.labels.severity)).toEqual(["critical", "critical", "warning"]);
+  });
+
+  it("reads the metrics the backup runner writes, on the port and path it serves", () => {
+    const spec = stackSpec("prod");
+    for (const s of spec.services.filter((x) => x.database)) {
+      const backup = planDatabase(s.database!).backup!;
+      expect(backup.metricsPort).toBe(BACKUP_METRICS_PORT);
+      expect(backup.metricsPath).toBe(BACKUP_METRICS_PATH);
+      const runner = Object.entries(backup.files).find(([f]) => f.endsWith("/run.sh"))![1];
+      for (const [key, name] of Object.entries(BACKUP_METRICS)) {
+        const wal = key.startsWith("wal");
+        expect(runner.includes(`# TYPE ${name} `), `${s.name}: ${name}`).toBe(
+          !wal || s.database!.engine === "postgres",
+        );
+      }
+      expect(runner).toContain('result=\\"failure\\"');
+    }
   });
 
   it("documents every alert: threshold, `for`, severity and how to change it", () => {

@@ -1,14 +1,19 @@
-/** Databases: availability, connection saturation, throughput, cache efficiency, lag. */
+/** Databases: availability, connection saturation, throughput, cache efficiency, lag, backups. */
+import { BACKUP_METRICS as B } from "../backups";
 import { JOBS, type ObservabilityModel } from "../model";
 import { dashboard, Ids, labelVariable, logs, row, timeSeries } from "./common";
 
 const SEL = `job="${JOBS.databases}",service=~"$service"`;
 const rate = (metric: string) => `rate(${metric}{${SEL}}[$__rate_interval])`;
 const sumRate = (metric: string) => `sum by (service) (${rate(metric)})`;
+/** Backup runners are their own scrape job (one per database on Docker), so no `job` here. */
+const BACKUP_SEL = `service=~"$service"`;
+const perDatabase = (expr: string) => `max by (service, database) (${expr})`;
 
 export function databasesDashboard(m: ObservabilityModel) {
   const ids = new Ids();
   const engines = new Set(m.databases.map((d) => d.engine));
+  const backedUp = m.databases.filter((d) => d.backup).map((d) => d.service);
   return dashboard(
     "fjord-databases",
     "fjord / Databases",
@@ -105,6 +110,49 @@ export function databasesDashboard(m: ObservabilityModel) {
         [{ expr: sumRate("pg_stat_database_deadlocks"), legend: "{{service}}" }],
         {
           min: 0,
+        },
+      ),
+    )
+    .withRow(row(ids, "Backups"))
+    .withPanel(
+      timeSeries(
+        ids,
+        "Age of the newest backup",
+        [
+          {
+            // A runner that has found no backup reports 0; leave it out rather than plot 56 years.
+            expr: `time() - ${perDatabase(`${B.lastSuccess}{${BACKUP_SEL}} > 0`)}`,
+            legend: "{{service}} {{database}}",
+          },
+          {
+            expr: perDatabase(`${B.maxAge}{${BACKUP_SEL}}`),
+            legend: "{{service}} {{database}} limit",
+          },
+        ],
+        {
+          unit: "s",
+          min: 0,
+          description:
+            "BackupTooOld fires when the age passes its limit: the schedule's longest gap plus one hour. " +
+            `Backed-up databases: ${backedUp.join(", ") || "none"}.`,
+        },
+      ),
+    )
+    .withPanel(
+      timeSeries(
+        ids,
+        "Size of the newest backup",
+        [
+          {
+            expr: perDatabase(`${B.lastSize}{${BACKUP_SEL}}`),
+            legend: "{{service}} {{database}}",
+          },
+        ],
+        {
+          unit: "bytes",
+          min: 0,
+          description:
+            "Stored size in the bucket (compressed, and encrypted where backups are); a sudden change is worth a look.",
         },
       ),
     )
