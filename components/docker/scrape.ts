@@ -4,7 +4,7 @@
  * static job carries one label set and alerts read `service` from the series.
  */
 import type { PlatformPlan } from "../plan";
-import { JOBS, PORTS, type StaticJob } from "../plan/observability";
+import { JOBS, PORTS, backupScrapeJob, type StaticJob } from "../plan/observability";
 import type { Topology } from "./topology";
 
 export interface ScrapeInputs {
@@ -37,6 +37,16 @@ export function dockerScrapeJobs(
         targets: [`${topo.databaseHost(s.name)}-exporter:${database.plan.exporterPort}`],
         labels: { service: s.name, engine: database.plan.engine },
       });
+      // The runner sits on the metrics network under the name ServiceDatabase gives it.
+      if (database.plan.backup) {
+        jobs.push(
+          backupScrapeJob({
+            service: s.name,
+            host: `${topo.databaseHost(s.name)}-backup`,
+            port: database.plan.backup.metricsPort,
+          }),
+        );
+      }
     }
   }
   return jobs;
