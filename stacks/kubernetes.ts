@@ -9,8 +9,7 @@ import { K3sCluster } from "../components/nodes";
 export function deployKubernetes(
   spec: Spec,
   secret: (key: SecretKey) => pulumi.Output<string> | undefined,
-  // Wired into the Platform's databases by the Kubernetes backup work (#15).
-  _backupKeys?: { accessKeyId: pulumi.Output<string>; secretAccessKey: pulumi.Output<string> },
+  backupKeys?: { accessKeyId: pulumi.Output<string>; secretAccessKey: pulumi.Output<string> },
 ) {
   // Relative to the project (where Pulumi.yaml is), not to the program's directory.
   const renderDir = path.resolve(pulumi.runtime.getRootDirectory(), spec.cluster.renderDir);
@@ -47,7 +46,11 @@ export function deployKubernetes(
       break;
     }
   }
-  const platform = new Platform("fjord", { spec }, { providers: [provider] });
+  const platform = new Platform(
+    "fjord",
+    { spec, ...(backupKeys ? { backupKeys } : {}) },
+    { providers: [provider] },
+  );
   return {
     namespaces: platform.namespaces,
     gatewayService: platform.gatewayService,

@@ -2,9 +2,20 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import type { EnvVar, ServiceDatabasePlan } from "../plan";
-import { databaseExporter } from "../plan/database";
+import { type BackupEnvVar, databaseExporter } from "../plan/database";
 import { restrictedSecurityContext, serviceDns, workloadLabels } from "./naming";
 import { allowIngress, allowScrape } from "./network";
+import {
+  BACKUP_OFF_ANNOTATION,
+  type BackupKeys,
+  backupConfigMap,
+  backupFilesHash,
+  backupPod,
+  backupPolicies,
+  backupSecretData,
+} from "./database-backup";
+
+export type { BackupKeys } from "./database-backup";
 
 export interface ServiceDatabaseArgs {
   /** The owning service's namespace; the database never leaves it. */
@@ -15,6 +26,8 @@ export interface ServiceDatabaseArgs {
   region: string;
   /** @default the cluster's default StorageClass */
   storageClassName?: string;
+  /** The object store's keys. Required when the plan has backups. */
+  backupKeys?: BackupKeys;
 }
 
 /**
@@ -40,6 +53,15 @@ export class ServiceDatabase extends pulumi.ComponentResource {
       "fjord.io/database-engine": plan.engine,
     };
 
+    const backup = plan.backup;
+    const keys = args.backupKeys;
+    if (backup && !keys) {
+      throw new pulumi.ResourceError(
+        `fjord:backupAccessKeyId, fjord:backupSecretAccessKey: the database of ${owner} is backed up, so set the object store's keys with \`pulumi config set --secret\``,
+        this,
+      );
+    }
+
     const credentials = new Map(
       plan.credentials.map((key) => [
         key,
@@ -60,7 +82,12 @@ export class ServiceDatabase extends pulumi.ComponentResource {
         stringData: {
           username: plan.user,
           database: plan.name,
-          ...Object.fromEntries([...credentials].map(([k, v]) => [k, pulumi.secret(v)])),
+          ...Object.fromEntries(
+            [
+              ...credentials,
+              ...Object.entries(backup ? backupSecretData(name, backup, keys!, this) : {}),
+            ].map(([k, v]) => [k, pulumi.secret(v)]),
+          ),
         },
       },
       { parent: this },
@@ -75,7 +102,7 @@ export class ServiceDatabase extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const env = (vars: EnvVar[]) =>
+    const env = (vars: Array<EnvVar | BackupEnvVar>) =>
       vars.map((v) =>
         "secret" in v
           ? {
@@ -109,10 +136,41 @@ export class ServiceDatabase extends pulumi.ComponentResource {
       requests: { cpu: "25m", memory: "32Mi" },
       limits: { cpu: "100m", memory: "64Mi" },
     };
+    // A restore gets a new claim, named after its restore point: the StatefulSet is replaced, and
+    // the old claim (which Kubernetes retains) keeps the database the restore started from.
+    const dataVolume = backup?.restore ? `data-${backup.restore.volumeSuffix}` : "data";
+    const scratch = (d: string) => {
+      const i = plan.scratchDirs.indexOf(d);
+      if (i < 0) throw new Error(`${d} is not one of ${app}'s scratch directories`);
+      return `scratch-${i}`;
+    };
+    // The backup's variables for the server too: PostgreSQL's archive_command runs pgBackRest.
+    const serverEnv = env([...plan.serverEnv, ...(backup?.env ?? [])]);
+    const extra = backup
+      ? backupPod({
+          plan,
+          backup,
+          image: db.image,
+          env: serverEnv,
+          configMapName: backupConfigMap(
+            name,
+            { app, namespace: args.namespace, labels: dbLabels, backup },
+            this,
+          ).metadata.name,
+          dataVolume,
+          socketVolume: scratch(plan.socketDir),
+          serverResources: resources,
+        })
+      : undefined;
     new k8s.apps.v1.StatefulSet(
       `${name}-statefulset`,
       {
-        metadata: { name: app, namespace: args.namespace, labels: dbLabels },
+        metadata: {
+          name: app,
+          namespace: args.namespace,
+          labels: dbLabels,
+          ...(plan.backupOff ? { annotations: { [BACKUP_OFF_ANNOTATION]: plan.backupOff } } : {}),
+        },
         spec: {
           serviceName: service.metadata.name,
           replicas: 1,
@@ -125,6 +183,7 @@ export class ServiceDatabase extends pulumi.ComponentResource {
                 "prometheus.io/port": String(plan.exporterPort),
                 // Restart on config change: the servers read their config only at start.
                 "fjord.io/config-hash": plan.configHash,
+                ...(backup ? { "fjord.io/backup-hash": backupFilesHash(backup) } : {}),
               },
             },
             spec: {
@@ -135,12 +194,13 @@ export class ServiceDatabase extends pulumi.ComponentResource {
                 fsGroup: plan.uid,
                 seccompProfile: { type: "RuntimeDefault" },
               },
+              ...(extra?.initContainers.length ? { initContainers: extra.initContainers } : {}),
               containers: [
                 {
                   name: plan.engine,
                   image: db.image,
                   args: plan.args,
-                  env: env(plan.serverEnv),
+                  env: serverEnv,
                   ports: [{ name: "db", containerPort: plan.port }],
                   resources,
                   readinessProbe: {
@@ -155,9 +215,10 @@ export class ServiceDatabase extends pulumi.ComponentResource {
                   },
                   securityContext: restrictedSecurityContext(plan.uid),
                   volumeMounts: [
-                    { name: "data", mountPath: plan.dataDir },
+                    { name: dataVolume, mountPath: plan.dataDir },
                     { name: "config", mountPath: plan.configDir, readOnly: true },
-                    ...plan.scratchDirs.map((d, i) => ({ name: `scratch-${i}`, mountPath: d })),
+                    ...plan.scratchDirs.map((d) => ({ name: scratch(d), mountPath: d })),
+                    ...(extra?.serverMounts ?? []),
                   ],
                 },
                 {
@@ -169,16 +230,18 @@ export class ServiceDatabase extends pulumi.ComponentResource {
                   resources: exporterResources,
                   securityContext: restrictedSecurityContext(65534),
                 },
+                ...(extra ? [extra.sidecar] : []),
               ],
               volumes: [
                 { name: "config", configMap: { name: configMap.metadata.name } },
-                ...plan.scratchDirs.map((_, i) => ({ name: `scratch-${i}`, emptyDir: {} })),
+                ...plan.scratchDirs.map((d) => ({ name: scratch(d), emptyDir: {} })),
+                ...(extra?.volumes ?? []),
               ],
             },
           },
           volumeClaimTemplates: [
             {
-              metadata: { name: "data", labels: dbLabels },
+              metadata: { name: dataVolume, labels: dbLabels },
               spec: {
                 accessModes: ["ReadWriteOnce"],
                 ...(args.storageClassName ? { storageClassName: args.storageClassName } : {}),
@@ -188,7 +251,10 @@ export class ServiceDatabase extends pulumi.ComponentResource {
           ],
         },
       },
-      { parent: this },
+      // A restore downloads the whole backup before the server answers.
+      backup?.restore
+        ? { parent: this, customTimeouts: { create: "30m", update: "30m" } }
+        : { parent: this },
     );
 
     new k8s.networking.v1.NetworkPolicy(
@@ -207,6 +273,9 @@ export class ServiceDatabase extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    if (backup) {
+      backupPolicies(name, { app, namespace: args.namespace, labels: dbLabels, backup }, this);
+    }
 
     this.serviceName = service.metadata.name;
     this.endpoint = pulumi

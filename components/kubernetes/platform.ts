@@ -4,7 +4,7 @@ import type { Spec } from "../config";
 import { bindGateway, planPlatform, serviceEnv } from "../plan";
 import { SelfSignedCertificate } from "../tls";
 import { Microservice } from "./microservice";
-import { ServiceDatabase } from "./database";
+import { type BackupKeys, ServiceDatabase } from "./database";
 import { ApiGateway } from "./gateway";
 import { Observability } from "./observability";
 import { MANAGED_BY, SYSTEM_NAMESPACE, serviceDns, serviceNamespace } from "./naming";
@@ -13,6 +13,8 @@ import { allowDns, allowEgress, allowIngress, allowScrape, defaultDeny } from ".
 export interface PlatformArgs {
   /** The validated stack spec. */
   spec: Spec;
+  /** The object store's keys (secret config), when fjord:backups.target is set. */
+  backupKeys?: BackupKeys;
 }
 
 /**
@@ -84,7 +86,12 @@ export class Platform extends pulumi.ComponentResource {
       const db = database
         ? new ServiceDatabase(
             database.app,
-            { namespace: nsName, database, region: s.region },
+            {
+              namespace: nsName,
+              database,
+              region: s.region,
+              ...(database.plan.backup && args.backupKeys ? { backupKeys: args.backupKeys } : {}),
+            },
             svcOpts,
           )
         : undefined;
