@@ -51,13 +51,23 @@ export function parseCron(text: string): CronSchedule | string {
     if (typeof values === "string") return `${f.name} field "${parts[i]}": ${values}`;
     fields.push(i === 4 ? [...new Set(values.map((d) => d % 7))].sort((a, b) => a - b) : values);
   }
-  return {
+  const schedule: CronSchedule = {
     text,
     fields: fields as CronSchedule["fields"],
     domRestricted: parts[2] !== "*" && !parts[2].startsWith("*/"),
     dowRestricted: parts[4] !== "*" && !parts[4].startsWith("*/"),
   };
+  // "0 0 30 2 *" parses, but never fires: refuse it rather than plan a backup that never runs.
+  const [, , dom, month] = schedule.fields;
+  const anyDayOfWeek = schedule.domRestricted && schedule.dowRestricted;
+  if (!anyDayOfWeek && !month.some((m) => dom.some((d) => d <= DAYS_IN_MONTH[m - 1]))) {
+    return `day of month field "${parts[2]}": no such day in month "${parts[3]}", so the schedule never fires`;
+  }
+  return schedule;
 }
+
+/** The most days each month can have (February in a leap year). */
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 function parseField(
   text: string,
@@ -102,16 +112,28 @@ export function cronMatches(s: CronSchedule, t: Date): boolean {
   return domOk && dowOk;
 }
 
-/** The next minute at or after `from` in which the schedule fires (searches up to ~4 years). */
+/**
+ * The next minute at or after `from` in which the schedule fires, or undefined if it does not
+ * within 8 years and a day (a leap-day schedule waits 8 years around 2100).
+ */
 export function nextRun(s: CronSchedule, from: Date): Date | undefined {
   const t = new Date(Math.ceil(from.getTime() / 60_000) * 60_000);
-  for (let i = 0; i < 4 * 366 * 24 * 60; i++) {
-    if (cronMatches(s, t)) return t;
-    // Skip whole hours and days that cannot match, so the search stays cheap.
-    if (!s.fields[1].includes(t.getUTCHours())) {
+  const end = t.getTime() + (8 * 366 + 1) * 86_400_000;
+  const [, hours, dom, months, dow] = s.fields;
+  while (t.getTime() <= end) {
+    // Skip whole days and hours that cannot match, so the search stays cheap.
+    const domOk = dom.includes(t.getUTCDate());
+    const dowOk = dow.includes(t.getUTCDay());
+    const dayOk = s.domRestricted && s.dowRestricted ? domOk || dowOk : domOk && dowOk;
+    if (!months.includes(t.getUTCMonth() + 1) || !dayOk) {
+      t.setUTCHours(24, 0, 0, 0);
+      continue;
+    }
+    if (!hours.includes(t.getUTCHours())) {
       t.setUTCMinutes(60, 0, 0);
       continue;
     }
+    if (cronMatches(s, t)) return t;
     t.setUTCMinutes(t.getUTCMinutes() + 1, 0, 0);
   }
   return undefined;
@@ -126,11 +148,12 @@ export function longestGapSeconds(s: CronSchedule, from: Date, horizonDays = 400
   let prev = nextRun(s, from);
   if (!prev) return Infinity;
   let longest = 0;
-  while (prev.getTime() < end) {
+  // At least one gap, even when the first run is past the horizon (a leap-day schedule).
+  do {
     const next = nextRun(s, new Date(prev.getTime() + 60_000));
     if (!next) return Infinity;
     longest = Math.max(longest, (next.getTime() - prev.getTime()) / 1000);
     prev = next;
-  }
+  } while (prev.getTime() < end);
   return longest;
 }

@@ -5,13 +5,17 @@
  */
 import { describe, expect, it } from "vitest";
 import { parseSpec, SpecError, type SpecProblem } from "../../../components/config";
-import { k3sNodes, validValues } from "./fixtures";
+import { BACKUP_SECRETS, k3sNodes, validValues } from "./fixtures";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- mutating untyped config fixtures
 type Values = Record<string, any>;
 
-/** Both secrets set, so a case about cluster mode gets no missing-secret problem. */
-const SECRETS = { sshPrivateKey: { secret: true }, kubeconfig: { secret: true } };
+/** Every secret set, so a case about cluster mode or backups gets no missing-secret problem. */
+const SECRETS = {
+  sshPrivateKey: { secret: true },
+  kubeconfig: { secret: true },
+  ...BACKUP_SECRETS,
+};
 
 const parse = (values: Values) => parseSpec({ stack: "test", values, secrets: SECRETS });
 

@@ -1,3 +1,16 @@
+/** A bucket in Norway: a prod stack with databases has to name one (fjord:backups.target). */
+export const BACKUP_TARGET = {
+  endpoint: "s3.osl1.example.no",
+  bucket: "fjord-backups",
+  region: "no-osl1",
+} as const;
+
+/** The object store's keys, which `up` requires once fjord:backups.target is set. */
+export const BACKUP_SECRETS = {
+  backupAccessKeyId: { secret: true },
+  backupSecretAccessKey: { secret: true },
+} as const;
+
 /** A minimal valid config; each bad-input case changes one field of a fresh copy. */
 export function validValues(): Record<string, unknown> {
   return {
@@ -5,6 +18,7 @@ export function validValues(): Record<string, unknown> {
     target: "kubernetes",
     cluster: { mode: "render" },
     gateway: { domains: ["api.example.no"] },
+    backups: { target: { ...BACKUP_TARGET } },
     services: [
       {
         name: "orders",

@@ -1,11 +1,18 @@
 import { describe, expect, it } from "vitest";
 import { parseSpec, SpecError } from "../../../components/config";
-import { validValues, withField } from "./fixtures";
+import { BACKUP_SECRETS, validValues, withField } from "./fixtures";
 
+/** The fixtures back up to a bucket, so `up` needs its keys; cases that test secrets add theirs. */
 const parse = (
   values: Record<string, unknown>,
   extra: Partial<Parameters<typeof parseSpec>[0]> = {},
-) => parseSpec({ stack: "test", values, secrets: {}, ...extra });
+) =>
+  parseSpec({
+    stack: "test",
+    values,
+    ...extra,
+    secrets: { ...BACKUP_SECRETS, ...extra.secrets },
+  });
 
 function problems(
   values: Record<string, unknown>,

@@ -14,6 +14,7 @@ import {
   renderTraefikStatic,
 } from "../../../components/plan/gateway";
 import { analyzeRoutes, latencyModelFromSpec } from "../../../components/plan/latency";
+import { BACKUP_SECRETS, BACKUP_TARGET } from "../config/fixtures";
 
 const MiB = 2 ** 20;
 
@@ -153,6 +154,7 @@ function values(c: Drawn) {
     target: "kubernetes",
     cluster: { mode: "render" },
     gateway: { domains: ["api.example.no"], ...c.gateway },
+    backups: { target: BACKUP_TARGET },
     ...(c.defaultBudget === undefined
       ? {}
       : { latency: { defaultRouteBudgetMs: c.defaultBudget } }),
@@ -202,7 +204,7 @@ function neverAcceptsUnplannable(draw: fc.Arbitrary<Drawn>, numRuns: number): vo
     fc.property(draw, (c) => {
       let spec: Spec;
       try {
-        spec = parseSpec({ stack: "prop", values: values(c), secrets: {} }).spec;
+        spec = parseSpec({ stack: "prop", values: values(c), secrets: BACKUP_SECRETS }).spec;
       } catch (e) {
         // Refusing is always allowed, but only as a SpecError naming the keys.
         if (!(e instanceof SpecError)) throw e;
@@ -247,7 +249,7 @@ describe("the spec never accepts what a renderer then rejects", () => {
       const spec = parseSpec({
         stack: "edge",
         values: values({ orders: db, payment: db }),
-        secrets: {},
+        secrets: BACKUP_SECRETS,
       }).spec;
       expect(() => planAll(spec)).not.toThrow();
     },

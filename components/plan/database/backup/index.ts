@@ -19,6 +19,16 @@ import {
 } from "./runner";
 import { schedule } from "./schedule";
 
+// The renderers, for the tests that run the rendered scripts and read the rendered files.
+export {
+  archiveSettings,
+  pgbackrestRetention,
+  renderPgbackrestConf,
+  splitEndpoint,
+} from "./pgbackrest";
+export { renderRestore, renderRunner, type RunnerInput } from "./runner";
+export { renderDueFunction } from "./schedule";
+
 /** Secrets a backup needs: the generated cipher key, and the object store's keys from config. */
 export type BackupCredential =
   "backup-cipher" | "backup-access-key-id" | "backup-secret-access-key";

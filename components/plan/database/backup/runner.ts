@@ -57,7 +57,8 @@ function engineFunctions(i: RunnerInput): string[] {
         "}",
         "restore_into() {",
         '  if [ "$FJORD_RESTORE_FROM" = latest ]; then',
-        '    $PGBR --pg1-path="$1" --type=default --target-action=promote restore',
+        // --target-action is only valid with a target: pgBackRest refuses it with type=default.
+        '    $PGBR --pg1-path="$1" --type=default restore',
         "  else",
         '    $PGBR --pg1-path="$1" --type=time --target="$FJORD_RESTORE_FROM" --target-action=promote restore',
         "  fi",

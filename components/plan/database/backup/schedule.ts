@@ -23,7 +23,8 @@ export function renderDueFunction(s: CronSchedule): string {
   // crontab(5): when both day fields are restricted, either one matching is enough.
   const days = s.domRestricted && s.dowRestricted ? "(d || w)" : "(d && w)";
   return [
-    `# Schedule "${s.text}" (UTC), expanded by fjord.`,
+    // The text may span lines ("15\n2 * * *" parses): one comment line, or the script breaks.
+    `# Schedule "${s.text.trim().replace(/\s+/g, " ")}" (UTC), expanded by fjord.`,
     "due() {",
     `  printf '%s\\n' "\${1:-$(date -u '+%M %H %d %m %w')}" | awk \\`,
     `    -v M='${min}' -v H='${hour}' -v D='${dom}' -v N='${month}' -v W='${dow}' '`,
