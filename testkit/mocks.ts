@@ -136,3 +136,9 @@ export function secretInput(v: unknown): any {
   if (o && o[SECRET_SIG] === SECRET_VAL) return o.value;
   throw new Error(`expected a secret input, got plain ${JSON.stringify(v)}`);
 }
+
+/** Object store keys for a prod Platform built under mocks (the stack reads them from config). */
+export const TEST_BACKUP_KEYS = {
+  accessKeyId: "test-backup-access-key-id",
+  secretAccessKey: "test-backup-secret-access-key",
+};

@@ -84,6 +84,14 @@ export const restoreSources: Check = (spec) =>
         p(key, "needs fjord:backups.target, the bucket that holds the backups to restore from"),
       ];
     }
+    if (!spec.backups.enabled || db.backup?.enabled === false) {
+      return [
+        p(
+          key,
+          "restores from this database's backups, but its backups are off (backups.enabled or database.backup.enabled is false); turn them on, or remove restore",
+        ),
+      ];
+    }
     if (db.engine === "mysql" && db.restore.from !== "latest") {
       return [
         p(

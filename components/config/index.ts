@@ -54,7 +54,11 @@ function secretProblems(
       });
     }
   }
-  if (spec?.backups.target) {
+  // Only when something will be backed up: keys for a bucket nobody writes to are noise.
+  const backedUp =
+    spec?.backups.enabled &&
+    spec.services.some((s) => s.database && s.database.backup?.enabled !== false);
+  if (spec?.backups.target && backedUp) {
     for (const k of ["backupAccessKeyId", "backupSecretAccessKey"] as const) {
       if (input.secrets[k]) continue;
       missing.push({

@@ -56,10 +56,14 @@ export const docker = z
       description:
         "Port of Fluent Bit's forward input, published on the daemon's 127.0.0.1 only; every container's logs go there.",
     }),
-    backupNetwork: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, { error: "must be a Docker network name" }).optional().meta({
-      description:
-        "Existing Docker network the backup runners join to reach fjord:backups.target (e.g. where your S3 store runs). @default a network fjord creates",
-    }),
+    backupNetwork: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, { error: "must be a Docker network name" })
+      .optional()
+      .meta({
+        description:
+          "Existing Docker network the backup runners join to reach fjord:backups.target (e.g. where your S3 store runs). @default a network fjord creates",
+      }),
     // An address as the daemon dials it; checks.ts refuses it while fjord's own shipper runs.
     logForward: hostPort.optional().meta({
       description:

@@ -1,5 +1,12 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { isSecret, secretInput, setupMocks, stackConfig, valueOf } from "../../../testkit/mocks";
+import {
+  TEST_BACKUP_KEYS,
+  isSecret,
+  secretInput,
+  setupMocks,
+  stackConfig,
+  valueOf,
+} from "../../../testkit/mocks";
 import { parseSpec } from "../../../components/config";
 
 const rec = await setupMocks({ stack: "prod" });
@@ -34,7 +41,7 @@ const spec = prodSpec();
 let platform: InstanceType<typeof Platform>;
 
 beforeAll(async () => {
-  platform = new Platform("fjord", { spec });
+  platform = new Platform("fjord", { spec, backupKeys: TEST_BACKUP_KEYS });
   await rec.settle();
 });
 

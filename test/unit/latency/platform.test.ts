@@ -3,7 +3,7 @@
  * annotations → the latency policies, so the writer and the reader cannot drift apart.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { setupMocks, stackConfig } from "../../../testkit/mocks";
+import { TEST_BACKUP_KEYS, setupMocks, stackConfig } from "../../../testkit/mocks";
 import { parseSpec } from "../../../components/config";
 import {
   LATENCY_KEY,
@@ -32,7 +32,7 @@ const spec = parseSpec({ stack: "prod", values, secrets: {}, dryRun: true }).spe
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 
 beforeAll(async () => {
-  new Platform("fjord", { spec });
+  new Platform("fjord", { spec, backupKeys: TEST_BACKUP_KEYS });
   await rec.settle();
 });
 

@@ -203,7 +203,7 @@ describe("MariaDB's rclone environment", () => {
       RCLONE_CONFIG_FJORDS3_SECRET_ACCESS_KEY: "secret:backup-secret-access-key",
       RCLONE_CONFIG_FJORD_TYPE: "crypt",
       RCLONE_CONFIG_FJORD_REMOTE: "fjords3:fjord-backups/fjord/prod/orders",
-      FJORD_BACKUP_REMOTE: "fjord:",
+      FJORD_BACKUP_REMOTE: "fjord:backups",
       FJORD_BACKUP_CIPHER: "secret:backup-cipher",
     });
   });

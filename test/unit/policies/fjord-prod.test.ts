@@ -7,7 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Policies } from "@pulumi/policy";
-import { setupMocks, stackConfig } from "../../../testkit/mocks";
+import { TEST_BACKUP_KEYS, setupMocks, stackConfig } from "../../../testkit/mocks";
 import { parseSpec } from "../../../components/config";
 import { type Fixture, runPack } from "./harness";
 
@@ -37,7 +37,7 @@ beforeAll(async () => {
     Object.entries(stackConfig("prod")).map(([k, v]) => [k.slice("fjord:".length), json(v)]),
   );
   const { spec } = parseSpec({ stack: "prod", values, secrets: {}, dryRun: true });
-  new Platform("fjord", { spec });
+  new Platform("fjord", { spec, backupKeys: TEST_BACKUP_KEYS });
   stack = (await rec.settle()).map((r) => ({ type: r.type, name: r.name, props: r.inputs }));
   // The remote commands each VpsNode creates (K3sCluster's own tests cover them).
   for (const n of spec.nodes) {

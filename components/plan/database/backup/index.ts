@@ -168,7 +168,7 @@ export function planBackup(i: BackupInput): BackupPlan {
             ? [
                 { name: "RCLONE_CONFIG_FJORD_TYPE", value: "crypt" },
                 { name: "RCLONE_CONFIG_FJORD_REMOTE", value: base },
-                { name: "FJORD_BACKUP_REMOTE", value: "fjord:" },
+                { name: "FJORD_BACKUP_REMOTE", value: "fjord:backups" },
                 { name: "FJORD_BACKUP_CIPHER", secret: "backup-cipher" } as const,
               ]
             : [{ name: "FJORD_BACKUP_REMOTE", value: base }]),
