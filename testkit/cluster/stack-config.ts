@@ -13,7 +13,7 @@ export const DOMAIN = "api.example.no";
 
 export function prodClusterConfig(
   cluster: TestCluster,
-  overrides: { sampleImage?: string } = {},
+  overrides: { sampleImage?: string; backups?: Loose } = {},
 ): Loose {
   const base = stackConfig("prod");
   const images = cluster.images.local;
@@ -58,6 +58,11 @@ export function prodClusterConfig(
         requests: { cpu: "50m", memory: "64Mi" },
         limits: { cpu: "500m", memory: "128Mi" },
       },
+    },
+    // The cluster has no object store of its own; the backup drills bring one (test/e2e/backup-*).
+    backups: overrides.backups ?? {
+      enabled: false,
+      reason: "the rollout e2e and the cluster bench run without an object store",
     },
     observability: {
       ...JSON.parse(base["fjord:observability"]),
