@@ -225,9 +225,35 @@ const oneLogShipper: Check = (spec) =>
       ]
     : [];
 
+/** Container names the docker target's own roles take; a service cannot have them there. */
+export const DOCKER_RESERVED_NAMES: readonly string[] = [
+  "gateway",
+  "prometheus",
+  "node-exporter",
+  "alertmanager",
+  "grafana",
+  "loki",
+  "log-shipper",
+];
+
+const dockerReservedNames: Check = (spec) =>
+  spec.target !== "docker"
+    ? []
+    : spec.services.flatMap((s, i) =>
+        DOCKER_RESERVED_NAMES.includes(s.name)
+          ? [
+              p(
+                ["services", i, "name"],
+                `"${s.name}" is the name of one of the platform's own containers on the docker target; rename the service (reserved: ${DOCKER_RESERVED_NAMES.join(", ")})`,
+              ),
+            ]
+          : [],
+      );
+
 /** All cross-field checks, in report order. */
 export const CHECKS: readonly Check[] = [
   uniqueNames,
+  dockerReservedNames,
   knownRegions,
   jurisdictions,
   callsResolve,

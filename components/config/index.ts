@@ -4,6 +4,7 @@
  */
 import { platformSchema, CONFIG_KEYS, type PlatformSpec } from "./schema";
 import { CHECKS } from "./checks";
+export { DOCKER_RESERVED_NAMES } from "./checks";
 import { SpecError, fjordWording, fromZod, keyPath, type SpecProblem } from "./errors";
 import { resolve, type Spec } from "./resolve";
 

@@ -37,16 +37,8 @@ export type Role =
   | "network"
   | "volume";
 
-/** Container names taken by the platform's own roles; a service cannot use them. */
-export const RESERVED_NAMES = [
-  "gateway",
-  "prometheus",
-  "node-exporter",
-  "alertmanager",
-  "grafana",
-  "loki",
-  "log-shipper",
-];
+/** Container names taken by the platform's own roles (the config refuses them as services). */
+export { DOCKER_RESERVED_NAMES as RESERVED_NAMES } from "../config";
 
 export function labels(stack: string, role: Role, service?: string): Record<string, string> {
   return {
@@ -104,12 +96,6 @@ export const netKey = {
 export function dockerTopology(spec: Spec): Topology {
   const stack = spec.stack;
   const name = (...parts: Array<string | number>) => [stack, ...parts].join("-");
-  const clash = spec.services.find((s) => RESERVED_NAMES.includes(s.name));
-  if (clash) {
-    throw new Error(
-      `fjord:services: the name "${clash.name}" is used by the platform on the docker target; rename the service (reserved: ${RESERVED_NAMES.join(", ")})`,
-    );
-  }
   const byName = new Map(spec.services.map((s) => [s.name, s]));
   const networks: NetworkPlan[] = [
     // Not internal: port publishing needs a bridge with a gateway.

@@ -368,3 +368,46 @@ describe("route budgets the latency model shows cannot be met", () => {
     expect(problemsOf(v).map((p) => p.key)).toEqual(["fjord:services[1].region"]);
   });
 });
+
+describe("service names the docker target keeps for itself", () => {
+  table([
+    {
+      given: 'a docker stack with a service named "prometheus"',
+      mutate: (v) => {
+        v.target = "docker";
+        v.environment = "dev";
+        const old = v.services[0].name;
+        v.services[0].name = "prometheus";
+        for (const s of v.services) {
+          s.calls = (s.calls ?? []).map((c: string | { service: string }) =>
+            c === old
+              ? "prometheus"
+              : typeof c === "object" && c.service === old
+                ? { ...c, service: "prometheus" }
+                : c,
+          );
+        }
+      },
+      key: "fjord:services[0].name",
+      says: /platform's own containers on the docker target; rename the service/,
+    },
+  ]);
+  accepted([
+    {
+      given: 'a kubernetes stack with a service named "prometheus" (its own namespace)',
+      mutate: (v) => {
+        const old = v.services[0].name;
+        v.services[0].name = "prometheus";
+        for (const s of v.services) {
+          s.calls = (s.calls ?? []).map((c: string | { service: string }) =>
+            c === old
+              ? "prometheus"
+              : typeof c === "object" && c.service === old
+                ? { ...c, service: "prometheus" }
+                : c,
+          );
+        }
+      },
+    },
+  ]);
+});

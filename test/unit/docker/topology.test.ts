@@ -50,9 +50,9 @@ describe("dockerTopology (dev stack file)", () => {
     expect(t.serviceNetworks("solo")).toEqual([{ key: "svc-solo", aliases: [] }]);
   });
 
-  it("refuses service names the platform uses for its own containers", () => {
-    expect(() => dockerTopology(devSpec({ services: [rawService("prometheus")] }))).toThrow(
-      /fjord:services: the name "prometheus" is used by the platform/,
+  it("GIVEN a service named like one of the platform's containers WHEN the dev config is read THEN the spec refuses it under its key, before any topology", () => {
+    expect(() => devSpec({ services: [rawService("prometheus")] })).toThrow(
+      /fjord:services\[0\]\.name: "prometheus" is the name of one of the platform's own containers/,
     );
   });
 
