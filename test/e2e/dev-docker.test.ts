@@ -10,7 +10,6 @@
  * `npm run setup` and the docker provider plugin. FJORD_DOCKER_HOST reuses a running daemon.
  */
 import { existsSync } from "fs";
-import * as https from "https";
 import { createServer } from "net";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -36,6 +35,12 @@ import {
 } from "../../testkit/images";
 import { luaValue, runLuaFilters } from "../../testkit/lua";
 import { ROOT, withEphemeralStack } from "../../testkit/stack";
+import {
+  gatewayGet,
+  gatewayGetOk,
+  type GatewayAddress,
+  type Reply,
+} from "../../testkit/gateway-client";
 
 const PLUGIN = path.join(
   ROOT,
@@ -55,51 +60,9 @@ const timings: Record<string, number> = {};
 type Loose = any;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Reply {
-  status: number;
-  body: string;
-  servedBy?: string;
-}
-
-/** GET through the gateway: SNI and Host are the stack's domain, the certificate is self-signed. */
-function get(port: number, urlPath: string): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = https.get(
-      {
-        host: "127.0.0.1",
-        port,
-        path: urlPath,
-        servername: "localhost",
-        headers: { Host: "localhost" },
-        rejectUnauthorized: false,
-        agent: false,
-        timeout: 15_000,
-      },
-      (res) => {
-        let body = "";
-        res.on("data", (c) => (body += c));
-        res.on("end", () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            body,
-            servedBy: res.headers["x-served-by"] as string | undefined,
-          }),
-        );
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error(`GET ${urlPath} timed out`)));
-    req.on("error", reject);
-  });
-}
-
-/** GET that waits out the rate limiter, for the functional checks. */
-async function getOk(port: number, urlPath: string): Promise<Reply> {
-  for (let i = 0; ; i++) {
-    const r = await get(port, urlPath);
-    if (r.status !== 429 || i >= 20) return r;
-    await sleep(500);
-  }
-}
+const at = (port: number): GatewayAddress => ({ host: "127.0.0.1", port, domain: "localhost" });
+const get = (port: number, urlPath: string): Promise<Reply> => gatewayGet(at(port), urlPath);
+const getOk = (port: number, urlPath: string): Promise<Reply> => gatewayGetOk(at(port), urlPath);
 
 async function json(url: string): Promise<Loose> {
   const r = await fetch(url, { signal: AbortSignal.timeout(10_000) });

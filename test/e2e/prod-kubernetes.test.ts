@@ -5,7 +5,6 @@
  *
  * Needs root and `bash testkit/tools/kube.sh` (see testkit/cluster/index.ts for the rest).
  */
-import * as https from "https";
 import * as path from "path";
 import * as tls from "tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,56 +14,23 @@ import { waitFor } from "../../testkit/cluster/api";
 import { acceptManifests, readManifests } from "../../testkit/cluster/accept";
 import { DOMAIN, prodClusterConfig } from "../../testkit/cluster/stack-config";
 import { plaintextLeaks, withEphemeralStack, type Ephemeral } from "../../testkit/stack";
+import {
+  gatewayGet,
+  gatewayGetOk,
+  type GatewayAddress,
+  type Reply,
+} from "../../testkit/gateway-client";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Loose = any;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const timings: Record<string, number> = {};
 
-interface Reply {
-  status: number;
-  body: string;
-  servedBy?: string;
-}
-
-/** GET through the gateway at `ip` (a node the gateway runs on): SNI and Host are the domain. */
-function get(ip: string, path: string, headers: Record<string, string> = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = https.get(
-      {
-        host: ip,
-        port: 443,
-        path,
-        servername: DOMAIN,
-        headers: { Host: DOMAIN, ...headers },
-        rejectUnauthorized: false,
-        agent: false,
-        timeout: 15_000,
-      },
-      (res) => {
-        let body = "";
-        res.on("data", (c) => (body += c));
-        res.on("end", () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            body,
-            servedBy: res.headers["x-served-by"] as string,
-          }),
-        );
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error(`GET ${path} timed out`)));
-    req.on("error", reject);
-  });
-}
-
-async function getOk(ip: string, path: string, headers?: Record<string, string>): Promise<Reply> {
-  for (let i = 0; ; i++) {
-    const r = await get(ip, path, headers);
-    if (r.status !== 429 || i >= 20) return r;
-    await sleep(500);
-  }
-}
+const at = (ip: string): GatewayAddress => ({ host: ip, port: 443, domain: DOMAIN });
+const get = (ip: string, path: string, headers: Record<string, string> = {}): Promise<Reply> =>
+  gatewayGet(at(ip), path, headers);
+const getOk = (ip: string, path: string, headers?: Record<string, string>): Promise<Reply> =>
+  gatewayGetOk(at(ip), path, headers);
 
 /** The TLS version a handshake settles on, or the error when the server refuses it. */
 function handshake(ip: string, version: tls.SecureVersion): Promise<string> {
