@@ -79,19 +79,11 @@ describe("planPlatform", () => {
   });
 
   it("GIVEN a service without a database WHEN its env is built THEN it is the service's own env, with no DB_* and no secrets", () => {
+    // The fixture's second service, without its database and with an env of its own.
+    const { database: _db, ...payment } = (validValues().services as Record<string, unknown>[])[1];
+    void _db;
     const spec = stackSpec("prod", {
-      services: [
-        {
-          name: "solo",
-          image: "registry.example.no/solo:1.0.0",
-          resources: {
-            requests: { cpu: "100m", memory: "64Mi" },
-            limits: { cpu: "200m", memory: "128Mi" },
-          },
-          route: { path: "/solo/" },
-          env: { LOG_LEVEL: "info" },
-        },
-      ],
+      services: [{ ...payment, route: { path: "/payment/" }, env: { LOG_LEVEL: "info" } }],
     });
     const [solo] = planPlatform(spec).services;
     const host = () => {
