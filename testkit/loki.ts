@@ -6,7 +6,7 @@
 import { execFile, execFileSync } from "child_process";
 import { mkdirSync, writeFileSync } from "fs";
 import * as path from "path";
-import { findBinary } from "./apt";
+import { ensureGoTool } from "./go-tools";
 import { freePort } from "./ports";
 import {
   makeTempDir,
@@ -24,29 +24,8 @@ const ROOT = path.resolve(__dirname, "..");
 /** Where the Loki binary is expected (FJORD_LOKI overrides the .tools/bin link). */
 export const lokiPath = (): string => process.env.FJORD_LOKI ?? path.join(ROOT, ".tools/bin/loki");
 
-/**
- * Path of the Loki binary, building it with testkit/tools/loki.sh when it is not there yet. Fails (never
- * skips) with the command to run when the build does not produce it.
- */
-export function ensureLoki(): string {
-  const bin = lokiPath();
-  if (findBinary(bin)) return bin;
-  try {
-    // A cold build takes minutes; the script prints its progress and caches the result.
-    execFileSync("bash", [path.join(ROOT, "testkit/tools/loki.sh")], {
-      stdio: "inherit",
-      timeout: 45 * 60_000,
-    });
-  } catch (err) {
-    throw new Error(
-      `Loki binary missing at ${bin} and building it failed; run \`bash testkit/tools/loki.sh\` ` +
-        `(log: \${FJORD_CACHE:-~/.cache/fjord}/loki-build.log): ${String(err)}`,
-    );
-  }
-  if (!findBinary(bin))
-    throw new Error(`Loki binary missing at ${bin}; run \`bash testkit/tools/loki.sh\``);
-  return bin;
-}
+/** Path of the Loki binary, building it with testkit/tools/loki.sh when it is not there yet. */
+export const ensureLoki = (): string => ensureGoTool("loki.sh", lokiPath(), 45);
 
 export function lokiVersion(bin = ensureLoki()): string {
   const out = execFileSync(bin, ["-version"], { encoding: "utf8" });

@@ -5,12 +5,11 @@
  * private temp dir. Clients (Debian's rclone, pgBackRest) talk to it exactly as to a cloud bucket;
  * tests read what they stored straight from the backing files.
  */
-import { execFileSync } from "child_process";
 import { createHash, createHmac, randomBytes } from "crypto";
 import { mkdirSync, readdirSync, statSync } from "fs";
 import * as https from "https";
 import * as path from "path";
-import { findBinary } from "./apt";
+import { ensureGoTool } from "./go-tools";
 import {
   makeTempDir,
   removeDir,
@@ -29,17 +28,7 @@ export const rcloneS3Path = (): string =>
   process.env.FJORD_RCLONE_S3 ?? path.join(ROOT, ".tools/bin/rclone-s3");
 
 /** Path of the server binary, building it with testkit/tools/s3.sh when it is not there yet. */
-export function ensureRcloneS3(): string {
-  const bin = rcloneS3Path();
-  if (findBinary(bin)) return bin;
-  // A cold build takes minutes; the script prints its progress and caches the result.
-  execFileSync("bash", [path.join(ROOT, "testkit/tools/s3.sh")], {
-    stdio: "inherit",
-    timeout: 45 * 60_000,
-  });
-  if (!findBinary(bin)) throw new Error(`testkit/tools/s3.sh ran but ${bin} is missing`);
-  return bin;
-}
+export const ensureRcloneS3 = (): string => ensureGoTool("s3.sh", rcloneS3Path(), 45);
 
 export interface S3Options {
   /** @default a random 20-character key */

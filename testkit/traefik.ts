@@ -15,7 +15,7 @@ import {
   renderTraefikStatic,
   type TraefikStaticOptions,
 } from "../components/plan/gateway";
-import { findBinary } from "./apt";
+import { ensureGoTool } from "./go-tools";
 import { planForPorts, type NginxPorts } from "./nginx";
 import { freePort } from "./ports";
 import {
@@ -74,17 +74,7 @@ export const traefikPath = (): string =>
   process.env.FJORD_TRAEFIK ?? path.join(ROOT, ".tools/bin/traefik");
 
 /** Path of the Traefik binary, building it with testkit/tools/traefik.sh when it is not there yet. */
-export function ensureTraefik(): string {
-  const bin = traefikPath();
-  if (findBinary(bin)) return bin;
-  // A cold build takes minutes; the script prints its progress and caches the result.
-  execFileSync("bash", [path.join(ROOT, "testkit/tools/traefik.sh")], {
-    stdio: "inherit",
-    timeout: 30 * 60_000,
-  });
-  if (!findBinary(bin)) throw new Error(`testkit/tools/traefik.sh ran but ${bin} is missing`);
-  return bin;
-}
+export const ensureTraefik = (): string => ensureGoTool("traefik.sh", traefikPath(), 30);
 
 export function traefikVersion(bin = ensureTraefik()): string {
   const out = execFileSync(bin, ["version"], { encoding: "utf8" });

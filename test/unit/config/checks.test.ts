@@ -369,6 +369,17 @@ describe("route budgets the latency model shows cannot be met", () => {
   });
 });
 
+/** Renames the first service, and every call to it. */
+function renameFirst(v: Values, name: string) {
+  const old = v.services[0].name;
+  v.services[0].name = name;
+  for (const s of v.services) {
+    s.calls = (s.calls ?? []).map((c: string | { service: string }) =>
+      c === old ? name : typeof c === "object" && c.service === old ? { ...c, service: name } : c,
+    );
+  }
+}
+
 describe("service names the docker target keeps for itself", () => {
   table([
     {
@@ -376,17 +387,7 @@ describe("service names the docker target keeps for itself", () => {
       mutate: (v) => {
         v.target = "docker";
         v.environment = "dev";
-        const old = v.services[0].name;
-        v.services[0].name = "prometheus";
-        for (const s of v.services) {
-          s.calls = (s.calls ?? []).map((c: string | { service: string }) =>
-            c === old
-              ? "prometheus"
-              : typeof c === "object" && c.service === old
-                ? { ...c, service: "prometheus" }
-                : c,
-          );
-        }
+        renameFirst(v, "prometheus");
       },
       key: "fjord:services[0].name",
       says: /platform's own containers on the docker target; rename the service/,
@@ -395,19 +396,7 @@ describe("service names the docker target keeps for itself", () => {
   accepted([
     {
       given: 'a kubernetes stack with a service named "prometheus" (its own namespace)',
-      mutate: (v) => {
-        const old = v.services[0].name;
-        v.services[0].name = "prometheus";
-        for (const s of v.services) {
-          s.calls = (s.calls ?? []).map((c: string | { service: string }) =>
-            c === old
-              ? "prometheus"
-              : typeof c === "object" && c.service === old
-                ? { ...c, service: "prometheus" }
-                : c,
-          );
-        }
-      },
+      mutate: (v) => renameFirst(v, "prometheus"),
     },
   ]);
 });
