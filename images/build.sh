@@ -59,6 +59,13 @@ if [ "$IMPORT" = 1 ]; then
   docker version >/dev/null 2>&1 || die "no Docker daemon at ${DOCKER_HOST:-unix:///var/run/docker.sock}: start Docker or pass --host"
 fi
 mkdir -p "$CACHE/debs" "$CACHE/logs"
+# One build at a time: the chroots share the package cache (and apt's lock in it), and a second
+# caller would only build the same tarballs again. It waits, then finds them cached.
+exec 8>"$CACHE/build.lock"
+if ! flock -n 8; then
+  say "another images/build.sh is running; waiting for it..."
+  flock 8
+fi
 if [ -n "$OCI_LIST" ]; then : >"$OCI_LIST" && export OCI_LIST; fi
 
 # The bookworm mirror apt already uses here, so this works wherever apt-get does.
