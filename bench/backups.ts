@@ -32,6 +32,7 @@ const BUCKET = "fjord-bench";
 const CIPHER = "bench cipher pass phrase, as long as fjord's generated one";
 const MB = 1e6;
 const log = (s: string) => console.log(`[bench backups] ${s}`);
+const loadavg1 = () => os.loadavg()[0]!.toFixed(1);
 const loadavg = () =>
   os
     .loadavg()
@@ -108,7 +109,12 @@ interface EngineResult {
   loadS: number;
   storedBytes: number;
   dumpBytes: number;
+  /** Mean of the windows before and after the loaded one. */
   tpsIdle: number;
+  tpsBefore: number;
+  tpsAfter: number;
+  /** 1-minute load average at the start of the before, loaded and after windows. */
+  windowLoad: string[];
   tpsLoaded: number;
   backupsInWindow: number;
   backupInWindowS: number[];
@@ -257,9 +263,14 @@ async function postgres(s3: S3Server): Promise<EngineResult> {
         env: libpq,
         timeoutMs: (B.loadS + 600) * 1000,
       });
-    const tpsIdle = pgTps(await bench());
+    const windowLoad = [loadavg1()];
+    const tpsBefore = pgTps(await bench());
+    windowLoad.push(loadavg1());
     const loaded = await whileLoaded(bench(), () => pgbackrest(["--type=full", "backup"]));
     const tpsLoaded = pgTps(loaded.out);
+    windowLoad.push(loadavg1());
+    const tpsAfter = pgTps(await bench());
+    const tpsIdle = (tpsBefore + tpsAfter) / 2;
     return {
       sizeBytes,
       backupS,
@@ -271,6 +282,9 @@ async function postgres(s3: S3Server): Promise<EngineResult> {
       storedBytes: stored,
       dumpBytes,
       tpsIdle,
+      tpsBefore,
+      tpsAfter,
+      windowLoad,
       tpsLoaded,
       backupsInWindow: loaded.backups,
       backupInWindowS: loaded.backupS,
@@ -405,9 +419,14 @@ async function mariadb(s3: S3Server): Promise<EngineResult> {
       run(sysbench, [...sb("oltp_read_write", B.clients, B.loadS), "run"], {
         timeoutMs: (B.loadS + 600) * 1000,
       });
-    const tpsIdle = sbTps(await bench());
+    const windowLoad = [loadavg1()];
+    const tpsBefore = sbTps(await bench());
+    windowLoad.push(loadavg1());
     const loaded = await whileLoaded(bench(), backup);
     const tpsLoaded = sbTps(loaded.out);
+    windowLoad.push(loadavg1());
+    const tpsAfter = sbTps(await bench());
+    const tpsIdle = (tpsBefore + tpsAfter) / 2;
     return {
       sizeBytes,
       backupS,
@@ -419,6 +438,9 @@ async function mariadb(s3: S3Server): Promise<EngineResult> {
       storedBytes: stored,
       dumpBytes,
       tpsIdle,
+      tpsBefore,
+      tpsAfter,
+      windowLoad,
       tpsLoaded,
       backupsInWindow: loaded.backups,
       backupInWindowS: loaded.backupS,
@@ -448,37 +470,45 @@ export async function benchBackups(): Promise<
   }
   const loadEnd = loadavg();
   const mbps = (bytes: number, s: number) => bytes / MB / s;
+  const backups = (n: number) => (n === 1 ? "1 backup" : `${n} backups`);
+  // When the two windows without a backup differ more than the backup moved TPS, say so.
+  const noise = (r: EngineResult) => {
+    const spread = Math.abs(r.tpsBefore - r.tpsAfter) / r.tpsIdle;
+    return spread > Math.abs(1 - r.tpsLoaded / r.tpsIdle)
+      ? `; the two windows without a backup differ by ${fmt(spread * 100, 0)}% between themselves, more than the backup moved TPS: within the noise of the shared machine`
+      : "";
+  };
 
   const ratios: Ratio[] = [
     {
-      name: "PostgreSQL backup MB/s, pgBackRest (zst, aes-256-cbc, to S3) / pg_dump | gzip (to a file)",
+      name: "PostgreSQL backup MB/s, pgBackRest (zst, aes-256-cbc, to S3) / pg_dump \\| gzip (to a file)",
       value: pg.dumpS / pg.backupS,
-      note: `${fmt(mbps(pg.sizeBytes, pg.backupS))} vs ${fmt(mbps(pg.sizeBytes, pg.dumpS))} MB/s of database; pgBackRest copies the data files (zstd, then encrypted) instead of rendering every row as SQL text and gzipping it`,
+      note: `${fmt(mbps(pg.sizeBytes, pg.backupS))} vs ${fmt(mbps(pg.sizeBytes, pg.dumpS))} MB/s of database; pgBackRest reads every page (indexes and free space too), compresses with zstd in one process (process-max=1), encrypts and uploads over TLS, while pg_dump writes only the rows as text (no indexes) and gzips them; ${fmt(pg.storedBytes / MB, 1)} MB stored against a ${fmt(pg.dumpBytes / MB, 1)} MB dump`,
     },
     {
-      name: "PostgreSQL restore MB/s, pgBackRest restore + start / gunzip | psql",
+      name: "PostgreSQL restore MB/s, pgBackRest restore + start / gunzip \\| psql",
       value: pg.loadS / pg.restoreS,
-      note: `${fmt(mbps(pg.sizeBytes, pg.restoreS))} vs ${fmt(mbps(pg.sizeBytes, pg.loadS))} MB/s; pgBackRest writes the pages back as they were, psql replays every INSERT/COPY and rebuilds every index`,
+      note: `${fmt(mbps(pg.sizeBytes, pg.restoreS))} vs ${fmt(mbps(pg.sizeBytes, pg.loadS))} MB/s; pgBackRest downloads, decrypts and decompresses the pages and the server replays the WAL since the backup, while psql COPYs every row in again and rebuilds every index`,
     },
     {
-      name: "MariaDB backup MB/s, mariabackup | zstd -3 | rclone crypt (to S3) / mariadb-dump | gzip",
+      name: "MariaDB backup MB/s, mariabackup \\| zstd -3 \\| rclone crypt (to S3) / mariadb-dump \\| gzip",
       value: my.dumpS / my.backupS,
-      note: `${fmt(mbps(my.sizeBytes, my.backupS))} vs ${fmt(mbps(my.sizeBytes, my.dumpS))} MB/s; mariabackup copies InnoDB pages, mariadb-dump turns every row into SQL text`,
+      note: `${fmt(mbps(my.sizeBytes, my.backupS))} vs ${fmt(mbps(my.sizeBytes, my.dumpS))} MB/s; mariabackup copies InnoDB pages as they are, mariadb-dump turns every row into SQL text (gzip then works on ${fmt(my.dumpBytes / MB, 1)} MB of it, zstd -3 on the pages: ${fmt(my.storedBytes / MB, 1)} MB stored)`,
     },
     {
-      name: "MariaDB restore MB/s, rclone cat | zstd -d | mbstream -x + --prepare + start / gunzip | mariadb",
+      name: "MariaDB restore MB/s, rclone cat \\| zstd -d \\| mbstream -x + --prepare + start / gunzip \\| mariadb",
       value: my.loadS / my.restoreS,
-      note: `${fmt(mbps(my.sizeBytes, my.restoreS))} vs ${fmt(mbps(my.sizeBytes, my.loadS))} MB/s; the physical restore writes files, the logical one re-inserts every row and rebuilds the indexes`,
+      note: `${fmt(mbps(my.sizeBytes, my.restoreS))} vs ${fmt(mbps(my.sizeBytes, my.loadS))} MB/s; the physical restore writes the pages back and applies a short redo log, the logical one re-runs every INSERT through the SQL layer and rebuilds the secondary indexes`,
     },
     {
       name: `PostgreSQL pgbench read-write TPS, pgBackRest full backups looping / no backup (${B.loadS} s each)`,
       value: pg.tpsLoaded / pg.tpsIdle,
-      note: `${fmt(pg.tpsLoaded, 0)} vs ${fmt(pg.tpsIdle, 0)} tps; ${pg.backupsInWindow} backups completed in the window; the backup's compression and encryption compete with the server for the same 2 cores`,
+      note: `${fmt(pg.tpsLoaded, 0)} vs ${fmt(pg.tpsIdle, 0)} tps (no backup: mean of ${fmt(pg.tpsBefore, 0)} before and ${fmt(pg.tpsAfter, 0)} after); ${backups(pg.backupsInWindow)} completed in the window; pgBackRest's reads, zstd, encryption and TLS, and the S3 server, take CPU from the same 2 cores the server uses${noise(pg)}`,
     },
     {
       name: `MariaDB sysbench oltp_read_write TPS, mariabackup streaming looping / no backup (${B.loadS} s each)`,
       value: my.tpsLoaded / my.tpsIdle,
-      note: `${fmt(my.tpsLoaded, 0)} vs ${fmt(my.tpsIdle, 0)} tps; ${my.backupsInWindow} backups completed in the window; mariabackup, zstd, rclone's encryption and the S3 server share the 2 cores with the server`,
+      note: `${fmt(my.tpsLoaded, 0)} vs ${fmt(my.tpsIdle, 0)} tps (no backup: mean of ${fmt(my.tpsBefore, 0)} before and ${fmt(my.tpsAfter, 0)} after); ${backups(my.backupsInWindow)} completed in the window; mariabackup's page and redo-log copying, zstd, rclone's encryption and the S3 server take CPU and I/O from the same 2 cores the server uses${noise(my)}`,
     },
   ];
 
@@ -515,16 +545,22 @@ export async function benchBackups(): Promise<
   const raw = table(
     ["engine", "operation", "seconds", "MB/s of database", "note"],
     [
-      ...row("PostgreSQL", pg, "pgBackRest full", "pg_dump | gzip"),
-      ...row("MariaDB", my, "mariabackup | zstd -3 | rclone rcat (crypt)", "mariadb-dump | gzip"),
+      ...row("PostgreSQL", pg, "pgBackRest full", "pg_dump \\| gzip"),
+      ...row(
+        "MariaDB",
+        my,
+        "mariabackup \\| zstd -3 \\| rclone rcat (crypt)",
+        "mariadb-dump \\| gzip",
+      ),
     ],
   );
   const loadTable = table(
     [
       "engine",
       "benchmark",
-      "TPS, no backup",
+      "TPS, no backup: before, after",
       "TPS, backups looping",
+      "1-min load average at each window's start",
       "ratio",
       "backups in the window (s each)",
     ],
@@ -532,16 +568,18 @@ export async function benchBackups(): Promise<
       [
         "PostgreSQL",
         `pgbench -c ${B.clients} -j 2 -T ${B.loadS} (TPC-B-like)`,
-        fmt(pg.tpsIdle, 0),
+        `${fmt(pg.tpsBefore, 0)}, ${fmt(pg.tpsAfter, 0)}`,
         fmt(pg.tpsLoaded, 0),
+        pg.windowLoad.join(", "),
         fmt(pg.tpsLoaded / pg.tpsIdle),
         `${pg.backupsInWindow} (${pg.backupInWindowS.map((s) => s.toFixed(1)).join(", ")})`,
       ],
       [
         "MariaDB",
         `sysbench oltp_read_write --threads=${B.clients} --time=${B.loadS}`,
-        fmt(my.tpsIdle, 0),
+        `${fmt(my.tpsBefore, 0)}, ${fmt(my.tpsAfter, 0)}`,
         fmt(my.tpsLoaded, 0),
+        my.windowLoad.join(", "),
         fmt(my.tpsLoaded / my.tpsIdle),
         `${my.backupsInWindow} (${my.backupInWindowS.map((s) => s.toFixed(1)).join(", ")})`,
       ],
@@ -551,11 +589,11 @@ export async function benchBackups(): Promise<
     "### Method",
     "",
     `- One machine: 2 cores, the database server, the backup tools and the S3 server (testkit/s3.ts: \`rclone serve s3\` over TLS with SigV4, on loopback) all share it, so the network is never the limit; CPU is. Load average at the start of the section ${loadStart}, at the end ${loadEnd} (other work — e2e runs — was sharing the machine: absolute numbers are depressed, the ratios are taken from runs back to back).`,
-    `- Data: PostgreSQL 15 filled by \`pgbench -i -s ${B.pgScale}\` (${fmt(pg.sizeBytes / MB, 0)} MB by \`pg_database_size\`, ${fmt(pg.fillS, 0)} s); MariaDB 10.11 filled by \`sysbench oltp_read_write prepare\`, ${B.myTables} tables × ${B.myRows.toLocaleString("en-US")} rows (${fmt(my.sizeBytes / MB, 0)} MB data + indexes, ${fmt(my.fillS, 0)} s). Both servers run fjord's rendered config (2 GiB / 512 MiB container, as in the db section) without a cgroup. MB/s = database size / wall time; MB = 10⁶ bytes.`,
+    `- Data: PostgreSQL 15 filled by \`pgbench -i -s ${B.pgScale}\` (${fmt(pg.sizeBytes / MB, 0)} MB by \`pg_database_size\`, ${fmt(pg.fillS, 0)} s); MariaDB 10.11 filled by \`sysbench oltp_read_write prepare\`, ${B.myTables} tables × ${B.myRows.toLocaleString("en-US")} rows (${fmt(my.sizeBytes / MB, 0)} MB data + indexes, ${fmt(my.fillS, 0)} s). Both servers run fjord's rendered config (2 GiB / 512 MiB container, as in the db section) without a cgroup. MB/s = database size / wall time; MB = 10⁶ bytes. pgbench's rows are blank-padded and compress extremely well (the dump gzips to ${fmt(pg.dumpBytes / MB, 1)} MB), sysbench's random strings much less (${fmt(my.dumpBytes / MB, 1)} MB): real data sits in between.`,
     "- fjord's side runs what fjord's runner runs: PostgreSQL with the archive settings of fjord's plan (`planBackup(...).serverSettings`: archive_mode, archive_command, archive_timeout) and `pgbackrest --type=full backup` with the pgbackrest.conf of that plan (`renderPgbackrestConf`: S3, compress-type=zst, aes-256-cbc, start-fast; pgBackRest's default process-max=1), only the CA path and the lock dir changed to this machine's; MariaDB with the rclone environment of fjord's plan (`planBackup`: s3 remote + crypt remote, secrets filled in) and run.sh's pipeline `mariabackup --backup --stream=xbstream | zstd -q -3 | rclone rcat` then `rclone moveto` (stanza-create/check and the bucket probe run before the clock starts).",
     "- Restore: the physical restores include bringing a server up on the result (the launcher copies the restored directory with `cp -a` first, which counts against fjord); PostgreSQL's also includes WAL replay until the server leaves recovery (`--type=default`, as restore.sh for `latest`). pgBackRest's restore_command is given `--pg1-path=\"$(pwd)\"` because the launcher runs the restored copy in another directory (as in test/real/s3-server.test.ts). The logical restores load into an empty database on an already running server (not counted). The restored row counts are checked: " +
       `${pg.checked}; ${my.checked}.`,
-    `- Load: the read-write benchmark runs ${B.loadS} s without a backup, then ${B.loadS} s with full backups started back to back for the whole window (each one awaited, the next started at once). PostgreSQL archives WAL in both windows, as a fjord server always does. Order within every pair: fjord's first, then the baseline; one measurement each, so the ratios carry the noise of a shared machine (±10-30 % in the db section's rounds).`,
+    `- Load: the read-write benchmark runs ${B.loadS} s without a backup, ${B.loadS} s with full backups started back to back for the whole window (each one awaited, the next started at once), and ${B.loadS} s without again; the ratio is against the mean of the two windows without, so drift in the machine's other load over the 90 s hits both sides. PostgreSQL archives WAL in both windows, as a fjord server always does. Order within every backup and restore pair: fjord's first, then the baseline; one measurement each, so the ratios carry the noise of a shared machine (±10-30 % in the db section's rounds).`,
     "",
     "### Backup and restore",
     "",
