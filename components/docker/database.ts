@@ -124,7 +124,9 @@ export class ServiceDatabase extends pulumi.ComponentResource {
         logShipping: args.logShipping,
         service: owner,
         image: args.image,
-        networks: [args.network],
+        // PostgreSQL's archive_command pushes each WAL segment to the store from here, so the
+        // server needs the way out too; services are never on that network.
+        networks: backup ? [args.network, args.backupNetwork!] : [args.network],
         limits: { cpu: db.cpu, memory: db.memory },
         user: plan.uid,
         ...serverEnv,
