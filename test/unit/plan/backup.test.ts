@@ -13,6 +13,7 @@ import {
   archiveSettings,
   maxBackupAgeSeconds,
   pgbackrestRetention,
+  pgbackrestTime,
   planBackup,
   planDatabase,
   renderPgbackrestConf,
@@ -253,6 +254,23 @@ describe("planDatabase and backups", () => {
     const p = planDatabase(db("postgres", { restore: { from } })).backup!;
     expect(p.restore).toEqual({ from, volumeSuffix: "restore-20261204101500" });
     expect(envOf(p).FJORD_RESTORE_FROM).toBe(from);
+    // pgBackRest refuses the ISO "T" and "Z" forms (error [029]), so the runner gets its own.
+    expect(envOf(p).FJORD_RESTORE_TARGET).toBe("2026-12-04 10:15:00+00");
+  });
+
+  it.each([
+    ["2026-12-04T10:15:00Z", "2026-12-04 10:15:00+00"],
+    ["2026-12-04T10:15:00.341Z", "2026-12-04 10:15:00.341+00"],
+    ["2026-12-04T10:15Z", "2026-12-04 10:15:00+00"],
+    ["2026-12-04T11:15:00.250+01:00", "2026-12-04 11:15:00.250+01:00"],
+    ["2026-12-04T05:15:00-0500", "2026-12-04 05:15:00-0500"],
+  ])("GIVEN the restore time %s WHEN handed to pgBackRest THEN it reads %s", (iso, target) => {
+    expect(pgbackrestTime(iso)).toBe(target);
+  });
+
+  it("GIVEN a MariaDB restore of the latest backup WHEN planned THEN no time target is set", () => {
+    const p = planDatabase(db("mysql", { restore: { from: "latest" } })).backup!;
+    expect(envOf(p).FJORD_RESTORE_TARGET).toBeUndefined();
   });
 
   it.each([
@@ -350,7 +368,10 @@ describe("restore.sh with stand-in tools", () => {
       env: {
         PATH: `${bin}:${process.env.PATH}`,
         PGDATA: data,
-        ...(from ? { FJORD_RESTORE_FROM: from } : {}),
+        // The restore variables as the plan sets them for the server's container.
+        ...Object.fromEntries(
+          Object.entries(envOf(p)).filter(([k]) => k.startsWith("FJORD_RESTORE_")),
+        ),
       },
     });
     let args = "";
@@ -380,7 +401,7 @@ describe("restore.sh with stand-in tools", () => {
     const r = restore("2026-12-04T10:15:00Z");
     expect(r.status).toBe(0);
     expect(r.args).toContain(
-      "--type=time --target=2026-12-04T10:15:00Z --target-action=promote restore",
+      "--type=time --target=2026-12-04 10:15:00+00 --target-action=promote restore",
     );
   });
 

@@ -7,7 +7,13 @@ import type { Database, DatabaseBackup } from "../../../config";
 import { parseDuration } from "../../../config/units";
 import { longestGapSeconds } from "../../../../lib/cron";
 import { assertNever } from "../../../../lib/never";
-import { CA_FILE, PGBACKREST_CONF, archiveSettings, renderPgbackrestConf } from "./pgbackrest";
+import {
+  CA_FILE,
+  PGBACKREST_CONF,
+  archiveSettings,
+  pgbackrestTime,
+  renderPgbackrestConf,
+} from "./pgbackrest";
 import {
   METRICS_PATH,
   METRICS_PORT,
@@ -23,6 +29,7 @@ import { schedule } from "./schedule";
 export {
   archiveSettings,
   pgbackrestRetention,
+  pgbackrestTime,
   renderPgbackrestConf,
   splitEndpoint,
 } from "./pgbackrest";
@@ -104,6 +111,9 @@ export function planBackup(i: BackupInput): BackupPlan {
     { name: "FJORD_BACKUP_RETENTION_AGE", value: b.retention.age },
     { name: "FJORD_BACKUP_ENCRYPT", value: String(b.encrypt) },
     ...(i.restore ? [{ name: "FJORD_RESTORE_FROM", value: i.restore.from }] : []),
+    ...(i.restore && i.restore.from !== "latest" && i.engine === "postgres"
+      ? [{ name: "FJORD_RESTORE_TARGET", value: pgbackrestTime(i.restore.from) }]
+      : []),
   ];
   const files: Record<string, string> = {
     [RUNNER]: renderRunner(runner),

@@ -100,3 +100,15 @@ export function splitEndpoint(endpoint: string): [string, string | undefined] {
   if (!m) throw new Error(`backup endpoint "${endpoint}" is not host or host:port`);
   return [m[1].replace(/^\[|\]$/g, ""), m[2]];
 }
+
+/**
+ * An ISO time as pgBackRest's --target takes it: "YYYY-MM-DD HH:MM:SS[.mmm]" and a "+HH[:MM]"
+ * zone. It refuses the ISO "T" and "Z" forms that the config accepts (error [029]).
+ */
+export function pgbackrestTime(iso: string): string {
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(:\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}(?::?\d{2})?)$/.exec(
+    iso,
+  );
+  if (!m) throw new Error(`restore time "${iso}" is not an ISO time with a zone`);
+  return `${m[1]} ${m[2]}${m[3] ?? ":00"}${m[4] === "Z" ? "+00" : m[4]}`;
+}

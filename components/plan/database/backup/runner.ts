@@ -60,7 +60,7 @@ function engineFunctions(i: RunnerInput): string[] {
         // --target-action is only valid with a target: pgBackRest refuses it with type=default.
         '    $PGBR --pg1-path="$1" --type=default restore',
         "  else",
-        '    $PGBR --pg1-path="$1" --type=time --target="$FJORD_RESTORE_FROM" --target-action=promote restore',
+        '    $PGBR --pg1-path="$1" --type=time --target="$FJORD_RESTORE_TARGET" --target-action=promote restore',
         "  fi",
         "}",
         'has_data() { [ -s "$PGDATA/PG_VERSION" ]; }',
