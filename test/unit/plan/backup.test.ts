@@ -376,11 +376,15 @@ describe("restore.sh with stand-in tools", () => {
     );
   });
 
-  it("GIVEN restore to a time WHEN restore.sh runs THEN pgbackrest replays to it and promotes", () => {
-    const r = restore("2026-12-04T10:15:00Z");
+  it("GIVEN restore to a time WHEN restore.sh runs THEN pgbackrest replays to it, in the form pgBackRest 2.45 parses, and promotes", () => {
+    // pgBackRest refuses the ISO `T`/`Z` form ("time format must be YYYY-MM-DD HH:MM:SS").
+    const r = restore("2026-12-04T10:15:00.250Z");
     expect(r.status).toBe(0);
     expect(r.args).toContain(
-      "--type=time --target=2026-12-04T10:15:00Z --target-action=promote restore",
+      "--type=time --target=2026-12-04 10:15:00.250+00 --target-action=promote restore",
+    );
+    expect(restore("2026-12-04T11:15:00+01:00").args).toContain(
+      "--target=2026-12-04 11:15:00+01:00 ",
     );
   });
 

@@ -60,7 +60,10 @@ function engineFunctions(i: RunnerInput): string[] {
         // --target-action is only valid with a target: pgBackRest refuses it with type=default.
         '    $PGBR --pg1-path="$1" --type=default restore',
         "  else",
-        '    $PGBR --pg1-path="$1" --type=time --target="$FJORD_RESTORE_FROM" --target-action=promote restore',
+        // pgBackRest 2.45 reads a time only as `YYYY-MM-DD HH:MM:SS[.mmm][+HH[:MM]]` (and would take
+        // one without a zone as local time): fjord's ISO 8601 `…T…Z` becomes that, in UTC.
+        `    t=$(echo "$FJORD_RESTORE_FROM" | sed -e 's/T/ /' -e 's/Z$/+00/')`,
+        '    $PGBR --pg1-path="$1" --type=time --target="$t" --target-action=promote restore',
         "  fi",
         "}",
         'has_data() { [ -s "$PGDATA/PG_VERSION" ]; }',
