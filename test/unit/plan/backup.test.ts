@@ -324,6 +324,20 @@ describe("the rendered scripts", () => {
   );
 });
 
+describe("run.sh as a container's PID 1", () => {
+  it.each(["postgres", "mysql"] as const)(
+    "GIVEN the %s runner WHEN the pod stops THEN SIGTERM ends it at once (PID 1 ignores a signal it does not trap, so the pod would wait out its grace period)",
+    (engine) => {
+      const run = planDatabase(db(engine)).backup!.files["/etc/fjord/backup/run.sh"];
+      expect(run).toContain("trap 'exit 0' TERM INT");
+      // A trap runs only once the foreground command ends: every sleep is waited on instead.
+      const sleeps = run.split("\n").filter((l) => /\bsleep\b/.test(l));
+      expect(sleeps.length).toBeGreaterThan(0);
+      for (const l of sleeps) expect(l).toMatch(/ & wait \$!$/);
+    },
+  );
+});
+
 describe("restore.sh with stand-in tools", () => {
   const dir = mkdtempSync(path.join(tmpdir(), "fjord-restore-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
