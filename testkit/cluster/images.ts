@@ -161,12 +161,16 @@ export interface ClusterImages {
   /** By `fjord:images` role (and sampleService), the refs the stack should use. */
   local: LocalImages;
   coredns: string;
+  /** rclone's `serve s3` alone (when an rclone-s3 binary was given): the backup drill's store. */
+  s3?: string;
   all: ClusterImage[];
 }
 
 export interface ClusterBinaries {
   traefik?: string;
   loki?: string;
+  /** testkit/tools/s3.sh's rclone-s3, for an in-cluster S3 server (test/e2e/backup-kubernetes). */
+  s3?: string;
   /** Required: fjord's prod Prometheus config discovers pods with kubernetes_sd_configs. */
   prometheus3: string;
 }
@@ -194,7 +198,17 @@ export async function prepareClusterImages(binaries: ClusterBinaries): Promise<C
     tar: await singleBinaryRootfs("coredns", corednsBin, "/coredns"),
     config: { Env: [], Entrypoint: ["/coredns"], User: "65532:65532" },
   });
-  return { local, coredns, all };
+  let s3: string | undefined;
+  if (binaries.s3) {
+    const v = /rclone (v[\d.]+)/.exec(execFileSync(binaries.s3, ["version"], { encoding: "utf8" }));
+    s3 = `fjord-local/rclone-s3:${v?.[1] ?? "0"}`;
+    all.push({
+      ref: s3,
+      tar: await singleBinaryRootfs("rclone-s3", binaries.s3, "/rclone-s3"),
+      config: { Env: [], Entrypoint: ["/rclone-s3"], User: "65532:65532" },
+    });
+  }
+  return { local, coredns, ...(s3 ? { s3 } : {}), all };
 }
 
 /** Manifest digest of each image in a containerd's k8s.io namespace, by (normalized) name. */

@@ -202,7 +202,7 @@ function removeStaleCluster(): void {
 export async function startTestCluster(
   opts: {
     nodes?: number;
-    binaries?: { traefik?: string; loki?: string };
+    binaries?: { traefik?: string; loki?: string; s3?: string };
     imageStore?: "cache" | "temp";
   } = {},
 ): Promise<TestCluster> {

@@ -342,6 +342,20 @@ describe("the rendered scripts", () => {
   );
 });
 
+describe("run.sh as a container's PID 1", () => {
+  it.each(["postgres", "mysql"] as const)(
+    "GIVEN the %s runner WHEN the pod stops THEN SIGTERM ends it at once (PID 1 ignores a signal it does not trap, so the pod would wait out its grace period)",
+    (engine) => {
+      const run = planDatabase(db(engine)).backup!.files["/etc/fjord/backup/run.sh"];
+      expect(run).toContain("trap 'exit 0' TERM INT");
+      // A trap runs only once the foreground command ends: every sleep is waited on instead.
+      const sleeps = run.split("\n").filter((l) => /\bsleep\b/.test(l));
+      expect(sleeps.length).toBeGreaterThan(0);
+      for (const l of sleeps) expect(l).toMatch(/ & wait \$!$/);
+    },
+  );
+});
+
 describe("restore.sh with stand-in tools", () => {
   const dir = mkdtempSync(path.join(tmpdir(), "fjord-restore-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -397,11 +411,15 @@ describe("restore.sh with stand-in tools", () => {
     );
   });
 
-  it("GIVEN restore to a time WHEN restore.sh runs THEN pgbackrest replays to it and promotes", () => {
-    const r = restore("2026-12-04T10:15:00Z");
+  it("GIVEN restore to a time WHEN restore.sh runs THEN pgbackrest replays to it, in the form pgBackRest 2.45 parses, and promotes", () => {
+    // pgBackRest refuses the ISO `T`/`Z` form ("time format must be YYYY-MM-DD HH:MM:SS").
+    const r = restore("2026-12-04T10:15:00.250Z");
     expect(r.status).toBe(0);
     expect(r.args).toContain(
-      "--type=time --target=2026-12-04 10:15:00+00 --target-action=promote restore",
+      "--type=time --target=2026-12-04 10:15:00.250+00 --target-action=promote restore",
+    );
+    expect(restore("2026-12-04T11:15:00+01:00").args).toContain(
+      "--target=2026-12-04 11:15:00+01:00 ",
     );
   });
 

@@ -173,17 +173,20 @@ export function renderRunner(i: RunnerInput): string {
     "  now)",
     "    prepare && once && [ $FAILED = 0 ] ;;",
     "  schedule)",
+    // As a container's PID 1, sh ignores a SIGTERM it has no trap for, so every pod stop would
+    // wait out its grace period; sleeps run in the background so `wait` returns to the trap.
+    "    trap 'exit 0' TERM INT",
     "    metrics",
     `    busybox httpd -f -p ${METRICS_PORT} -h "$STATE/www" &`,
     // The server may still be starting (or restoring): keep trying, and say why each time.
     "    until prepare; do",
     '      echo "backup of $DB: cannot reach fjord:backups.target ($FJORD_BACKUP_ENDPOINT, bucket $FJORD_BACKUP_BUCKET) or the database is not up yet; check the endpoint, the bucket and fjord:backupAccessKeyId / fjord:backupSecretAccessKey (the error above says which); retrying in 30s" >&2',
-    "      sleep 30",
+    "      sleep 30 & wait $!",
     "    done",
     "    refresh; metrics",
     '    echo "backup runner ready: $DB, schedule $FJORD_BACKUP_SCHEDULE (UTC)"',
     "    while :; do",
-    "      sleep $((60 - $(date -u +%S | sed 's/^0//')))",
+    "      sleep $((60 - $(date -u +%S | sed 's/^0//'))) & wait $!",
     "      if due; then once; else metrics; fi",
     "    done ;;",
     '  *) echo "usage: run.sh [schedule|now]" >&2; exit 2 ;;',
