@@ -75,6 +75,33 @@ const storedBytes = (s3: S3Server, prefix: string) =>
 const fileBytes = async (file: string) => Number((await run("stat", ["-c", "%s", file])).trim());
 
 /**
+ * TPS without a backup, with backups looping, and without again: the mean of the two quiet
+ * windows is the baseline, so drift in the machine's other load hits both sides.
+ */
+async function loadWindows<T>(
+  bench: () => Promise<T>,
+  backup: () => Promise<unknown>,
+  tps: (out: T) => number,
+) {
+  const windowLoad = [loadavg1()];
+  const tpsBefore = tps(await bench());
+  windowLoad.push(loadavg1());
+  const loaded = await whileLoaded(bench(), backup);
+  const tpsLoaded = tps(loaded.out);
+  windowLoad.push(loadavg1());
+  const tpsAfter = tps(await bench());
+  return {
+    tpsIdle: (tpsBefore + tpsAfter) / 2,
+    tpsBefore,
+    tpsAfter,
+    windowLoad,
+    tpsLoaded,
+    backupsInWindow: loaded.backups,
+    backupInWindowS: loaded.backupS,
+  };
+}
+
+/**
  * Runs `backup` back to back for as long as `load` runs; returns how many completed inside the
  * window (the one in flight when the load ends is awaited, not counted).
  */
@@ -263,14 +290,7 @@ async function postgres(s3: S3Server): Promise<EngineResult> {
         env: libpq,
         timeoutMs: (B.loadS + 600) * 1000,
       });
-    const windowLoad = [loadavg1()];
-    const tpsBefore = pgTps(await bench());
-    windowLoad.push(loadavg1());
-    const loaded = await whileLoaded(bench(), () => pgbackrest(["--type=full", "backup"]));
-    const tpsLoaded = pgTps(loaded.out);
-    windowLoad.push(loadavg1());
-    const tpsAfter = pgTps(await bench());
-    const tpsIdle = (tpsBefore + tpsAfter) / 2;
+    const windows = await loadWindows(bench, () => pgbackrest(["--type=full", "backup"]), pgTps);
     return {
       sizeBytes,
       backupS,
@@ -281,13 +301,7 @@ async function postgres(s3: S3Server): Promise<EngineResult> {
       loadS,
       storedBytes: stored,
       dumpBytes,
-      tpsIdle,
-      tpsBefore,
-      tpsAfter,
-      windowLoad,
-      tpsLoaded,
-      backupsInWindow: loaded.backups,
-      backupInWindowS: loaded.backupS,
+      ...windows,
       fillS,
       checked,
     };
@@ -419,14 +433,7 @@ async function mariadb(s3: S3Server): Promise<EngineResult> {
       run(sysbench, [...sb("oltp_read_write", B.clients, B.loadS), "run"], {
         timeoutMs: (B.loadS + 600) * 1000,
       });
-    const windowLoad = [loadavg1()];
-    const tpsBefore = sbTps(await bench());
-    windowLoad.push(loadavg1());
-    const loaded = await whileLoaded(bench(), backup);
-    const tpsLoaded = sbTps(loaded.out);
-    windowLoad.push(loadavg1());
-    const tpsAfter = sbTps(await bench());
-    const tpsIdle = (tpsBefore + tpsAfter) / 2;
+    const windows = await loadWindows(bench, backup, sbTps);
     return {
       sizeBytes,
       backupS,
@@ -437,13 +444,7 @@ async function mariadb(s3: S3Server): Promise<EngineResult> {
       loadS,
       storedBytes: stored,
       dumpBytes,
-      tpsIdle,
-      tpsBefore,
-      tpsAfter,
-      windowLoad,
-      tpsLoaded,
-      backupsInWindow: loaded.backups,
-      backupInWindowS: loaded.backupS,
+      ...windows,
       fillS,
       checked,
     };
