@@ -13,6 +13,7 @@ import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDockerd, type DockerDaemon } from "../../testkit/dockerd";
 import { buildLocalImages, devStackConfig, type LocalImages } from "../../testkit/images";
+import { backupMetrics, RUNNER_METRICS_COMMAND } from "../../testkit/backups";
 import { startS3Container, type S3Container } from "../../testkit/s3-container";
 import { ROOT, withEphemeralStack, type Ephemeral } from "../../testkit/stack";
 
@@ -145,21 +146,11 @@ describe("backups on Docker: the restore drill", () => {
           );
           expect(r.code, `${runner}: ${r.stdout}${r.stderr}`).toBe(0);
         }
-        const metrics = await daemon.docker([
-          "exec",
-          `${pg}-backup`,
-          "busybox",
-          "wget",
-          "-qO-",
-          "http://127.0.0.1:9188/metrics.txt",
-        ]);
-        const last = Number(
-          /fjord_backup_last_success_timestamp_seconds\{[^}]*\} (\d+)/.exec(metrics)?.[1],
+        const metrics = backupMetrics(
+          await daemon.docker(["exec", `${pg}-backup`, ...RUNNER_METRICS_COMMAND]),
         );
-        expect(last).toBeGreaterThan(Date.now() / 1000 - 900);
-        expect(
-          Number(/fjord_backup_last_size_bytes\{[^}]*\} (\d+)/.exec(metrics)?.[1]),
-        ).toBeGreaterThan(0);
+        expect(metrics.lastSuccess).toBeGreaterThan(Date.now() / 1000 - 900);
+        expect(metrics.sizeBytes).toBeGreaterThan(0);
 
         // WHEN a backup fails half-way (the store refuses the key) THEN the last good one stays
         const beforeFail = s3

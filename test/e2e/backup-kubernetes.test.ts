@@ -14,6 +14,7 @@
  *
  * Needs what test/e2e/prod-kubernetes.test.ts needs, plus rclone-s3 (testkit/tools/s3.sh).
  */
+import { backupMetrics, RUNNER_METRICS_COMMAND } from "../../testkit/backups";
 import { randomBytes } from "crypto";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -401,19 +402,11 @@ describe("backups on Kubernetes: the restore drill", () => {
             const r = await timed(`backup:${service}`, () => backupNow(service));
             expect(r.code, `${service}: ${r.out}`).toBe(0);
           }
-          const metrics = await exec("fjord-orders", "orders-db-0", "backup", [
-            "busybox",
-            "wget",
-            "-qO-",
-            "http://127.0.0.1:9188/metrics.txt",
-          ]);
-          const last = Number(
-            /fjord_backup_last_success_timestamp_seconds\{[^}]*\} (\d+)/.exec(metrics)?.[1],
+          const metrics = backupMetrics(
+            await exec("fjord-orders", "orders-db-0", "backup", RUNNER_METRICS_COMMAND),
           );
-          expect(last).toBeGreaterThan(Date.now() / 1000 - 900);
-          expect(
-            Number(/fjord_backup_last_size_bytes\{[^}]*\} (\d+)/.exec(metrics)?.[1]),
-          ).toBeGreaterThan(0);
+          expect(metrics.lastSuccess).toBeGreaterThan(Date.now() / 1000 - 900);
+          expect(metrics.sizeBytes).toBeGreaterThan(0);
 
           // WHEN a backup fails (the store refuses the key) THEN the last good one stays
           const beforeFail = await s3.keys();
