@@ -21,3 +21,19 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * A free port below the kernel's ephemeral range, for a port a container publishes: the engine's
+ * and the providers' own outbound connections take ephemeral ports, and one grabbed a freePort()
+ * between check and publish.
+ */
+export async function publishPort(): Promise<number> {
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = createServer().once("error", () => resolve(false));
+      srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+}

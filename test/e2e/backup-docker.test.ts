@@ -16,6 +16,7 @@ import { buildLocalImages, devStackConfig, type LocalImages } from "../../testki
 import { backupMetrics, RUNNER_METRICS_COMMAND } from "../../testkit/backups";
 import { startS3Container, type S3Container } from "../../testkit/s3-container";
 import { ROOT, withEphemeralStack, type Ephemeral } from "../../testkit/stack";
+import { publishPort } from "../../testkit/ports";
 
 const ENGINE = path.join(ROOT, ".tools/bin/pulumi");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -99,7 +100,11 @@ describe("backups on Docker: the restore drill", () => {
   });
 
   it("GIVEN a dev stack backing up PostgreSQL and MariaDB to S3 WHEN each database is destroyed and restored THEN every row comes back, and PostgreSQL also to a point in time", async () => {
-    const ports = { http: 28080, https: 28443, prom: 29090 };
+    const ports = {
+      http: await publishPort(),
+      https: await publishPort(),
+      prom: await publishPort(),
+    };
     const base = devStackConfig(images, daemon.host, ports, "nginx");
     const config = {
       ...base,

@@ -10,7 +10,6 @@
  * `npm run setup` and the docker provider plugin. FJORD_DOCKER_HOST reuses a running daemon.
  */
 import { existsSync } from "fs";
-import { createServer } from "net";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -35,6 +34,7 @@ import {
 } from "../../testkit/images";
 import { luaValue, runLuaFilters } from "../../testkit/lua";
 import { ROOT, withEphemeralStack } from "../../testkit/stack";
+import { publishPort } from "../../testkit/ports";
 import {
   gatewayGet,
   gatewayGetOk,
@@ -67,21 +67,6 @@ const getOk = (port: number, urlPath: string): Promise<Reply> => gatewayGetOk(at
 async function json(url: string): Promise<Loose> {
   const r = await fetch(url, { signal: AbortSignal.timeout(10_000) });
   return r.json();
-}
-
-/**
- * A free port below the kernel's ephemeral range: the engine's and the providers' own outbound
- * connections take ephemeral ports, and one grabbed a freePort() between check and publish.
- */
-async function publishPort(): Promise<number> {
-  for (;;) {
-    const port = 20000 + Math.floor(Math.random() * 12000);
-    const free = await new Promise<boolean>((resolve) => {
-      const srv = createServer().once("error", () => resolve(false));
-      srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
 }
 
 interface Ports {
