@@ -168,10 +168,15 @@ export function renderRunner(i: RunnerInput): string {
     "  fi",
     "  refresh; metrics",
     "}",
+    // One message for a store that cannot be reached or refuses the keys, naming the config.
+    "unreachable() {",
+    '  echo "backup of $DB: cannot reach fjord:backups.target ($FJORD_BACKUP_ENDPOINT, bucket $FJORD_BACKUP_BUCKET), or it refused the keys, or the database is not up yet; check the endpoint, the bucket and fjord:backupAccessKeyId / fjord:backupSecretAccessKey (the error above says which); $1" >&2',
+    "}",
     'mkdir -p "$STATE/www"',
     'case "${1:-schedule}" in',
     "  now)",
-    "    prepare && once && [ $FAILED = 0 ] ;;",
+    '    if ! prepare; then unreachable "stopping"; exit 1; fi',
+    "    once && [ $FAILED = 0 ] ;;",
     "  schedule)",
     // As a container's PID 1, sh ignores a SIGTERM it has no trap for, so every pod stop would
     // wait out its grace period; sleeps run in the background so `wait` returns to the trap.
@@ -180,7 +185,7 @@ export function renderRunner(i: RunnerInput): string {
     `    busybox httpd -f -p ${METRICS_PORT} -h "$STATE/www" &`,
     // The server may still be starting (or restoring): keep trying, and say why each time.
     "    until prepare; do",
-    '      echo "backup of $DB: cannot reach fjord:backups.target ($FJORD_BACKUP_ENDPOINT, bucket $FJORD_BACKUP_BUCKET) or the database is not up yet; check the endpoint, the bucket and fjord:backupAccessKeyId / fjord:backupSecretAccessKey (the error above says which); retrying in 30s" >&2',
+    '      unreachable "retrying in 30s"',
     "      sleep 30 & wait $!",
     "    done",
     "    refresh; metrics",
