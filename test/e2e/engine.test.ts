@@ -7,6 +7,11 @@ import * as path from "path";
 import { describe, expect, it } from "vitest";
 import { withEphemeralStack } from "../../testkit/stack";
 
+const BACKUP_KEYS = {
+  backupAccessKeyId: "engine-test-access-key",
+  backupSecretAccessKey: "engine-test-secret-access-key",
+};
+
 function files(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { recursive: true, withFileTypes: true })
@@ -41,6 +46,9 @@ describe("prod on the real engine", () => {
         name: "prod-render",
         baseStack: "prod",
         config: { cluster: { mode: "render", renderDir: "out/manifests" } },
+        // Prod backs every database up, so `up` needs the object store's keys (render mode
+        // writes the runners' manifests; nothing connects).
+        secrets: BACKUP_KEYS,
       },
       async (e) => {
         renderDir = path.join(e.workDir, "out/manifests");
@@ -98,7 +106,7 @@ describe("prod on the real engine", () => {
         name: "prod-gone",
         baseStack: "prod",
         config: { cluster: { mode: "kubeconfig" } },
-        secrets: { kubeconfig },
+        secrets: { kubeconfig, ...BACKUP_KEYS },
       },
       async (e) => {
         // WHEN it goes up THEN one line names the key, the server and the fix
