@@ -146,17 +146,18 @@ export class ServiceDatabase extends pulumi.ComponentResource {
     };
     // The backup's variables for the server too: PostgreSQL's archive_command runs pgBackRest.
     const serverEnv = env([...plan.serverEnv, ...(backup?.env ?? [])]);
+    const backupFiles = backup
+      ? backupConfigMap(name, { app, namespace: args.namespace, labels: dbLabels, backup }, this)
+      : undefined;
     const extra = backup
       ? backupPod({
           plan,
           backup,
           image: db.image,
           env: serverEnv,
-          configMapName: backupConfigMap(
-            name,
-            { app, namespace: args.namespace, labels: dbLabels, backup },
-            this,
-          ).metadata.name,
+          // The literal name (known at preview, so the policy pack ties the mount to this
+          // ConfigMap, not to the server's config); dependsOn below keeps the order.
+          configMapName: `${app}-backup`,
           dataVolume,
           socketVolume: scratch(plan.socketDir),
           serverResources: resources,
@@ -252,9 +253,11 @@ export class ServiceDatabase extends pulumi.ComponentResource {
         },
       },
       // A restore downloads the whole backup before the server answers.
-      backup?.restore
-        ? { parent: this, customTimeouts: { create: "30m", update: "30m" } }
-        : { parent: this },
+      {
+        parent: this,
+        ...(backupFiles ? { dependsOn: [backupFiles] } : {}),
+        ...(backup?.restore ? { customTimeouts: { create: "30m", update: "30m" } } : {}),
+      },
     );
 
     new k8s.networking.v1.NetworkPolicy(
