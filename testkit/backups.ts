@@ -17,3 +17,15 @@ export function backupMetrics(text: string): { lastSuccess: number; sizeBytes: n
     sizeBytes: value("fjord_backup_last_size_bytes"),
   };
 }
+
+/** A step's wall time in seconds, recorded under `label` whether it succeeds or throws. */
+export function timer(timings: Record<string, number>) {
+  return async <T>(label: string, f: () => Promise<T>): Promise<T> => {
+    const t = Date.now();
+    try {
+      return await f();
+    } finally {
+      timings[label] = (Date.now() - t) / 1000;
+    }
+  };
+}

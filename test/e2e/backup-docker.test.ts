@@ -13,7 +13,7 @@ import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDockerd, type DockerDaemon } from "../../testkit/dockerd";
 import { buildLocalImages, devStackConfig, type LocalImages } from "../../testkit/images";
-import { backupMetrics, RUNNER_METRICS_COMMAND } from "../../testkit/backups";
+import { backupMetrics, RUNNER_METRICS_COMMAND, timer } from "../../testkit/backups";
 import { startS3Container, type S3Container } from "../../testkit/s3-container";
 import { ROOT, withEphemeralStack, type Ephemeral } from "../../testkit/stack";
 import { publishPort } from "../../testkit/ports";
@@ -28,14 +28,7 @@ let daemon: DockerDaemon;
 let images: LocalImages;
 let s3: S3Container;
 
-async function timed<T>(label: string, f: () => Promise<T>): Promise<T> {
-  const t = Date.now();
-  try {
-    return await f();
-  } finally {
-    timings[label] = (Date.now() - t) / 1000;
-  }
-}
+const timed = timer(timings);
 
 /** SQL in the server's own container, over its socket; returns the rows as text. */
 async function sql(db: string, engine: "postgres" | "mysql", name: string, q: string) {

@@ -14,7 +14,8 @@
  *
  * Needs what test/e2e/prod-kubernetes.test.ts needs, plus rclone-s3 (testkit/tools/s3.sh).
  */
-import { backupMetrics, RUNNER_METRICS_COMMAND } from "../../testkit/backups";
+import { upOrExplain } from "../../testkit/cluster/up";
+import { backupMetrics, RUNNER_METRICS_COMMAND, timer } from "../../testkit/backups";
 import { randomBytes } from "crypto";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -43,14 +44,7 @@ const BUCKET = "fjord-backups";
 
 let cluster: TestCluster;
 
-async function timed<T>(label: string, f: () => Promise<T>): Promise<T> {
-  const t = Date.now();
-  try {
-    return await f();
-  } finally {
-    timings[label] = (Date.now() - t) / 1000;
-  }
-}
+const timed = timer(timings);
 
 /** `kubectl exec` that answers the exit code and output instead of throwing. */
 async function tryExec(
@@ -319,17 +313,6 @@ async function destroyDatabase(service: string) {
   await cluster.kubectl(["delete", "-n", ns, "pvc", `data-${service}-db-0`, "--wait"], 180_000);
 }
 
-/** `up`, and when it fails, the cluster's own account of what did not become ready. */
-async function upOrExplain(e: Ephemeral) {
-  try {
-    return await e.up();
-  } catch (err) {
-    throw new Error(
-      `${(err as Error).message.slice(-4000)}\n--- cluster diagnosis:\n${await cluster.diagnose()}`,
-    );
-  }
-}
-
 beforeAll(async () => {
   const t0 = Date.now();
   // The same binaries as the rollout e2e, so the nodes' shared image stores keep their images.
@@ -380,7 +363,7 @@ describe("backups on Kubernetes: the restore drill", () => {
           },
         },
         async (e) => {
-          const up = await timed("up", () => upOrExplain(e));
+          const up = await timed("up", () => upOrExplain(cluster, e));
           expect(up.summary.result).toBe("succeeded");
           await timed("runnersReady", async () => {
             await waitForRunner("orders", "backup runner ready");
@@ -464,7 +447,7 @@ describe("backups on Kubernetes: the restore drill", () => {
           });
           await setRestore(e, config, { orders: "latest", inventory: "latest" });
           await e.stack.refresh({ onOutput: (s) => process.stdout.write(s) });
-          await timed("restoreLatest", () => upOrExplain(e));
+          await timed("restoreLatest", () => upOrExplain(cluster, e));
 
           // THEN PostgreSQL has A and B (WAL replayed to the end); MariaDB its full backup, A
           expect(await sql("postgres", "orders", "select count(*), sum(id) from drill")).toBe(
@@ -486,7 +469,7 @@ describe("backups on Kubernetes: the restore drill", () => {
 
           // WHEN PostgreSQL is restored to the point between the writes THEN only A is there
           await setRestore(e, config, { orders: pointInTime, inventory: "latest" });
-          await timed("restorePointInTime", () => upOrExplain(e));
+          await timed("restorePointInTime", () => upOrExplain(cluster, e));
           expect(await sql("postgres", "orders", "select count(*), max(id) from drill")).toBe(
             "500|500",
           );

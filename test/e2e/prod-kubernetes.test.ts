@@ -5,6 +5,7 @@
  *
  * Needs root and `bash testkit/tools/kube.sh` (see testkit/cluster/index.ts for the rest).
  */
+import { upOrExplain } from "../../testkit/cluster/up";
 import * as path from "path";
 import * as tls from "tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -54,17 +55,6 @@ function handshake(ip: string, version: tls.SecureVersion): Promise<string> {
 }
 
 let cluster: TestCluster;
-
-/** `up`, and when it fails, the cluster's own account of what did not become ready. */
-async function upOrExplain(e: Ephemeral) {
-  try {
-    return await e.up();
-  } catch (err) {
-    throw new Error(
-      `${(err as Error).message.slice(-4000)}\n--- cluster diagnosis:\n${await cluster.diagnose()}`,
-    );
-  }
-}
 
 beforeAll(async () => {
   const t0 = Date.now();
@@ -293,7 +283,7 @@ describe("prod on a real Kubernetes cluster", () => {
         stackName = e.stack.name;
         // WHEN the prod program goes up in kubeconfig mode
         let t = Date.now();
-        const up = await upOrExplain(e);
+        const up = await upOrExplain(cluster, e);
         timings.upSeconds = (Date.now() - t) / 1000;
         expect(up.summary.result).toBe("succeeded");
         const state = JSON.stringify(await e.stack.exportStack());
@@ -343,7 +333,7 @@ describe("prod on a real Kubernetes cluster", () => {
         const [ip] = await gatewayIps();
         const load = steadyLoad(ip!, 100);
         t = Date.now();
-        const update = await upOrExplain(e);
+        const update = await upOrExplain(cluster, e);
         timings.rollingUpdateSeconds = (Date.now() - t) / 1000;
         await sleep(3000);
         const { sent, failures } = await load.finish();
