@@ -220,6 +220,15 @@ describe("pgBackRest 2.45 with an S3 repository on rclone serve s3", () => {
   });
 
   it("GIVEN the backup and archived WAL WHEN restored to a time between two inserts THEN the restored server has the first row and not the second", async () => {
+    // GIVEN a target a whole second past the backup's stop: pgBackRest keeps stop times in whole
+    // seconds and picks a backup whose stop is strictly before the target's second.
+    const info = JSON.parse(await pgbackrest(["info", "--output=json"])) as Array<{
+      backup: Array<{ timestamp: { stop: number } }>;
+    }>;
+    const stop = info[0]!.backup.at(-1)!.timestamp.stop;
+    await pg.query(
+      `SELECT pg_sleep(greatest(0, ${stop + 1} - extract(epoch FROM clock_timestamp())))`,
+    );
     await pg.query("INSERT INTO secrets VALUES ('before-target')");
     const target = await pg.query("SELECT clock_timestamp()");
     await new Promise((r) => setTimeout(r, 1200));

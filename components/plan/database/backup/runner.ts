@@ -215,6 +215,8 @@ export function renderRestore(i: RunnerInput): string {
     'if ! restore_into "$DATA"; then',
     // A half-restored directory would make the server's entrypoint skip its own init forever.
     '  echo "restore of $DB FAILED; emptying $DATA so the next attempt starts clean" >&2',
+    // pgBackRest keeps backup stop times in whole seconds and wants one strictly before the target.
+    '  echo "fix: check the error above; a restore.from time must lie at least one whole second after a kept backup finished (pgbackrest info lists them), or use latest" >&2',
     '  find "$DATA" -mindepth 1 -delete',
     "  exit 1",
     "fi",
