@@ -171,14 +171,14 @@ function prepare(
   return { ctx, confFile };
 }
 
-async function distinctPorts(): Promise<NginxPorts> {
+export async function distinctPorts(): Promise<NginxPorts> {
   const seen = new Set<number>();
   while (seen.size < 3) seen.add(await freePort());
   const [httpPort, httpsPort, metrics] = [...seen] as [number, number, number];
   return { http: httpPort, https: httpsPort, metrics };
 }
 
-function healthy(port: number): Promise<boolean> {
+export function healthy(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const req = http.get({ host: "127.0.0.1", port, path: "/healthz", timeout: 1000 }, (res) => {
       res.resume();

@@ -55,6 +55,8 @@ export interface UpstreamOptions {
   healthPath?: string;
   /** Listen on this port instead of a free one. */
   port?: number;
+  /** Loopback address to listen on (any of 127.0.0.0/8, so one name can list several). @default "127.0.0.1" */
+  host?: string;
 }
 
 /**
@@ -115,7 +117,7 @@ export async function startUpstream(opts: UpstreamOptions = {}): Promise<TestUps
         s.once("close", () => sockets.delete(s));
       });
       srv.once("error", reject);
-      srv.listen(port, "127.0.0.1", () => resolve(srv));
+      srv.listen(port, opts.host ?? "127.0.0.1", () => resolve(srv));
     });
 
   const bindPort = opts.port ?? (await freePort());

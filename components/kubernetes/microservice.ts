@@ -1,6 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { restrictedSecurityContext, serviceDns, spreadAcrossNodes, workloadLabels } from "./naming";
+import {
+  restrictedSecurityContext,
+  serviceDns,
+  serviceEndpointsName,
+  spreadAcrossNodes,
+  workloadLabels,
+} from "./naming";
 
 export interface MicroserviceArgs {
   /** Namespace to deploy into (one per service). */
@@ -31,6 +37,8 @@ export class Microservice extends pulumi.ComponentResource {
   public readonly serviceName: pulumi.Output<string>;
   /** host:port other workloads dial. */
   public readonly endpoint: pulumi.Output<string>;
+  /** Headless Service whose name resolves to one address per ready pod (the gateway's upstreams). */
+  public readonly podsServiceName: pulumi.Output<string>;
 
   constructor(name: string, args: MicroserviceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fjord:kubernetes:Microservice", name, {}, opts);
@@ -115,6 +123,23 @@ export class Microservice extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    // Headless, ready pods only: the gateway makes each address its own upstream server, so its
+    // passive health checks, retries and keepalive pools act per pod. The ClusterIP Service above
+    // stays for every other caller. The name is the gateway's upstream: it must never change.
+    const pods = new k8s.core.v1.Service(
+      `${name}-pods`,
+      {
+        metadata: { name: serviceEndpointsName(name), namespace: args.namespace, labels },
+        spec: {
+          clusterIP: "None",
+          publishNotReadyAddresses: false,
+          selector,
+          ports: [{ name: "http", port: args.port, targetPort: "http" }],
+        },
+      },
+      { parent: this },
+    );
+
     new k8s.policy.v1.PodDisruptionBudget(
       `${name}-pdb`,
       {
@@ -127,6 +152,7 @@ export class Microservice extends pulumi.ComponentResource {
 
     this.deploymentName = deployment.metadata.name;
     this.serviceName = service.metadata.name;
+    this.podsServiceName = pods.metadata.name;
     this.endpoint = pulumi
       .all([service.metadata.name, service.metadata.namespace])
       .apply(([n, ns]) => `${serviceDns(n, ns)}:${args.port}`);
@@ -134,6 +160,7 @@ export class Microservice extends pulumi.ComponentResource {
       deploymentName: this.deploymentName,
       serviceName: this.serviceName,
       endpoint: this.endpoint,
+      podsServiceName: this.podsServiceName,
     });
   }
 }

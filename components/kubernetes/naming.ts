@@ -3,9 +3,9 @@
  * and Services' DNS names are what callers and the gateway dial: treat them as a public API.
  */
 
-import { SYSTEM_NAMESPACE, serviceNamespace } from "../plan/naming";
+import { SYSTEM_NAMESPACE, serviceEndpointsName, serviceNamespace } from "../plan/naming";
 
-export { SYSTEM_NAMESPACE, serviceNamespace };
+export { SYSTEM_NAMESPACE, serviceEndpointsName, serviceNamespace };
 
 export const MANAGED_BY = {
   "app.kubernetes.io/managed-by": "fjord",

@@ -7,7 +7,13 @@ import { Microservice } from "./microservice";
 import { type BackupKeys, ServiceDatabase } from "./database";
 import { ApiGateway } from "./gateway";
 import { Observability } from "./observability";
-import { MANAGED_BY, SYSTEM_NAMESPACE, serviceDns, serviceNamespace } from "./naming";
+import {
+  MANAGED_BY,
+  SYSTEM_NAMESPACE,
+  serviceDns,
+  serviceEndpointsName,
+  serviceNamespace,
+} from "./naming";
 import { allowDns, allowEgress, allowIngress, allowScrape, defaultDeny } from "./network";
 
 export interface PlatformArgs {
@@ -161,7 +167,12 @@ export class Platform extends pulumi.ComponentResource {
           )
         : undefined;
     const gw = bindGateway(platform, {
+      // The ClusterIP name only while no pod is ready; otherwise one server per ready pod.
       servers: (s) => [{ host: serviceDns(s.name, serviceNamespace(s.name)), port: s.port }],
+      endpoints: (s) => ({
+        host: serviceDns(serviceEndpointsName(s.name), serviceNamespace(s.name)),
+        port: s.port,
+      }),
       publicHttpsPort: 443,
     });
     const gateway = new ApiGateway(

@@ -21,7 +21,7 @@ import { latencyAnnotations } from "./latency";
 import { observabilityModel, type ObservabilityModel } from "./observability";
 import { databaseApp, serviceNamespace } from "./naming";
 
-export { databaseApp, serviceNamespace, SYSTEM_NAMESPACE } from "./naming";
+export { databaseApp, serviceEndpointsName, serviceNamespace, SYSTEM_NAMESPACE } from "./naming";
 export type { CredentialKey, DatabasePlan, EnvVar } from "./database";
 export type { GatewayFiles, GatewayPlan } from "./gateway";
 export type { ObservabilityModel } from "./observability";

@@ -10,3 +10,8 @@ export const serviceNamespace = (service: string): string => `fjord-${service}`;
 export const SYSTEM_NAMESPACE = "fjord-system";
 /** A service's database: its Kubernetes workload and Service name, and its component's name. */
 export const databaseApp = (service: string): string => `${service}-db`;
+/**
+ * A service's headless Service: its DNS name resolves to one address per ready replica, which is
+ * how the gateway reaches each pod on its own (see gateway/render/endpoints.ts).
+ */
+export const serviceEndpointsName = (service: string): string => `${service}-pods`;

@@ -3,6 +3,7 @@ import { createHash } from "crypto";
 import type { GatewayPlan } from "./types";
 import { renderNginxConf } from "./render/nginx";
 import { renderTraefikDynamic, renderTraefikStatic } from "./render/traefik";
+import { renderEndpointWatcher, watchesEndpoints } from "./render/endpoints";
 import { assertNever } from "../../../lib/never";
 
 const NGINX_EXPORTER_PORT = 9113;
@@ -14,6 +15,13 @@ export const GATEWAY_TLS_FILES = {
   certFile: `${GATEWAY_CONFIG_DIR}/tls/tls.crt`,
   keyFile: `${GATEWAY_CONFIG_DIR}/tls/tls.key`,
 } as const;
+
+/**
+ * Where the endpoint watcher writes the expanded configs: under /tmp, which both targets give the
+ * gateway writable (an emptyDir, a tmpfs) while the root filesystem stays read-only.
+ */
+export const GATEWAY_RUNTIME_DIR = "/tmp/fjord";
+const WATCHER = "endpoints.sh";
 
 export interface GatewayFiles {
   /** File name → content, all placed in one directory. */
@@ -32,12 +40,15 @@ export interface GatewayFiles {
 export function gatewayFiles(plan: GatewayPlan, dir: string): GatewayFiles {
   let files: Record<string, string>;
   let out: Omit<GatewayFiles, "files" | "hash">;
+  // With endpoints, the files in `dir` are templates and the proxy reads the watcher's output.
+  const watch = watchesEndpoints(plan);
+  const live = watch ? GATEWAY_RUNTIME_DIR : dir;
   switch (plan.kind) {
     case "nginx":
       files = { "nginx.conf": renderNginxConf(plan) };
       out = {
         // -e: nginx opens its compiled-in error log before reading the config, which fails on a read-only root.
-        command: ["nginx", "-e", "stderr", "-c", `${dir}/nginx.conf`, "-g", "daemon off;"],
+        command: ["nginx", "-e", "stderr", "-c", `${live}/nginx.conf`, "-g", "daemon off;"],
         uid: 101,
         healthPath: "/healthz",
         metrics: {
@@ -52,7 +63,7 @@ export function gatewayFiles(plan: GatewayPlan, dir: string): GatewayFiles {
       break;
     case "traefik":
       files = {
-        "traefik.yml": renderTraefikStatic(plan, { dynamicFile: `${dir}/dynamic.yml` }),
+        "traefik.yml": renderTraefikStatic(plan, { dynamicFile: `${live}/dynamic.yml` }),
         "dynamic.yml": renderTraefikDynamic(plan),
       };
       out = {
@@ -64,6 +75,15 @@ export function gatewayFiles(plan: GatewayPlan, dir: string): GatewayFiles {
       break;
     default:
       return assertNever(plan.kind, "gateway kind");
+  }
+  if (watch) {
+    const templates = Object.keys(files).filter((f) => f !== "traefik.yml");
+    files[WATCHER] = renderEndpointWatcher(plan, {
+      configDir: dir,
+      runtimeDir: GATEWAY_RUNTIME_DIR,
+      templates,
+    });
+    out.command = ["sh", `${dir}/${WATCHER}`, ...out.command];
   }
   const hash = createHash("sha256").update(JSON.stringify(files)).digest("hex").slice(0, 16);
   return { files, hash, ...out };

@@ -7,6 +7,8 @@ import { parseDuration } from "../../config/units";
 export interface GatewayTargetBinding {
   /** Where the target reaches a service's replicas. */
   servers: (service: Service) => GatewayUpstreamServer[];
+  /** A name resolving to one address per ready replica, re-resolved at runtime (Kubernetes). */
+  endpoints?: (service: Service) => GatewayUpstreamServer;
   certFile: string;
   keyFile: string;
   /** HTTPS port clients use (for redirects and Alt-Svc). */
@@ -62,6 +64,7 @@ export function gatewayPlanFromSpec(spec: Spec, bind: GatewayTargetBinding): Gat
     upstreams: routed.map((s) => ({
       name: s.name,
       servers: bind.servers(s),
+      ...(bind.endpoints ? { endpoints: bind.endpoints(s) } : {}),
       healthCheckPath: s.healthPath,
     })),
     ...(bind.resolver ? { resolver: bind.resolver } : {}),

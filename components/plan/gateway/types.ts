@@ -146,7 +146,17 @@ export interface GatewayUpstreamServer {
 export interface GatewayUpstream {
   /** Identifier, same rules as route names. */
   name: string;
+  /**
+   * Where the proxy sends requests. With `endpoints` set, only the fallback used while the
+   * endpoints name resolves to no address (for example a Service's ClusterIP name).
+   */
   servers: GatewayUpstreamServer[];
+  /**
+   * A DNS name that resolves to one address per ready replica (a headless Service). The gateway's
+   * endpoint watcher (render/endpoints.ts) makes each address a server of its own, so passive
+   * health checks, retries and keepalive pools act per replica. Omit for fixed servers.
+   */
+  endpoints?: GatewayUpstreamServer;
   /** Active health-check path (Traefik only; open-source nginx has passive checks only). */
   healthCheckPath?: string;
 }

@@ -98,6 +98,10 @@ export function validateGatewayPlan(plan: GatewayPlan): string[] {
       need(HOST.test(s.host), `upstreams.${u.name}: invalid host ${JSON.stringify(s.host)}`);
       need(isInt(s.port, 1, 65535), `upstreams.${u.name}: invalid port ${s.port}`);
     }
+    if (u.endpoints !== undefined) {
+      need(HOST.test(u.endpoints.host), `upstreams.${u.name}: invalid endpoints host`);
+      need(isInt(u.endpoints.port, 1, 65535), `upstreams.${u.name}: invalid endpoints port`);
+    }
     if (u.healthCheckPath !== undefined)
       need(URL_PATH.test(u.healthCheckPath), `upstreams.${u.name}: invalid healthCheckPath`);
   }

@@ -93,4 +93,19 @@ describe("Microservice", () => {
     expect(pdb.spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: { app: "payment" } } });
     expect(await valueOf(svc.endpoint)).toBe("payment.fjord-payment.svc.cluster.local:8080");
   });
+
+  it("adds a headless Service that lists only ready pods, on the same selector and port", async () => {
+    const pods = rec.get("kubernetes:core/v1:Service", "payment-pods").inputs;
+    expect(pods.metadata).toMatchObject({ name: "payment-pods", namespace: "fjord-payment" });
+    expect(pods.spec).toEqual({
+      clusterIP: "None",
+      publishNotReadyAddresses: false,
+      selector: { app: "payment" },
+      ports: [{ name: "http", port: 8080, targetPort: "http" }],
+    });
+    expect(await valueOf(svc.podsServiceName)).toBe("payment-pods");
+    expect(rec.get("kubernetes:core/v1:Service", "single-pods").inputs.spec.ports[0].port).toBe(
+      9000,
+    );
+  });
 });

@@ -150,8 +150,43 @@ describe("Platform (prod stack file)", () => {
     expect(conf).toMatch(/rate=100r\/s/);
     expect(conf).toMatch(/burst=50/);
     expect(conf).toMatch(/proxy_set_header\s+X-User-Email\s+"";/);
-    expect(conf).toContain("orders.fjord-orders.svc.cluster.local:8080");
+    expect(conf).toContain("@@endpoints:orders@@ max_fails=3 fail_timeout=10s;");
     expect(conf).not.toContain("payment.fjord-payment");
+  });
+
+  it("sends the gateway to every ready pod: a headless Service per service, re-resolved by the gateway", () => {
+    const svc = "kubernetes:core/v1:Service";
+    for (const name of ["orders", "inventory", "payment"]) {
+      // GIVEN the prod services THEN each keeps its ClusterIP Service and gets a headless one
+      expect(rec.get(svc, `${name}-service`).inputs.spec.type).toBe("ClusterIP");
+      const pods = rec.get(svc, `${name}-pods`).inputs;
+      expect(pods.metadata).toMatchObject({ name: `${name}-pods`, namespace: `fjord-${name}` });
+      expect(pods.spec).toMatchObject({
+        clusterIP: "None",
+        publishNotReadyAddresses: false,
+        selector: { app: name },
+      });
+    }
+    // ... and the gateway's watcher resolves the headless names, with the ClusterIP as fallback
+    const data = rec.get("kubernetes:core/v1:ConfigMap", "fjord-gateway-config").inputs.data;
+    expect(data["endpoints.sh"]).toContain(
+      "orders orders-pods.fjord-orders.svc.cluster.local 8080 orders.fjord-orders.svc.cluster.local:8080",
+    );
+    expect(data["endpoints.sh"]).not.toContain("payment-pods");
+    const container = rec.get("kubernetes:apps/v1:Deployment", "fjord-gateway-deployment").inputs
+      .spec.template.spec.containers[0];
+    expect(container.command).toEqual([
+      "sh",
+      "/etc/fjord/endpoints.sh",
+      "nginx",
+      "-e",
+      "stderr",
+      "-c",
+      "/tmp/fjord/nginx.conf",
+      "-g",
+      "daemon off;",
+    ]);
+    expect(container.volumeMounts).toContainEqual({ name: "tmp", mountPath: "/tmp" });
   });
 
   it("keeps the gateway's private key secret and the Service's client IP", () => {

@@ -1,5 +1,6 @@
 import type { GatewayPlan, GatewayRoute } from "../types";
 import { assertValidGatewayPlan } from "../validate";
+import { endpointsMarker } from "./endpoints";
 
 /** Process-level paths. Defaults suit a read-only container running as a non-root user. */
 export interface NginxRenderOptions {
@@ -138,13 +139,13 @@ function renderUpstreams(c: Conf, plan: GatewayPlan): void {
     c.blank().block(`upstream ${upstreamId(up.name)}`, (b) => {
       // Shared zone so max_fails state is seen by every worker, not tracked per worker.
       b.d("zone", upstreamId(up.name), "64k");
-      for (const s of up.servers) {
-        b.d(
-          "server",
-          hostPort(s.host, s.port),
-          `max_fails=${u.maxFails}`,
-          `fail_timeout=${sec(u.failTimeoutSeconds)}`,
-        );
+      const failures = [`max_fails=${u.maxFails}`, `fail_timeout=${sec(u.failTimeoutSeconds)}`];
+      if (up.endpoints !== undefined) {
+        // A template line: the endpoint watcher repeats it once per replica address.
+        b.comment(`one server per address of ${up.endpoints.host} (endpoint watcher)`);
+        b.d("server", endpointsMarker(up.name), ...failures);
+      } else {
+        for (const s of up.servers) b.d("server", hostPort(s.host, s.port), ...failures);
       }
       b.d("keepalive", u.keepalive);
       b.d("keepalive_requests", u.keepaliveRequests);

@@ -1,6 +1,7 @@
 import { stringify } from "yaml";
 import type { GatewayPlan, GatewayRoute } from "../types";
 import { assertValidGatewayPlan } from "../validate";
+import { endpointsMarker } from "./endpoints";
 
 export interface TraefikStaticOptions {
   /** Where the dynamic file (renderTraefikDynamic output) is mounted. @default "/etc/traefik/dynamic.yml" */
@@ -176,7 +177,11 @@ export function renderTraefikDynamic(plan: GatewayPlan): string {
       },
     };
     const loadBalancer: Record<string, unknown> = {
-      servers: up.servers.map((s) => ({ url: serverUrl(s.host, s.port) })),
+      // With endpoints, one template entry that the endpoint watcher repeats per replica address.
+      servers:
+        up.endpoints !== undefined
+          ? [{ url: `http://${endpointsMarker(up.name)}` }]
+          : up.servers.map((s) => ({ url: serverUrl(s.host, s.port) })),
       passHostHeader: true,
       serversTransport: route.name,
     };

@@ -1,0 +1,148 @@
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import {
+  endpointsMarker,
+  gatewayFiles,
+  makeGatewayPlan,
+  renderEndpointWatcher,
+  renderNginxConf,
+  renderTraefikDynamic,
+  renderTraefikStatic,
+  validateGatewayPlan,
+  type GatewayKind,
+  type GatewayPlan,
+} from "../../../components/plan/gateway";
+import { nginxBlocks } from "../../../lib/parse/nginx";
+
+function plan(kind: GatewayKind, endpoints = true): GatewayPlan {
+  return makeGatewayPlan({
+    kind,
+    domains: ["api.example.test"],
+    tls: { certFile: "/etc/fjord/tls/tls.crt", keyFile: "/etc/fjord/tls/tls.key" },
+    routes: [
+      { name: "orders", path: "/orders/", public: false, upstream: "orders", budgetMs: 800 },
+      { name: "static", path: "/static/", public: true, upstream: "static", budgetMs: 800 },
+    ],
+    upstreams: [
+      {
+        name: "orders",
+        servers: [{ host: "orders.fjord-orders.svc.cluster.local", port: 8080 }],
+        ...(endpoints
+          ? { endpoints: { host: "orders-pods.fjord-orders.svc.cluster.local", port: 8080 } }
+          : {}),
+      },
+      { name: "static", servers: [{ host: "10.0.0.9", port: 3000 }] },
+    ],
+  });
+}
+
+describe("endpoint-aware upstreams: renderers", () => {
+  it("nginx: one template server line per discovered upstream, fixed servers stay as they are", () => {
+    // GIVEN an upstream with endpoints and one without WHEN nginx.conf is rendered
+    const conf = renderNginxConf(plan("nginx"));
+    const servers = (name: string) =>
+      nginxBlocks(conf, "upstream", (a) => a[0] === `up_${name}`)[0]!
+        .children!.filter((d) => d.name === "server")
+        .map((d) => d.args);
+    // THEN the discovered one carries the marker with the per-server failure accounting
+    expect(servers("orders")).toEqual([
+      [endpointsMarker("orders"), "max_fails=3", "fail_timeout=10s"],
+    ]);
+    expect(conf).not.toContain("orders.fjord-orders.svc.cluster.local");
+    expect(servers("static")).toEqual([["10.0.0.9:3000", "max_fails=3", "fail_timeout=10s"]]);
+    // ... and retries still go to the next server on errors, timeouts and 502-504
+    expect(conf).toMatch(/proxy_next_upstream error timeout http_502 http_503 http_504;/);
+  });
+
+  it("traefik: one template server URL per discovered upstream", () => {
+    const doc = parse(renderTraefikDynamic(plan("traefik")));
+    expect(doc.http.services.orders.loadBalancer.servers).toEqual([
+      { url: `http://${endpointsMarker("orders")}` },
+    ]);
+    expect(doc.http.services.static.loadBalancer.servers).toEqual([
+      { url: "http://10.0.0.9:3000" },
+    ]);
+  });
+
+  it("refuses an endpoints name that could break out of a directive", () => {
+    const p = plan("nginx");
+    p.upstreams[0]!.endpoints = { host: "x; include /etc/passwd", port: 8080 };
+    expect(validateGatewayPlan(p)).toContain("upstreams.orders: invalid endpoints host");
+  });
+});
+
+describe("endpoint-aware upstreams: gateway files", () => {
+  it("nginx: the watcher starts nginx on the expanded config and reloads it with SIGHUP", () => {
+    // GIVEN a plan with endpoints WHEN the files are made for /etc/fjord
+    const f = gatewayFiles(plan("nginx"), "/etc/fjord");
+    // THEN the watcher runs first and execs nginx on the config it writes under /tmp
+    expect(f.command).toEqual([
+      "sh",
+      "/etc/fjord/endpoints.sh",
+      "nginx",
+      "-e",
+      "stderr",
+      "-c",
+      "/tmp/fjord/nginx.conf",
+      "-g",
+      "daemon off;",
+    ]);
+    const sh = f.files["endpoints.sh"]!;
+    expect(sh).toContain("CONF_DIR=/etc/fjord\nRUN_DIR=/tmp/fjord\n");
+    expect(sh).toContain("for f in nginx.conf; do");
+    expect(sh).toContain(
+      "UPSTREAMS='orders orders-pods.fjord-orders.svc.cluster.local 8080 orders.fjord-orders.svc.cluster.local:8080'",
+    );
+    expect(sh).toMatch(/kill -HUP "\$PROXY"\n/);
+    expect(sh).toMatch(/PROXY=\$\$\nwatch &\nexec "\$@"\n$/);
+  });
+
+  it("traefik: the static file points the file provider at the expanded dynamic file; no signal", () => {
+    const f = gatewayFiles(plan("traefik"), "/etc/fjord");
+    expect(f.command).toEqual([
+      "sh",
+      "/etc/fjord/endpoints.sh",
+      "traefik",
+      "--configFile=/etc/fjord/traefik.yml",
+    ]);
+    expect(parse(f.files["traefik.yml"]!).providers.file).toEqual({
+      filename: "/tmp/fjord/dynamic.yml",
+      watch: true,
+    });
+    const sh = f.files["endpoints.sh"]!;
+    expect(sh).toContain("for f in dynamic.yml; do");
+    expect(sh).not.toContain("kill -HUP");
+  });
+
+  it.each(["nginx", "traefik"] as const)(
+    "%s without endpoints (Docker: one server per replica container) needs no watcher",
+    (kind) => {
+      const f = gatewayFiles(plan(kind, false), "/etc/fjord");
+      expect(f.files["endpoints.sh"]).toBeUndefined();
+      expect(f.command[0]).toBe(kind);
+      expect(JSON.stringify(f.files)).not.toContain("@@endpoints");
+      if (kind === "traefik")
+        expect(parse(renderTraefikStatic(plan(kind, false))).providers.file.filename).toBe(
+          "/etc/traefik/dynamic.yml",
+        );
+    },
+  );
+
+  it("changes the config hash (and so rolls the gateway) only when the plan changes", () => {
+    const a = gatewayFiles(plan("nginx"), "/etc/fjord");
+    const b = gatewayFiles(plan("nginx"), "/etc/fjord");
+    expect(a.hash).toBe(b.hash);
+    expect(gatewayFiles(plan("nginx", false), "/etc/fjord").hash).not.toBe(a.hash);
+  });
+
+  it("tunes the watcher's poll and settle counts", () => {
+    const sh = renderEndpointWatcher(plan("nginx"), {
+      configDir: "/c",
+      runtimeDir: "/r",
+      templates: ["nginx.conf"],
+      intervalSeconds: 1,
+      settlePolls: 3,
+    });
+    expect(sh).toContain("INTERVAL=1\nSETTLE=3\n");
+  });
+});
