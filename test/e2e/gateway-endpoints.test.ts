@@ -1,0 +1,62 @@
+/**
+ * The gateway's per-pod upstreams on a real Kubernetes cluster (testkit/cluster): the prod program
+ * with one service of three pods behind the nginx gateway, a bounded load from loopback, and the
+ * three faults of issue #16 (testkit/cluster/endpoint-drills.ts). `npm run bench -- endpoints`
+ * runs the same drills and writes their figures to BENCHMARKS.md.
+ *
+ * Needs root and `bash testkit/tools/kube.sh` (see testkit/cluster/index.ts for the rest).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestCluster, type TestCluster } from "../../testkit/cluster";
+import { DRILL, runEndpointDrills, type DrillFigures } from "../../testkit/cluster/endpoint-drills";
+
+let cluster: TestCluster;
+let figures: DrillFigures;
+
+beforeAll(async () => {
+  cluster = await startTestCluster({ nodes: 3 });
+  // GIVEN the prod program up with orders (3 pods, one per node) behind one nginx gateway
+  // WHEN each drill runs under 60 requests/s from 6 keep-alive clients
+  figures = await runEndpointDrills(cluster);
+  console.log("[gateway-endpoints] figures", JSON.stringify(figures));
+});
+
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+describe("per-pod upstreams on a real cluster", () => {
+  it("confines a killed pod's failures to requests in flight, recovers p99, and takes the pod back", () => {
+    const k = figures.kill;
+    // THEN no request sent after the kill failed (the retry went to another pod)
+    expect(k.failuresAfterKill, JSON.stringify(k)).toBe(0);
+    expect(k.requests).toBeGreaterThan(300);
+    // ... and p99 was back under twice the baseline within the breaker window
+    expect(k.recoverySeconds, JSON.stringify(k)).toBeLessThanOrEqual(DRILL.failTimeoutSeconds);
+    // ... and the restarted pod answered again
+    expect(Number.isFinite(k.backSeconds), JSON.stringify(k)).toBe(true);
+  });
+
+  it("trips the breaker on a pod that stops answering while the others keep serving", () => {
+    const f = figures.freeze;
+    // THEN every second of the freeze had answers from the other pods, never from the frozen one
+    expect(f.secondsWithout200, JSON.stringify(f)).toBe(0);
+    expect(f.frozenShare).toBe(0);
+    // ... and once max_fails was reached, at most one probe per fail_timeout window still failed
+    const windows = Math.ceil(DRILL.freezeSeconds / DRILL.failTimeoutSeconds);
+    expect(f.failuresAfterTrip, JSON.stringify(f)).toBeLessThanOrEqual(windows);
+    expect(f.failures, "the first requests to the frozen pod time out").toBeGreaterThan(0);
+  });
+
+  it("rolls the service under load with no failed request and a handful of reloads", () => {
+    const r = figures.rollout;
+    expect(r.failures, JSON.stringify(r)).toBe(0);
+    expect(r.requests).toBeGreaterThan(300);
+    // ... every pod was replaced
+    expect(r.podsAfter.filter((p) => r.podsBefore.includes(p))).toEqual([]);
+    expect(r.podsAfter).toHaveLength(DRILL.replicas);
+    // ... and the gateway reloaded at most once per pod leaving and once per pod arriving
+    expect(r.reloads, JSON.stringify(r)).toBeGreaterThan(0);
+    expect(r.reloads).toBeLessThanOrEqual(2 * DRILL.replicas);
+  });
+});

@@ -1,0 +1,169 @@
+/**
+ * Fault drills for the gateway's per-pod upstreams on the test cluster, shared by the e2e test
+ * (which asserts) and the bench (which reports): a paced HTTPS load from loopback through the
+ * gateway, and the faults a pod can have, made on the host where the pod's process runs.
+ */
+import { readFileSync, readdirSync } from "fs";
+import * as https from "https";
+import type { GatewayAddress } from "./gateway-client";
+
+export interface Sample {
+  /** Send time (ms since the epoch). */
+  t: number;
+  ms: number;
+  /** 0 when the request failed without an HTTP answer. */
+  status: number;
+  /** The pod that answered (the sample service's X-Served-By). */
+  pod?: string;
+}
+
+export interface Load {
+  samples: Sample[];
+  stop(): Promise<Sample[]>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * `workers` loops, each sending one GET at a time at most `rps` per second over its own
+ * keep-alive connection, so the load stays bounded on a 2-core machine whatever the latency.
+ */
+export function startLoad(at: GatewayAddress, path: string, workers: number, rps: number): Load {
+  const samples: Sample[] = [];
+  let stopped = false;
+  const agent = new https.Agent({ keepAlive: true, maxSockets: workers });
+  const one = () =>
+    new Promise<Sample>((resolve) => {
+      const t = Date.now();
+      const done = (status: number, pod?: string) =>
+        resolve({ t, ms: Date.now() - t, status, ...(pod ? { pod } : {}) });
+      const req = https.get(
+        {
+          host: at.host,
+          port: at.port,
+          path,
+          servername: at.domain,
+          headers: { Host: at.domain },
+          rejectUnauthorized: false,
+          agent,
+          timeout: 10_000,
+        },
+        (res) => {
+          res.resume();
+          res.on("end", () => done(res.statusCode ?? 0, res.headers["x-served-by"] as string));
+          res.on("error", () => done(0));
+        },
+      );
+      req.on("timeout", () => req.destroy(new Error("timeout")));
+      req.on("error", () => done(0));
+    });
+  const loops = Array.from({ length: workers }, async () => {
+    while (!stopped) {
+      const s = await one();
+      samples.push(s);
+      await sleep(Math.max(0, 1000 / rps - s.ms));
+    }
+  });
+  return {
+    samples,
+    async stop() {
+      stopped = true;
+      await Promise.all(loops);
+      agent.destroy();
+      return samples;
+    },
+  };
+}
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** p99 latency of each whole second from `from`, for samples sent in that second. */
+export function p99BySecond(samples: Sample[], from: number, to: number): number[] {
+  const out: number[] = [];
+  for (let s = from; s < to; s += 1000)
+    out.push(
+      percentile(
+        samples.filter((x) => x.t >= s && x.t < s + 1000).map((x) => x.ms),
+        99,
+      ),
+    );
+  return out;
+}
+
+/**
+ * The PID, on this host, of a pod's main process: the process whose cgroup names the container
+ * (containerd's ID from the pod status) and whose command line contains `cmdPart`.
+ */
+export function podProcess(containerId: string, cmdPart: string): number {
+  const id = containerId.replace(/^[a-z]+:\/\//, "");
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (!readFileSync(`/proc/${entry}/cgroup`, "utf8").includes(id)) continue;
+      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(cmdPart)) return Number(entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  throw new Error(`no process of container ${id} runs ${cmdPart}`);
+}
+
+/** Polls until `probe` answers, or fails naming `what`. */
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+  everyMs = 250,
+): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+export interface KillFigures {
+  requests: number;
+  /** Answers that were not 200, and those of them sent after the kill (never in flight at it). */
+  failures: number;
+  failuresAfterKill: number;
+  baselineP99Ms: number;
+  /** Worst one-second p99 after the kill, and the seconds until p99 was back under 2x baseline. */
+  worstP99Ms: number;
+  recoverySeconds: number;
+  /** Seconds from the kill until the killed pod answered again. */
+  backSeconds: number;
+}
+
+/** Summarises a kill drill's samples around `killAt` for pod `pod`. */
+export function killFigures(samples: Sample[], killAt: number, pod: string): KillFigures {
+  const before = samples.filter((s) => s.t < killAt - 500);
+  const baselineP99Ms = percentile(
+    before.map((s) => s.ms),
+    99,
+  );
+  const bad = samples.filter((s) => s.status !== 200);
+  const last = Math.max(...samples.map((s) => s.t));
+  const p99s = p99BySecond(samples, killAt, last);
+  const limit = Math.max(2 * baselineP99Ms, baselineP99Ms + 20);
+  let lastBad = -1;
+  p99s.forEach((p, i) => {
+    if (p > limit) lastBad = i;
+  });
+  const back = samples.find((s) => s.t > killAt && s.pod === pod);
+  return {
+    requests: samples.length,
+    failures: bad.length,
+    failuresAfterKill: bad.filter((s) => s.t > killAt).length,
+    baselineP99Ms,
+    worstP99Ms: Math.max(...p99s.filter((p) => Number.isFinite(p))),
+    recoverySeconds: lastBad + 1,
+    backSeconds: back ? (back.t - killAt) / 1000 : NaN,
+  };
+}
