@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- gateway|db|scaling|policy|cluster|backups ...]: measures what fjord's choices buy and writes
+ * npm run bench [-- gateway|db|scaling|policy|cluster|endpoints|backups ...]: measures what fjord's choices buy and writes
  * BENCHMARKS.md. With no argument every section runs, in one process, on one machine. Sections run
  * one after another (never in parallel: they would measure each other).
  */
@@ -15,6 +15,7 @@ const SECTIONS: Record<string, () => Promise<Section>> = {
   scaling: async () => (await import("./scaling.js")).benchScaling,
   policy: async () => (await import("./policy.js")).benchPolicy,
   cluster: async () => (await import("./cluster.js")).benchCluster,
+  endpoints: async () => (await import("./endpoints.js")).benchEndpoints,
   backups: async () => (await import("./backups.js")).benchBackups,
 };
 

@@ -92,7 +92,7 @@ export function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
 }
 
-const ORDER = ["gateway", "db", "scaling", "policy", "cluster", "backups"];
+const ORDER = ["gateway", "db", "scaling", "policy", "cluster", "endpoints", "backups"];
 const begin = (s: string) => `<!-- bench:${s} -->`;
 const end = (s: string) => `<!-- /bench:${s} -->`;
 const DATA = /^<!-- data (.*) -->$/m;
