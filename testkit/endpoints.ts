@@ -38,6 +38,8 @@ export interface EndpointsGateway {
   accessLog(): Array<Record<string, string>>;
   /** The watcher's own lines ("fjord-endpoints: started/applied ..."). */
   watcherLog(): string[];
+  /** The internal port's /metrics (Traefik's Prometheus text; nginx serves none there). */
+  metrics(): Promise<string>;
   /** Replaces what each name resolves to (IPv4 addresses). */
   setHosts(hosts: Record<string, string[]>): void;
   stop(): Promise<void>;
@@ -186,6 +188,17 @@ export async function startNginxWithEndpoints(
   return {
     httpsPort: ports.https,
     accessLog: () => readLines(accessLogPath).map((l) => JSON.parse(l) as Record<string, string>),
+    metrics: () =>
+      new Promise((resolve, reject) => {
+        http
+          .get({ host: "127.0.0.1", port: ports.metrics, path: "/metrics" }, (res) => {
+            let body = "";
+            res.setEncoding("utf8");
+            res.on("data", (c: string) => (body += c));
+            res.on("end", () => resolve(body));
+          })
+          .on("error", reject);
+      }),
     watcherLog: () => readLines(logPath).filter((l) => l.startsWith("fjord-endpoints:")),
     // In place (same inode): a rename would leave the bind mount on the old file.
     setHosts: (hosts) => writeFileSync(hostsFile, hostsText(hosts)),

@@ -10,6 +10,7 @@ import { startNginxWithEndpoints, type EndpointsGateway } from "../../testkit/en
 import { freePort } from "../../testkit/ports";
 import { makeTempDir, removeDir } from "../../testkit/proc";
 import { createTestTls, type TestCert } from "../../testkit/tls";
+import { serverUp } from "../../testkit/traefik";
 import {
   GATEWAY_TEST_DOMAIN as DOMAIN,
   getHttps,
@@ -117,6 +118,9 @@ describe.each(["nginx", "traefik"] as const)(
           tried.filter((u) => u.includes(PODS[1])),
           tried.join(" | "),
         ).toEqual([`${PODS[1]}:${port}, ${PODS[0]}:${port}`]);
+      } else {
+        // ... and Traefik's passive health check took pod 2 out after maxFailedAttempts (1)
+        expect(serverUp(await gw.metrics(), `http://${PODS[1]}:${port}`)).toBe(0);
       }
       await pods.get(PODS[1])!.revive();
     });

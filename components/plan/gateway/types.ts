@@ -85,9 +85,12 @@ export interface GatewayUpstreamTuning {
   keepaliveRequests: number;
   /** @default 60 */
   keepaliveTimeoutSeconds: number;
-  /** Failures within `failTimeoutSeconds` that take a server out of rotation (nginx). @default 3 */
+  /**
+   * Failures within `failTimeoutSeconds` that take a server out of rotation (nginx `max_fails`,
+   * Traefik `passiveHealthCheck.maxFailedAttempts`). @default 3
+   */
   maxFails: number;
-  /** Failure window and how long a failed server stays out (nginx). @default 10 */
+  /** Failure window and how long a failed server stays out (nginx, Traefik). @default 10 */
   failTimeoutSeconds: number;
   /** @default 1000 */
   connectTimeoutMs: number;

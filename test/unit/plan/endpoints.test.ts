@@ -62,6 +62,13 @@ describe("endpoint-aware upstreams: renderers", () => {
     expect(doc.http.services.static.loadBalancer.servers).toEqual([
       { url: "http://10.0.0.9:3000" },
     ]);
+
+    // ... and each server is judged on its own, like nginx's max_fails/fail_timeout
+    for (const svc of ["orders", "static"])
+      expect(doc.http.services[svc].loadBalancer.passiveHealthCheck).toEqual({
+        maxFailedAttempts: 3,
+        failureWindow: "10s",
+      });
   });
 
   it("refuses an endpoints name that could break out of a directive", () => {

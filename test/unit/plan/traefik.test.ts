@@ -243,6 +243,7 @@ describe("renderTraefikDynamic: services", () => {
       servers: [{ url: "http://10.0.0.5:8080" }, { url: "http://[fd00::5]:8080" }],
       passHostHeader: true,
       serversTransport: "orders",
+      passiveHealthCheck: { maxFailedAttempts: 3, failureWindow: "10s" },
     });
     expect(serversTransports.orders).toEqual({
       maxIdleConnsPerHost: 32,

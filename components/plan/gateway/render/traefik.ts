@@ -184,6 +184,12 @@ export function renderTraefikDynamic(plan: GatewayPlan): string {
           : up.servers.map((s) => ({ url: serverUrl(s.host, s.port) })),
       passHostHeader: true,
       serversTransport: route.name,
+      // Per server, like nginx's max_fails/fail_timeout: a server that fails (5xx, or no answer)
+      // maxFails times within the window is left out for the window.
+      passiveHealthCheck: {
+        maxFailedAttempts: u.maxFails,
+        failureWindow: sec(u.failTimeoutSeconds),
+      },
     };
     if (up.healthCheckPath !== undefined) {
       loadBalancer.healthCheck = {
