@@ -156,6 +156,9 @@ describe("docker Platform (dev stack file)", () => {
     const conf = String(uploads(gw, true).find((u) => u.file === "/etc/fjord/nginx.conf")!.content);
     expect(conf).toMatch(/server dev-orders-0:8080 max_fails=3/);
     expect(conf).toMatch(/server dev-orders-1:8080 max_fails=3/);
+    // Replicas are fixed containers here: no endpoint watcher, nginx runs the file as uploaded.
+    expect(conf).not.toContain("@@endpoints");
+    expect(uploads(gw, true).map((u) => u.file)).not.toContain("/etc/fjord/endpoints.sh");
     expect(conf).toMatch(/resolver 127\.0\.0\.11/);
     expect(conf).toMatch(/return 301 https:\/\/\$host:8443\$request_uri/);
     const key = uploads(gw, true).find((u) => u.file === "/etc/fjord/tls/tls.key")!;
