@@ -137,12 +137,19 @@ export interface KillFigures {
   /** Worst one-second p99 after the kill, and the seconds until p99 was back under 2x baseline. */
   worstP99Ms: number;
   recoverySeconds: number;
+  /** p99 of the requests sent once the breaker window (`windowS`) after the kill had passed. */
+  p99AfterWindowMs: number;
   /** Seconds from the kill until the killed pod answered again. */
   backSeconds: number;
 }
 
 /** Summarises a kill drill's samples around `killAt` for pod `pod`. */
-export function killFigures(samples: Sample[], killAt: number, pod: string): KillFigures {
+export function killFigures(
+  samples: Sample[],
+  killAt: number,
+  pod: string,
+  windowS: number,
+): KillFigures {
   const before = samples.filter((s) => s.t < killAt - 500);
   const baselineP99Ms = percentile(
     before.map((s) => s.ms),
@@ -164,6 +171,10 @@ export function killFigures(samples: Sample[], killAt: number, pod: string): Kil
     baselineP99Ms,
     worstP99Ms: Math.max(...p99s.filter((p) => Number.isFinite(p))),
     recoverySeconds: lastBad + 1,
+    p99AfterWindowMs: percentile(
+      samples.filter((s) => s.t >= killAt + windowS * 1000).map((s) => s.ms),
+      99,
+    ),
     backSeconds: back ? (back.t - killAt) / 1000 : NaN,
   };
 }

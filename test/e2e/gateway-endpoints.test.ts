@@ -31,8 +31,9 @@ describe("per-pod upstreams on a real cluster", () => {
     // THEN no request sent after the kill failed (the retry went to another pod)
     expect(k.failuresAfterKill, JSON.stringify(k)).toBe(0);
     expect(k.requests).toBeGreaterThan(300);
-    // ... and p99 was back under twice the baseline within the breaker window
-    expect(k.recoverySeconds, JSON.stringify(k)).toBeLessThanOrEqual(DRILL.failTimeoutSeconds);
+    // ... and once the breaker window had passed no request waited out a timeout (the timing
+    // itself is a benchmark figure: npm run bench -- endpoints)
+    expect(k.p99AfterWindowMs, JSON.stringify(k)).toBeLessThan(DRILL.budgetMs);
     // ... and the restarted pod answered again
     expect(Number.isFinite(k.backSeconds), JSON.stringify(k)).toBe(true);
   });

@@ -176,8 +176,9 @@ async function drills(cluster: TestCluster): Promise<Omit<DrillFigures, "upSecon
     () => (l.samples.some((s) => s.t > killAt && s.pod === victim) ? true : undefined),
     90_000,
   );
-  await sleep(3000);
-  const kill = killFigures(await l.stop(), killAt, victim);
+  // Past the breaker window in any case, so the figures cover the time after it.
+  await sleep(Math.max(3000, killAt + DRILL.failTimeoutSeconds * 1000 + 3000 - Date.now()));
+  const kill = killFigures(await l.stop(), killAt, victim, DRILL.failTimeoutSeconds);
 
   // (b) freeze: SIGSTOP a pod's process for a while, then let it go on.
   await allServing();
