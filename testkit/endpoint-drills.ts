@@ -15,6 +15,14 @@ export interface Sample {
   status: number;
   /** The pod that answered (the sample service's X-Served-By). */
   pod?: string;
+  /** The client error when there was no HTTP answer. */
+  error?: string;
+  /**
+   * Sent again because a kept-alive connection was closed under it before any answer (nginx
+   * closes idle client connections when a reload retires its old workers). Node's documented
+   * pattern (`req.reusedSocket`), and what browsers and Go's client do for idempotent requests.
+   */
+  resent?: boolean;
 }
 
 export interface Load {
@@ -32,11 +40,10 @@ export function startLoad(at: GatewayAddress, path: string, workers: number, rps
   const samples: Sample[] = [];
   let stopped = false;
   const agent = new https.Agent({ keepAlive: true, maxSockets: workers });
-  const one = () =>
+  const attempt = (t: number, resent: boolean) =>
     new Promise<Sample>((resolve) => {
-      const t = Date.now();
-      const done = (status: number, pod?: string) =>
-        resolve({ t, ms: Date.now() - t, status, ...(pod ? { pod } : {}) });
+      const done = (status: number, extra: Partial<Sample> = {}) =>
+        resolve({ t, ms: Date.now() - t, status, ...(resent ? { resent } : {}), ...extra });
       const req = https.get(
         {
           host: at.host,
@@ -50,13 +57,22 @@ export function startLoad(at: GatewayAddress, path: string, workers: number, rps
         },
         (res) => {
           res.resume();
-          res.on("end", () => done(res.statusCode ?? 0, res.headers["x-served-by"] as string));
-          res.on("error", () => done(0));
+          res.on("end", () =>
+            done(res.statusCode ?? 0, { pod: res.headers["x-served-by"] as string }),
+          );
+          res.on("error", (e) =>
+            done(0, { error: (e as NodeJS.ErrnoException).code ?? e.message }),
+          );
         },
       );
       req.on("timeout", () => req.destroy(new Error("timeout")));
-      req.on("error", () => done(0));
+      req.on("error", (e) => {
+        const code = (e as NodeJS.ErrnoException).code ?? e.message;
+        if (req.reusedSocket && code === "ECONNRESET" && !resent) resolve(attempt(t, true));
+        else done(0, { error: code });
+      });
     });
+  const one = () => attempt(Date.now(), false);
   const loops = Array.from({ length: workers }, async () => {
     while (!stopped) {
       const s = await one();
@@ -81,10 +97,10 @@ export function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-/** p99 latency of each whole second from `from`, for samples sent in that second. */
+/** p99 latency of each whole second from `from` to `to`, for samples sent in that second. */
 export function p99BySecond(samples: Sample[], from: number, to: number): number[] {
   const out: number[] = [];
-  for (let s = from; s < to; s += 1000)
+  for (let s = from; s + 1000 <= to; s += 1000)
     out.push(
       percentile(
         samples.filter((x) => x.t >= s && x.t < s + 1000).map((x) => x.ms),
@@ -130,6 +146,8 @@ export async function until<T>(
 
 export interface KillFigures {
   requests: number;
+  /** Requests sent again after a kept-alive connection was closed before any answer. */
+  resent: number;
   /** Answers that were not 200, and those of them sent after the kill (never in flight at it). */
   failures: number;
   failuresAfterKill: number;
@@ -150,7 +168,8 @@ export function killFigures(
   pod: string,
   windowS: number,
 ): KillFigures {
-  const before = samples.filter((s) => s.t < killAt - 500);
+  // The last 4 s before the kill: the first second of load pays the clients' TLS handshakes.
+  const before = samples.filter((s) => s.t >= killAt - 4000 && s.t < killAt - 250);
   const baselineP99Ms = percentile(
     before.map((s) => s.ms),
     99,
@@ -166,6 +185,7 @@ export function killFigures(
   const back = samples.find((s) => s.t > killAt && s.pod === pod);
   return {
     requests: samples.length,
+    resent: samples.filter((s) => s.resent).length,
     failures: bad.length,
     failuresAfterKill: bad.filter((s) => s.t > killAt).length,
     baselineP99Ms,
@@ -178,3 +198,10 @@ export function killFigures(
     backSeconds: back ? (back.t - killAt) / 1000 : NaN,
   };
 }
+
+/** What the failed requests got, for a message: status or client error, and when (s from `t0`). */
+export const failureList = (samples: Sample[], t0: number): string[] =>
+  samples
+    .filter((s) => s.status !== 200)
+    .slice(0, 10)
+    .map((s) => `${s.status || s.error} at ${((s.t - t0) / 1000).toFixed(1)} s`);
