@@ -16,6 +16,7 @@ export async function benchEndpoints(): Promise<
   } finally {
     await cluster.stop();
   }
+  console.log("[bench endpoints] figures", JSON.stringify(f));
   const { kill, freeze, rollout } = f;
   const window = DRILL.failTimeoutSeconds;
   const ratios: Ratio[] = [
@@ -24,7 +25,7 @@ export async function benchEndpoints(): Promise<
       value: kill.failuresAfterKill,
       unit: "requests",
       goalMax: 1,
-      note: `${kill.failures} of ${kill.requests} failed in all (requests in flight at the kill are retried on another pod)`,
+      note: `${kill.failures} of ${kill.requests} failed in all (requests in flight at the kill are retried on another pod); ${kill.resent} sent again by the client after a reload closed its idle kept-alive connection${kill.failed.length ? `; failed: ${kill.failed.join(", ")}` : ""}`,
     },
     {
       name: "kill: p99 recovery time / breaker window (fail_timeout)",
@@ -44,7 +45,7 @@ export async function benchEndpoints(): Promise<
       value: rollout.failures,
       unit: "requests",
       goalMax: 1,
-      note: `${rollout.requests} requests over a ${fmt(rollout.rolloutSeconds, 1)} s rollout; p99 ${fmt(rollout.p99Ms, 0)} ms`,
+      note: `${rollout.requests} requests over a ${fmt(rollout.rolloutSeconds, 1)} s rollout; p99 ${fmt(rollout.p99Ms, 0)} ms; ${rollout.resent} sent again by the client after a reload closed its idle kept-alive connection (before any answer)${rollout.failed.length ? `; failed: ${rollout.failed.join(", ")}` : ""}`,
     },
     {
       name: "rolling update: gateway reloads per replaced pod",
@@ -57,7 +58,7 @@ export async function benchEndpoints(): Promise<
     "### Method",
     "",
     `- The test cluster of \`testkit/cluster\` (three kubelet nodes, CoreDNS), the prod program through the real engine and provider, with one service of ${DRILL.replicas} sample-service pods (one per node) behind one nginx gateway (Debian's 1.22). Each pod is its own upstream server: the gateway's watcher (\`endpoints.sh\`, rendered from the plan) resolves the service's headless Service every 2 s and reloads nginx once a new address set has held for 2 polls.`,
-    `- Load: ${DRILL.workers} HTTPS keep-alive clients on the host, each at most ${DRILL.rpsPerWorker} requests/s (${DRILL.workers * DRILL.rpsPerWorker}/s in all), GET through the gateway. Route budget ${DRILL.budgetMs} ms; nginx's defaults max_fails=${DRILL.maxFails}, fail_timeout=${window} s, 2 tries per request.`,
+    `- Load: ${DRILL.workers} HTTPS keep-alive clients on the host, each at most ${DRILL.rpsPerWorker} requests/s (${DRILL.workers * DRILL.rpsPerWorker}/s in all), GET through the gateway; like browsers and Go's client, a request whose kept-alive connection is closed under it before any answer is sent once more on a new connection (Node's \`req.reusedSocket\` pattern), and counted. Route budget ${DRILL.budgetMs} ms; nginx's defaults max_fails=${DRILL.maxFails}, fail_timeout=${window} s, 2 tries per request.`,
     "- **kill**: SIGKILL of one pod's process after 5 s of load (a crash; kubelet restarts it in the same pod). **freeze**: SIGSTOP of another pod's process for " +
       `${DRILL.freezeSeconds} s (it accepts connections and never answers), then SIGCONT. **rolling update**: \`kubectl rollout restart\` (maxUnavailable 1, maxSurge 0), load from 3 s before to 5 s after.`,
     "",

@@ -18,9 +18,10 @@ export interface Sample {
   /** The client error when there was no HTTP answer. */
   error?: string;
   /**
-   * Sent again because a kept-alive connection was closed under it before any answer (nginx
-   * closes idle client connections when a reload retires its old workers). Node's documented
-   * pattern (`req.reusedSocket`), and what browsers and Go's client do for idempotent requests.
+   * Sent again, on a new connection, because a kept-alive one was closed under it before any
+   * answer (nginx closes idle client connections when a reload retires its old workers). Node's
+   * documented pattern (`req.reusedSocket`), and what browsers and Go's client do for idempotent
+   * requests.
    */
   resent?: boolean;
 }
@@ -52,7 +53,8 @@ export function startLoad(at: GatewayAddress, path: string, workers: number, rps
           servername: at.domain,
           headers: { Host: at.domain },
           rejectUnauthorized: false,
-          agent,
+          // A resend takes a new connection: a reload closes every idle one at once.
+          agent: resent ? false : agent,
           timeout: 10_000,
         },
         (res) => {
@@ -68,7 +70,9 @@ export function startLoad(at: GatewayAddress, path: string, workers: number, rps
       req.on("timeout", () => req.destroy(new Error("timeout")));
       req.on("error", (e) => {
         const code = (e as NodeJS.ErrnoException).code ?? e.message;
-        if (req.reusedSocket && code === "ECONNRESET" && !resent) resolve(attempt(t, true));
+        // ECONNRESET, or EPIPE when the request was written after the close reached us.
+        const closed = code === "ECONNRESET" || code === "EPIPE";
+        if (req.reusedSocket && closed && !resent) resolve(attempt(t, true));
         else done(0, { error: code });
       });
     });
@@ -151,6 +155,8 @@ export interface KillFigures {
   /** Answers that were not 200, and those of them sent after the kill (never in flight at it). */
   failures: number;
   failuresAfterKill: number;
+  /** The first failures: status or client error, seconds from the kill. */
+  failed: string[];
   baselineP99Ms: number;
   /** Worst one-second p99 after the kill, and the seconds until p99 was back under 2x baseline. */
   worstP99Ms: number;
@@ -188,6 +194,7 @@ export function killFigures(
     resent: samples.filter((s) => s.resent).length,
     failures: bad.length,
     failuresAfterKill: bad.filter((s) => s.t > killAt).length,
+    failed: failureList(samples, killAt),
     baselineP99Ms,
     worstP99Ms: Math.max(...p99s.filter((p) => Number.isFinite(p))),
     recoverySeconds: lastBad + 1,

@@ -9,6 +9,7 @@ import { DOMAIN, prodClusterConfig } from "./stack-config";
 import { upOrExplain } from "./up";
 import { withEphemeralStack } from "../stack";
 import {
+  failureList,
   killFigures,
   p99BySecond,
   percentile,
@@ -27,7 +28,7 @@ export const DRILL = {
   budgetMs: 1000,
   workers: 6,
   rpsPerWorker: 10,
-  freezeSeconds: 12,
+  freezeSeconds: 8,
   /** nginx's defaults (fjord:gateway.upstream): the breaker window. */
   maxFails: 3,
   failTimeoutSeconds: 10,
@@ -35,19 +36,23 @@ export const DRILL = {
 
 export interface FreezeFigures {
   requests: number;
+  resent: number;
   failures: number;
   /** Failures sent after the first budget window, once the breaker had the chance to trip. */
   failuresAfterTrip: number;
   /** Whole seconds of the freeze in which no request got a 200. */
   secondsWithout200: number;
   p99Of200Ms: number;
-  /** Share of the 200s the frozen pod answered during the freeze (it should be none). */
+  /** Share of the 200s the frozen pod answered, of requests sent over a budget before SIGCONT. */
   frozenShare: number;
 }
 
 export interface RolloutFigures {
   requests: number;
+  resent: number;
   failures: number;
+  /** The first failures: status or client error, seconds from the rollout's start. */
+  failed: string[];
   p99Ms: number;
   rolloutSeconds: number;
   /** Address sets the gateway's watcher applied (each one nginx reload) during the rollout. */
@@ -201,6 +206,7 @@ async function drills(cluster: TestCluster): Promise<Omit<DrillFigures, "upSecon
   const perSecond = p99BySecond(ok, freezeAt, thawAt);
   const freeze: FreezeFigures = {
     requests: freezeSamples.length,
+    resent: freezeSamples.filter((s) => s.resent).length,
     failures: freezeSamples.length - ok.length,
     failuresAfterTrip: freezeSamples.filter(
       (s) => s.status !== 200 && s.t > freezeAt + DRILL.budgetMs + 1000,
@@ -210,7 +216,10 @@ async function drills(cluster: TestCluster): Promise<Omit<DrillFigures, "upSecon
       ok.map((s) => s.ms),
       99,
     ),
-    frozenShare: ok.filter((s) => s.pod === frozen).length / Math.max(1, ok.length),
+    // Only requests that the freeze outlasted: one sent within a budget of SIGCONT may be answered.
+    frozenShare:
+      ok.filter((s) => s.pod === frozen && s.t < thawAt - DRILL.budgetMs).length /
+      Math.max(1, ok.length),
   };
   freezeSamples = [];
 
@@ -241,7 +250,9 @@ async function drills(cluster: TestCluster): Promise<Omit<DrillFigures, "upSecon
     (await gatewayLog()).split("\n").filter((x) => x.includes("applied")).length - reloadsBefore;
   const rollout: RolloutFigures = {
     requests: rolled.length,
+    resent: rolled.filter((s) => s.resent).length,
     failures: rolled.filter((s) => s.status !== 200).length,
+    failed: failureList(rolled, t0),
     p99Ms: percentile(
       rolled.map((s) => s.ms),
       99,
