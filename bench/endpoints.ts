@@ -31,7 +31,7 @@ export async function benchEndpoints(): Promise<
       name: "kill: p99 recovery time / breaker window (fail_timeout)",
       value: kill.recoverySeconds / window,
       goalMax: 1,
-      note: `p99 back under 2× the ${fmt(kill.baselineP99Ms, 0)} ms baseline after ${kill.recoverySeconds} s (worst second ${fmt(kill.worstP99Ms, 0)} ms, ${fmt(kill.p99AfterWindowMs, 0)} ms after the window); the pod served again ${fmt(kill.backSeconds, 1)} s after the kill`,
+      note: `p99 back under 2× the ${fmt(kill.baselineP99Ms, 0)} ms baseline after ${kill.recoverySeconds} s (worst second ${fmt(kill.worstP99Ms, 0)} ms, ${fmt(kill.p99AfterWindowMs, 0)} ms after the window); the pod served again ${fmt(kill.backSeconds, 1)} s after the kill (p99 of the 3 s from its return ${fmt(kill.returnP99Ms, 0)} ms)`,
     },
     {
       name: "frozen pod: seconds without a 200 from the other pods",

@@ -158,13 +158,18 @@ export interface KillFigures {
   /** The first failures: status or client error, seconds from the kill. */
   failed: string[];
   baselineP99Ms: number;
-  /** Worst one-second p99 after the kill, and the seconds until p99 was back under 2x baseline. */
+  /**
+   * Worst one-second p99 from the kill until the pod was back, and the seconds until p99 was back
+   * under 2x baseline for good (within that span).
+   */
   worstP99Ms: number;
   recoverySeconds: number;
   /** p99 of the requests sent once the breaker window (`windowS`) after the kill had passed. */
   p99AfterWindowMs: number;
   /** Seconds from the kill until the killed pod answered again. */
   backSeconds: number;
+  /** p99 of the 3 s from the pod's return (the reload that adds it back). */
+  returnP99Ms: number;
 }
 
 /** Summarises a kill drill's samples around `killAt` for pod `pod`. */
@@ -181,14 +186,15 @@ export function killFigures(
     99,
   );
   const bad = samples.filter((s) => s.status !== 200);
-  const last = Math.max(...samples.map((s) => s.t));
-  const p99s = p99BySecond(samples, killAt, last);
+  const back = samples.find((s) => s.t > killAt && s.pod === pod);
+  // Until the pod is back: its return is another event (a reload, cold connections), shown apart.
+  const backAt = back?.t ?? Math.max(...samples.map((s) => s.t));
+  const p99s = p99BySecond(samples, killAt, backAt);
   const limit = Math.max(2 * baselineP99Ms, baselineP99Ms + 20);
   let lastBad = -1;
   p99s.forEach((p, i) => {
     if (p > limit) lastBad = i;
   });
-  const back = samples.find((s) => s.t > killAt && s.pod === pod);
   return {
     requests: samples.length,
     resent: samples.filter((s) => s.resent).length,
@@ -203,6 +209,10 @@ export function killFigures(
       99,
     ),
     backSeconds: back ? (back.t - killAt) / 1000 : NaN,
+    returnP99Ms: percentile(
+      samples.filter((s) => s.t >= backAt && s.t < backAt + 3000).map((s) => s.ms),
+      99,
+    ),
   };
 }
 
