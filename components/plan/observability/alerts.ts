@@ -4,7 +4,7 @@
  * tests all read this one list, so an alert cannot exist in one of them and not the others.
  */
 import { BACKUP_METRICS as B } from "./backups";
-import { JOBS, rateWindow, type ObservabilityModel } from "./model";
+import { cpuModePercent, JOBS, PSEUDO_FS, rateWindow, type ObservabilityModel } from "./model";
 
 export type AlertGroup = "node" | "targets" | "gateway" | "databases" | "backups" | "certificates";
 export type Severity = "critical" | "warning";
@@ -41,8 +41,7 @@ export const GATEWAY_SERIES = {
 } as const;
 
 const NODE = `job="${JOBS.nodeExporter}"`;
-// Pseudo and container filesystems come and go with pods; only real disks can fill up.
-const REAL_FS = `${NODE},fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs|fuse.*"`;
+const REAL_FS = `${NODE},fstype!~"${PSEUDO_FS}"`;
 
 function nodeAlerts(m: ObservabilityModel): AlertRule[] {
   const t = m.thresholds;
@@ -57,7 +56,7 @@ function nodeAlerts(m: ObservabilityModel): AlertRule[] {
   }): AlertRule => ({
     name: a.name,
     group: "node",
-    expr: `100 * avg by (instance) (rate(node_cpu_seconds_total{${NODE},mode="${a.mode}"}[${w}])) > ${t[a.key]}`,
+    expr: `${cpuModePercent(NODE, a.mode, w)} > ${t[a.key]}`,
     for: a.for,
     severity: "warning",
     threshold: `${t[a.key]} % ${a.mode}`,
