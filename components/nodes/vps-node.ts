@@ -8,6 +8,7 @@ import { renderNftables, renderFirewallBody } from "./firewall";
 import { renderPrepBody } from "./host";
 import {
   AIRGAP_STAGING_DIR,
+  isK3sRelease,
   renderDrainBody,
   renderK3sBody,
   renderK3sConfig,
@@ -104,6 +105,14 @@ export class VpsNode extends pulumi.ComponentResource {
   constructor(name: string, args: VpsNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fjord:nodes:VpsNode", name, {}, opts);
     const node = args.node;
+    // Checked here, not where the script is rendered: that runs in an apply, which knows no
+    // resource and leaves the steps after it waiting instead of failing.
+    if (!isK3sRelease(args.k3s.version)) {
+      throw new pulumi.ResourceError(
+        `fjord:cluster.k3sVersion: ${JSON.stringify(args.k3s.version)} is not a k3s release; pin one such as "v1.31.4+k3s1"`,
+        this,
+      );
+    }
     const root = (args.root ?? "").replace(/\/+$/, "");
     // A root is an image being built: what runs here is the host, not the image's system.
     const live = root === "";

@@ -16,7 +16,7 @@ const rec = await setupMocks({
     }),
   },
 });
-const { K3sCluster, K3sNodes } = await import("../../../components/nodes");
+const { K3sCluster, K3sNodes, VpsNode } = await import("../../../components/nodes");
 
 const nodes = [
   node("osl-1", "server", "192.0.2.11", { gateway: true }),
@@ -188,5 +188,24 @@ describe("K3sCluster (mocks)", () => {
     expect(await isSecret(install.connection as pulumi.Output<unknown>)).toBe(true);
     await rec.settle();
     expect(rec.get(CMD, "other-x-1-kubeconfig").inputs.logging).toBe("stderr");
+  });
+
+  it("GIVEN a k3s version that is not a release WHEN a node is built THEN a ResourceError names the node and the config key", () => {
+    let error: unknown;
+    try {
+      new VpsNode("badversion-osl-1", {
+        node: nodes[0],
+        privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nMOCK\n",
+        adminCidrs: [],
+        k3s: { version: "1.31", token: "t", clusterInit: true },
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(pulumi.ResourceError);
+    expect((error as pulumi.ResourceError).resource).toBeInstanceOf(VpsNode);
+    expect((error as Error).message).toMatch(
+      /^fjord:cluster\.k3sVersion: "1\.31" is not a k3s release/,
+    );
   });
 });
