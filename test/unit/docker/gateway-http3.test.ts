@@ -29,7 +29,8 @@ beforeAll(async () => {
   for (const [stack, overrides] of Object.entries(CASES))
     new Platform(stack, { spec: devSpec(overrides, stack) });
   await rec.settle();
-});
+  // Three whole Platforms: slower than one under a loaded machine's 10 s default.
+}, 120_000);
 
 const ports = (stack: string) =>
   containerNamed(rec, `${stack}-gateway`).inputs.ports as Array<Record<string, unknown>>;

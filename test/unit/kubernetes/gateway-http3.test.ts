@@ -40,7 +40,8 @@ beforeAll(async () => {
   for (const [name, gateway] of Object.entries(CASES))
     new Platform(name, { spec: prodSpec(gateway), backupKeys: TEST_BACKUP_KEYS });
   await rec.settle();
-});
+  // Three whole Platforms: slower than one under a loaded machine's 10 s default.
+}, 120_000);
 
 type Port = { protocol?: string; port?: number; containerPort?: number; name?: string };
 const udp = (ports: Port[]) => ports.filter((p) => p.protocol === "UDP");
