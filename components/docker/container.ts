@@ -37,8 +37,11 @@ export interface FjordContainerArgs {
   health?: string[];
   /** @default "10s" (keep under a minute: the provider reads durations back as Go strings) */
   healthInterval?: string;
-  /** Ports published on the host, bound to `address`. @default none */
-  publish?: { address: string; ports: Array<{ internal: number; external: number }> };
+  /** Ports published on the host, bound to `address`. Protocol @default "tcp"; ports @default none */
+  publish?: {
+    address: string;
+    ports: Array<{ internal: number; external: number; protocol?: "tcp" | "udp" }>;
+  };
   /** Capabilities kept after dropping all. @default [] */
   capAdd?: string[];
   /** Labels besides fjord's own (stack, role, service). @default {} */
@@ -135,7 +138,7 @@ export function fjordContainer(
         internal: p.internal,
         external: p.external,
         ip: a.publish!.address,
-        protocol: "tcp",
+        protocol: p.protocol ?? "tcp",
       })),
       memory,
       // Same as memory: no swap, so the limit behaves like the Kubernetes one.

@@ -87,6 +87,10 @@ export class ApiGateway extends pulumi.ComponentResource {
           ports: [
             { internal: http, external: args.publish.http },
             { internal: https, external: args.publish.https },
+            // HTTP/3: Traefik's websecure entry point listens on UDP at the same port.
+            ...(plan.http3
+              ? [{ internal: https, external: args.publish.https, protocol: "udp" as const }]
+              : []),
           ],
         },
         health: ["CMD", "wget", "-q", "-O", "/dev/null", health],

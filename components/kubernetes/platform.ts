@@ -201,10 +201,14 @@ export class Platform extends pulumi.ComponentResource {
       policyTypes: ["Ingress"],
       ingress: [
         {
-          ports: [gw.plan.listen.http, gw.plan.listen.https].map((port) => ({
-            protocol: "TCP",
-            port,
-          })),
+          ports: [
+            ...[gw.plan.listen.http, gw.plan.listen.https].map((port) => ({
+              protocol: "TCP",
+              port,
+            })),
+            // HTTP/3 arrives on UDP at the HTTPS container port (the Service's "http3" port).
+            ...(gw.plan.http3 ? [{ protocol: "UDP", port: gw.plan.listen.https }] : []),
+          ],
         },
       ],
     });

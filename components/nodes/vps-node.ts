@@ -42,6 +42,8 @@ export interface VpsNodeArgs {
   privateKey: pulumi.Input<string>;
   /** CIDRs allowed to reach SSH and the API; empty opens SSH to anyone (with a warning). */
   adminCidrs: string[];
+  /** The gateway serves HTTP/3 (the resolved fjord:gateway.http3): gateway nodes open UDP 443. */
+  http3: boolean;
   /** Addresses of the other cluster nodes. @default [] */
   peers?: string[];
   /** Addresses of the other server nodes. @default [] */
@@ -232,6 +234,7 @@ export class VpsNode extends pulumi.ComponentResource {
         sshPort: node.port,
         adminCidrs: args.adminCidrs,
         gateway: node.gateway,
+        http3: args.http3,
         peers,
         serverPeers,
         wireguard: args.k3s.flannelBackend === "wireguard-native",

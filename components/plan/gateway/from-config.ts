@@ -30,7 +30,7 @@ export function gatewayPlanFromSpec(spec: Spec, bind: GatewayTargetBinding): Gat
       hstsMaxAgeSeconds: g.tls.hstsMaxAgeSeconds,
     },
     listen: { publicHttpsPort: bind.publicHttpsPort },
-    http3: g.kind === "traefik" && g.http3,
+    http3: g.http3,
     rateLimit: g.rateLimit,
     stripHeaders: g.piiHeaders,
     stripCookieOnPublic: g.stripCookieOnPublic,

@@ -187,7 +187,10 @@ export interface GatewayPlan {
   tls: GatewayTls;
   listen: GatewayListen;
   client: GatewayClientLimits;
-  /** HTTP/3 on the HTTPS port (Traefik only: Debian bookworm's nginx 1.22 has no QUIC). @default false */
+  /**
+   * HTTP/3 on UDP at the HTTPS port (Traefik only: Debian bookworm's nginx 1.22 has no QUIC).
+   * Every target opens UDP for the gateway exactly when this is true. @default false
+   */
   http3: boolean;
   rateLimit: GatewayRateLimit;
   /** Request headers removed before proxying (e.g. configured PII headers). @default [] */

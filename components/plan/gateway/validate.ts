@@ -55,6 +55,11 @@ export function validateGatewayPlan(plan: GatewayPlan): string[] {
     "listen: http, https and metrics ports must differ",
   );
   if (address !== undefined) need(HOST.test(address), "listen.address: invalid");
+  // A plan that says http3 opens UDP 443 everywhere; only Traefik's renderer listens on it.
+  need(
+    !(plan.http3 && plan.kind === "nginx"),
+    "http3: the nginx gateway renders no QUIC listener (nginx 1.22); use kind traefik or http3 false",
+  );
 
   for (const [k, v] of Object.entries(plan.client))
     need(isInt(v, 1), `client.${k}: positive integer`);
