@@ -78,6 +78,12 @@ export interface GatewayClientLimits {
   bodyTimeoutSeconds: number;
   /** Idle keep-alive time for client connections. @default 65 */
   keepaliveTimeoutSeconds: number;
+  /**
+   * Requests over one client connection before nginx closes it (HTTP/2 streams count too). Each
+   * close costs a busy client a new TLS handshake, the most expensive step in serving it; the
+   * limit only exists so per-connection allocations are freed now and then. @default 10000
+   */
+  keepaliveRequests: number;
   /** Largest accepted request body. @default 1048576 (1 MiB) */
   maxBodyBytes: number;
 }

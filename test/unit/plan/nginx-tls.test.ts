@@ -100,3 +100,11 @@ describe("nginx access log", () => {
     expect(line).toEqual(["/dev/stdout", "gw_json", "buffer=4k", "flush=1s"]);
   });
 });
+
+describe("nginx client connections", () => {
+  it("keeps a client connection for 10000 requests, so a busy client seldom pays a new handshake", () => {
+    const http = parseNginx(renderNginxConf(plan())).find((d) => d.name === "http")!;
+    const own = (http.children ?? []).filter((d) => d.name === "keepalive_requests");
+    expect(own.map((d) => d.args)).toEqual([["10000"]]);
+  });
+});

@@ -280,6 +280,7 @@ export function renderNginxConf(plan: GatewayPlan, opts: NginxRenderOptions = {}
     h.d("sendfile", "on");
     h.d("tcp_nodelay", "on");
     h.d("keepalive_timeout", sec(plan.client.keepaliveTimeoutSeconds));
+    h.d("keepalive_requests", plan.client.keepaliveRequests);
     h.d("client_header_timeout", sec(plan.client.headerTimeoutSeconds));
     h.d("client_body_timeout", sec(plan.client.bodyTimeoutSeconds));
     h.d("send_timeout", sec(plan.client.bodyTimeoutSeconds));
