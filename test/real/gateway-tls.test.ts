@@ -5,6 +5,7 @@
  */
 import { randomBytes } from "crypto";
 import { execFile } from "child_process";
+import * as https from "https";
 import { mkdtempSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
@@ -86,7 +87,9 @@ function sClient(port: number, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile(
       "openssl",
-      ["s_client", "-connect", `127.0.0.1:${port}`, "-servername", DOMAIN, ...args],
+      // -ign_eof: read until the server closes (Connection: close), not until stdin ends, so a
+      // TLS 1.3 ticket that arrives after the handshake is always read and saved.
+      ["s_client", "-connect", `127.0.0.1:${port}`, "-servername", DOMAIN, "-ign_eof", ...args],
       { timeout: 15_000 },
       (err, stdout, stderr) =>
         err && !stdout ? reject(new Error(`s_client: ${err.message}\n${stderr}`)) : resolve(stdout),
@@ -157,5 +160,42 @@ describe("certificate choice", () => {
   it("serves RSA to a client that can only verify RSA signatures", async () => {
     expect(await servedKey(["-tls1_3", "-sigalgs", "RSA-PSS+SHA256:RSA-PSS+SHA384"])).toBe("RSA");
     expect(await servedKey(["-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256"])).toBe("RSA");
+  });
+});
+
+describe("client connections", () => {
+  it("serves more than nginx's default 1000 requests over one TLS connection", async () => {
+    const gw = await gateway(undefined);
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
+    const sockets = new Set<number>();
+    try {
+      // GIVEN one kept-alive TLS connection WHEN 1100 requests go over it one after another
+      for (let i = 0; i < 1100; i++) {
+        await new Promise<void>((resolve, reject) => {
+          const req = https.get(
+            {
+              host: "127.0.0.1",
+              port: gw.httpsPort,
+              servername: DOMAIN,
+              path: "/",
+              headers: { host: DOMAIN },
+              ca: ecdsa.caPem,
+              agent,
+            },
+            (res) => {
+              sockets.add(res.socket.localPort!);
+              res.resume();
+              res.on("end", resolve);
+            },
+          );
+          req.on("error", reject);
+        });
+      }
+    } finally {
+      agent.destroy();
+      await stop(gw);
+    }
+    // THEN nginx never closed it (with keepalive_requests 1000 a second connection would appear)
+    expect(sockets.size).toBe(1);
   });
 });
