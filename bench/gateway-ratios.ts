@@ -34,7 +34,7 @@ export function gatewayRatios(m: GatewayMeasures): Ratio[] {
       name: "rendered / hand-tuned keepalive (HTTP rps)",
       value: m.ratio("rendered", "hand"),
       goal: 1.0,
-      note: `${m.rounds("rendered", "hand")}; gateway CPU per request rendered ${fmt(r)} µs vs hand-tuned ${fmt(h)} µs. With one worker the gateway is the bottleneck, so rps follows CPU per request. The log buffer saves the per-request write() the hand-tuned config still pays (unbuffered: ${us("renderedUnbufLog")} µs); what the features cost on top: ${features}`,
+      note: `${m.rounds("rendered", "hand")}; gateway CPU per request rendered ${fmt(r)} µs vs hand-tuned ${fmt(h)} µs (${fmt(m.cpuRatio("rendered", "hand"))}×): rps follows CPU per request when the gateway's one worker has a core to itself, and the rest of the machine's load decides the difference between the two. The log buffer saves the per-request write() the hand-tuned config still pays (unbuffered: ${us("renderedUnbufLog")} µs); what the features cost on top: ${features}`,
     },
     {
       name: "gateway CPU per request, hand-tuned / rendered (HTTP)",
