@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { Spec } from "../config";
 import { bindGateway, planPlatform, serviceEnv } from "../plan";
-import { SelfSignedCertificate } from "../tls";
+import { SelfSignedCertificate, SessionTicketKeys } from "../tls";
 import { Microservice } from "./microservice";
 import { type BackupKeys, ServiceDatabase } from "./database";
 import { ApiGateway } from "./gateway";
@@ -156,13 +156,19 @@ export class Platform extends pulumi.ComponentResource {
       spec.gateway.tls.certificate === "self-signed"
         ? new SelfSignedCertificate(
             `${name}-gateway-cert`,
-            { domains: spec.gateway.domains },
+            { domains: spec.gateway.domains, rsaFallback: true },
             child,
           )
         : undefined;
+    const ticketKeys = new SessionTicketKeys(
+      `${name}-gateway-tickets`,
+      { generation: spec.gateway.tls.ticketKeyGeneration },
+      child,
+    );
     const gw = bindGateway(platform, {
       servers: (s) => [{ host: serviceDns(s.name, serviceNamespace(s.name)), port: s.port }],
       publicHttpsPort: 443,
+      rsaFallback: cert?.rsa !== undefined,
     });
     const gateway = new ApiGateway(
       `${name}-gateway`,
@@ -177,7 +183,10 @@ export class Platform extends pulumi.ComponentResource {
         resources: platform.gateway.resources,
         region,
         annotations: platform.gateway.annotations,
-        ...(cert ? { certificate: { certPem: cert.certPem, keyPem: cert.keyPem } } : {}),
+        ...(cert
+          ? { certificate: { certPem: cert.certPem, keyPem: cert.keyPem, rsa: cert.rsa } }
+          : {}),
+        ticketKeys: { current: ticketKeys.current, previous: ticketKeys.previous },
         ...(spec.gateway.tls.secretName ? { tlsSecretName: spec.gateway.tls.secretName } : {}),
       },
       { parent: this, dependsOn: [systemNs] },

@@ -51,6 +51,14 @@ const fields = z.strictObject({
         .min(86400, { error: "must be at least 86400 (one day)" })
         .default(GW.tls.hstsMaxAgeSeconds)
         .meta({ description: "HSTS max-age." }),
+      ticketKeyGeneration: z
+        .int()
+        .min(1, { error: "must be a whole number from 1; raise it by one to rotate" })
+        .default(1)
+        .meta({
+          description:
+            "Session ticket key generation: raise by one to rotate (the previous key still decrypts).",
+        }),
     })
     .prefault({}),
   rateLimit: z

@@ -2,6 +2,15 @@ export * from "./types";
 export { defaultGatewaySettings, makeGatewayPlan } from "./defaults";
 export { validateGatewayPlan, assertValidGatewayPlan, MANAGED_REQUEST_HEADERS } from "./validate";
 export { gatewayPlanFromSpec, type GatewayTargetBinding } from "./from-config";
-export { gatewayFiles, GATEWAY_CONFIG_DIR, GATEWAY_TLS_FILES, type GatewayFiles } from "./files";
+export {
+  gatewayFiles,
+  GATEWAY_CONFIG_DIR,
+  GATEWAY_RSA_FILES,
+  GATEWAY_TICKET_DIR,
+  GATEWAY_TICKET_KEYS,
+  GATEWAY_TICKET_KEY_BYTES,
+  GATEWAY_TLS_FILES,
+  type GatewayFiles,
+} from "./files";
 export * from "./render/nginx";
 export * from "./render/traefik";
