@@ -12,6 +12,9 @@ export default defineConfig({
           // Pulumi mocks are process-global: isolate each file in its own fork.
           pool: "forks",
           testTimeout: 30_000,
+          // Several files build whole Platforms under mocks in beforeAll: seconds when idle, but a
+          // loaded 2-core CI machine passed vitest's 10 s hook default.
+          hookTimeout: 120_000,
         },
       },
       {

@@ -87,3 +87,23 @@ export const renderedPlain = (plan: GatewayPlan) => (ctx: NginxContext) => {
     throw new Error("rendered nginx.conf no longer has the expected TLS listen line");
   return conf.replace(re, `listen 127.0.0.1:${ctx.ports.https} default_server;`);
 };
+
+/**
+ * Diagnostic only: the rendered config without the per-request features the hand-tuned one lacks
+ * (limit_req, the random request id, HSTS, headers beyond Host and Connection), to size what they
+ * cost together. Throws when the rendered text no longer has what it edits.
+ */
+export function withoutFeatures(conf: string): string {
+  const edits: Array<[RegExp, string]> = [
+    [/\n\s*limit_req zone=[^\n]*/, ""],
+    [/\n\s*add_header Strict-Transport-Security[^\n]*/, ""],
+    [/\n\s*proxy_set_header (?!Host |Connection )[^\n]*/g, ""],
+    // The log keeps its 14 fields; only the random id in it becomes a counter nginx already has.
+    [/\$request_id/g, "$connection_requests"],
+  ];
+  return edits.reduce((c, [re, to]) => {
+    if (!re.test(c)) throw new Error(`rendered nginx.conf no longer matches ${re}`);
+    re.lastIndex = 0;
+    return c.replace(re, to);
+  }, conf);
+}

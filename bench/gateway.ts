@@ -4,6 +4,7 @@
  * against plain HTTP, plus how fast a gateway with every upstream dead answers once its breaker
  * is open. One fast upstream (a second nginx answering `return 200`) serves every configuration.
  */
+import * as os from "os";
 import {
   nginxConfForPlan,
   startNginx,
@@ -17,7 +18,8 @@ import { startTraefik } from "../testkit/traefik";
 import { GATEWAY_TEST_DOMAIN } from "../testkit/upstreams";
 import { createMemCgroup, removeWhenEmpty, type MemCgroup } from "./cgroup";
 import { failFastRuns, traefikAvailable } from "./failfast";
-import { benchPlan, handConf, renderedPlain, upstreamConf } from "./gateway-confs";
+import { benchPlan, handConf, renderedPlain, upstreamConf, withoutFeatures } from "./gateway-confs";
+import { gatewayRatios } from "./gateway-ratios";
 import { fmt, median, table, type Ratio, type SectionResult } from "./report";
 import { runWrk, wrkArgs, type WrkOptions, type WrkResult } from "./wrk";
 
@@ -65,19 +67,23 @@ export async function benchGateway(): Promise<
     const plainPlan = benchPlan([up.httpPort], { sniStrict: false });
     const rendered = await nginx(nginxConfForPlan(tlsPlan), tlsFiles(cert));
     const renderedHttp = await nginx(renderedPlain(plainPlan), tlsFiles(cert));
-    // Diagnostics: the same rendered file without its access log, and with it buffered, to show
-    // what per-request log writes cost; the hand config with TLS, as the TLS reference.
+    // Diagnostics: the same rendered file without its access log, and with one log write per
+    // request again, to size what the log costs; the hand config with TLS, as the TLS reference.
     const noLog = await nginx(
       renderedPlain({ ...plainPlan, accessLog: { ...plainPlan.accessLog, enabled: false } }),
       tlsFiles(cert),
     );
-    const bufLog = await nginx((ctx) => {
+    const unbufLog = await nginx((ctx) => {
       const conf = renderedPlain(plainPlan)(ctx);
-      const line = `access_log ${ctx.renderOptions.accessLogPath} gw_json;`;
+      const line = `access_log ${ctx.renderOptions.accessLogPath} gw_json buffer=4k flush=1s;`;
       if (!conf.includes(line))
-        throw new Error("rendered nginx.conf has no access_log line to buffer");
-      return conf.replace(line, line.replace(";", " buffer=64k flush=1s;"));
+        throw new Error("rendered nginx.conf has no buffered access_log line to unbuffer");
+      return conf.replace(line, `access_log ${ctx.renderOptions.accessLogPath} gw_json;`);
     }, tlsFiles(cert));
+    const bare = await nginx(
+      (ctx) => withoutFeatures(renderedPlain(plainPlan)(ctx)),
+      tlsFiles(cert),
+    );
     const hand = await nginx(handConf(up.httpPort, true));
     const handTls = await nginx(handConf(up.httpPort, true, true), tlsFiles(cert));
     const naive = await nginx(handConf(up.httpPort, false));
@@ -108,10 +114,16 @@ export async function benchGateway(): Promise<
         noLog.cg,
       ),
       target(
-        "renderedBufLog",
-        "rendered, access log buffer=64k flush=1s, HTTP (diagnostic)",
-        `http://localhost:${bufLog.httpsPort}/`,
-        bufLog.cg,
+        "renderedUnbufLog",
+        "rendered, access log unbuffered (one write per request), HTTP (diagnostic)",
+        `http://localhost:${unbufLog.httpsPort}/`,
+        unbufLog.cg,
+      ),
+      target(
+        "renderedBare",
+        "rendered, without limit_req, request id, HSTS and extra headers, HTTP (diagnostic)",
+        `http://localhost:${bare.httpsPort}/`,
+        bare.cg,
       ),
       target(
         "hand",
@@ -192,62 +204,15 @@ export async function benchGateway(): Promise<
     );
 
     const ff = await failFastRuns(cert, (ports) => benchPlan(ports, {}, GATEWAY_TEST_DOMAIN));
-    const ratios: Ratio[] = [
-      {
-        name: "rendered / hand-tuned keepalive (HTTP rps)",
-        value: ratio("rendered", "hand"),
-        goal: 1.0,
-        note: `${rounds("rendered", "hand")}; rendered also runs limit_req (never limiting here), a 14-field JSON access log and 11 proxy_set_header lines`,
-      },
-      {
-        name: "gateway CPU per request, hand-tuned / rendered (HTTP)",
-        value: cpuRatio("rendered", "hand"),
-        note: `${fmt(cpuUs("rendered"))} µs vs ${fmt(cpuUs("hand"))} µs of gateway CPU per request; below 1 = the rendered config does more work per request`,
-      },
-      {
-        name: "rendered / the same without access log (HTTP rps, diagnostic)",
-        value: ratio("rendered", "renderedNoLog"),
-        note: "what writing the JSON access log line by line costs at this rate",
-      },
-      {
-        name: "rendered with buffered access log / hand-tuned (HTTP rps, diagnostic)",
-        value: ratio("renderedBufLog", "hand"),
-        note: "rendered file with `buffer=64k flush=1s` added to its access_log line",
-      },
-      {
-        name: "rendered / naive no-keepalive (HTTP rps)",
-        value: ratio("rendered", "naive"),
-        goal: 3.5,
-        note: `${rounds("rendered", "naive")}; naive spends ${fmt(cpuUs("naive"))} µs of gateway CPU per request, rendered ${fmt(cpuUs("rendered"))} µs: on loopback a fresh upstream TCP connection costs only about ${fmt(cpuUs("naive") - cpuUs("hand"))} µs more, so the ratio is CPU-bound and far from what a real network RTT per request would add`,
-      },
-      {
-        name: "rendered / direct to upstream (HTTP rps)",
-        value: ratio("rendered", "direct"),
-        goal: 0.4,
-        note: `${rounds("rendered", "direct")}; the upstream spends ${fmt(cpuUs("direct"))} µs of CPU per request, the gateway ${fmt(cpuUs("rendered"))} µs (hand-tuned ${fmt(cpuUs("hand"))} µs): with one worker the proxy hop is the bottleneck, and ${fmt(cpuUs("direct") / cpuUs("hand"))}× is the ceiling even for the hand-tuned config`,
-      },
-      {
-        name: "rendered HTTPS / rendered HTTP (rps)",
-        value: ratio("renderedTls", "rendered"),
-        goal: 0.85,
-        note: `${rounds("renderedTls", "rendered")}; wrk keeps its 64 connections open, so this is per-request record encryption, not handshakes`,
-      },
-      {
-        name: "gateway CPU per request, rendered HTTP / rendered HTTPS",
-        value: cpuRatio("renderedTls", "rendered"),
-        note: `${fmt(cpuUs("renderedTls"))} µs with TLS vs ${fmt(cpuUs("rendered"))} µs without`,
-      },
-      {
-        name: "hand-tuned HTTPS / hand-tuned HTTP (rps, diagnostic)",
-        value: ratio("handTls", "hand"),
-        note: `${rounds("handTls", "hand")}; the same TLS cost without fjord's config: what TLS itself costs on this box`,
-      },
-    ];
-    if (runs.has("traefikTls"))
-      ratios.push({
-        name: "Traefik HTTPS / nginx HTTPS, both rendered (rps)",
-        value: ratio("traefikTls", "renderedTls"),
-      });
+    const ratios: Ratio[] = gatewayRatios({
+      ratio,
+      rounds,
+      cpuRatio,
+      cpuUs,
+      rps,
+      has: (k) => runs.has(k),
+      cores: os.cpus().length,
+    });
     for (const f of ff) {
       ratios.push({
         name: `${f.gateway}: every upstream dead, p99 answer once the breaker is open`,
@@ -309,8 +274,9 @@ export async function benchGateway(): Promise<
       '- Upstream: a second nginx answering `return 200 "ok\\n"` with no access log. Node\'s http server was the alternative; nginx is several times faster and far steadier, so the gateway, not the upstream, is what the ratios measure.',
       "- Rendered: `renderNginxConf` of a plan with one route `/`, the prod stack's three PII headers to strip, and the default settings except the rate limit, set to 1,000,000 r/s with burst 1,000,000: wrk is one client IP, so the seed's 100/50 would answer 429 to nearly everything. limit_req still runs on every request (zone lookup and accounting) but never rejects. The rendered config only redirects on its plain port, so the HTTP figures use the same rendered file with `ssl http2` removed from its TLS `listen` line (and `sniStrict: false`, which only drops the handshake-rejecting default server).",
       "- Hand-tuned: the seed's upstream block (`keepalive 64`, `proxy_http_version 1.1`, `Connection \"\"`), access log in nginx's default format. Naive: the same without those three lines, so every request opens a new upstream TCP connection.",
-      "- TLS: the rendered config as deployed (TLS 1.2/1.3, ECDSA P-256 test certificate, shared session cache, tickets off). wrk does not resume sessions and keeps its connections open; nginx closes a client connection after 1000 requests (its default `keepalive_requests`), so a full handshake happens about every 1000 requests per connection. The TLS ratio is bulk AES-GCM cost plus those handshakes.",
-      "- Diagnostics (no goal): the rendered file with its access log off, and with `buffer=64k flush=1s` on it, to size what one `write()` per request costs; the hand-tuned config behind TLS (`ssl_protocols TLSv1.2 TLSv1.3`, OpenSSL's default suites, shared session cache), to size what TLS costs on this machine independently of fjord's settings.",
+      "- TLS: the rendered config as deployed (TLS 1.2/1.3, ECDSA P-256 test certificate, shared session cache; tickets are off here because the bench plan has no ticket key files, and wrk would not resume anyway). wrk does not resume sessions and keeps its connections open; nginx closes a client connection after 1000 requests (its default `keepalive_requests`), so a full handshake happens about every 1000 requests per connection. The TLS ratio is bulk AES-GCM cost plus those handshakes.",
+      "- Diagnostics (no goal): the rendered file with its access log off, and with its `buffer=4k flush=1s` taken away, to size what the log and one `write()` per request cost; the rendered file without limit_req, the random request id, HSTS and the headers beyond `Host` and `Connection`, to size what those features cost together; the hand-tuned config behind TLS (`ssl_protocols TLSv1.2 TLSv1.3`, OpenSSL's default suites, shared session cache), to size what TLS costs on this machine independently of fjord's settings.",
+      "- Traefik: the rendered static and dynamic files for the same plan (every middleware on: rate limit, PII headers, circuit breaker, retry; JSON access log; Prometheus entrypoint and service series), log level WARN (nothing per request), built by `testkit/tools/traefik.sh` the way upstream builds its releases (CGO off, `-trimpath`, `-s -w`). Go picks GOMAXPROCS 2 from the machine. wrk speaks HTTP/1.1 over TLS, so HTTP/2 plays no part; Traefik keeps its upstream connections (64 established to the upstream during a run, none opened per request).",
       `- Non-2xx answers or socket errors in any run: ${bad.length ? bad.map((t) => t.key).join(", ") : "none"}.`,
       "",
       "### Raw numbers",

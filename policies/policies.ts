@@ -13,6 +13,7 @@ import {
   tlsStrongCiphers,
   traefikApiSecure,
 } from "./tls";
+import { gatewayHttp3Udp } from "./http3";
 import { containerResources, limitsFitNode } from "./resources";
 import { databaseMemoryTuning } from "./database-tuning";
 import {
@@ -54,6 +55,7 @@ export const policies: Policies = [
   tlsHsts,
   tlsHttpRedirectOnly,
   traefikApiSecure,
+  gatewayHttp3Udp,
   // Resources
   containerResources,
   limitsFitNode,

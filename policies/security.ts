@@ -153,9 +153,59 @@ export const noHostNamespaces: ResourceValidationPolicy = resourcePolicy<{
 /** uid part of a Docker `user` ("1000", "app:app", "0:0"); "root" counts as 0. */
 const dockerUid = (user: string): string => user.split(":")[0]!.trim();
 
-export const runAsNonRoot: ResourceValidationPolicy = resourcePolicy<{
+interface NonRootConfig {
   requireRunAsNonRoot: boolean;
-}>({
+}
+
+/** A Docker container's `user`: set, and not root. */
+function dockerNonRoot(r: JudgedResource, ctx: Ctx<NonRootConfig>): void {
+  const user = str(r.props, "user");
+  if (user === UNKNOWN)
+    ctx.cannotVerify(`Cannot verify the user of ${r.label} at preview: user is computed.`);
+  else if (user === undefined || user.trim() === "")
+    ctx.violation(
+      `${r.label} sets no user, so it runs as the image's default user (root for most images); set user to a non-zero uid, e.g. "10001:10001".`,
+    );
+  else if (["0", "root"].includes(dockerUid(user)))
+    ctx.violation(`${r.label} runs as root (user: "${user}"); set user to a non-zero uid.`);
+}
+
+/** Each container of a pod: runAsNonRoot or a non-zero runAsUser, its own or the pod's. */
+function workloadNonRoot(r: JudgedResource, ctx: Ctx<NonRootConfig>): void {
+  const pod = podContainers(r, ctx);
+  if (!pod) return;
+  const podNonRoot = bool(pod.spec, "securityContext.runAsNonRoot");
+  const podUid = num(pod.spec, "securityContext.runAsUser");
+  for (const c of pod.cs) {
+    const who = `${r.label} ${containerLabel(c)}`;
+    if (c.c === UNKNOWN) {
+      ctx.cannotVerify(`Cannot verify whether ${who} runs as root at preview: it is computed.`);
+      continue;
+    }
+    const own = bool(c.c, "securityContext.runAsNonRoot");
+    const ownUid = num(c.c, "securityContext.runAsUser");
+    const nonRoot = own ?? podNonRoot;
+    const uid = ownUid ?? podUid;
+    if (nonRoot === UNKNOWN || uid === UNKNOWN) {
+      ctx.cannotVerify(
+        `Cannot verify whether ${who} runs as root at preview: its securityContext is computed.`,
+      );
+    } else if (uid === 0) {
+      ctx.violation(
+        `${who} runs as root (runAsUser: 0); set runAsUser to a non-zero uid and runAsNonRoot: true.`,
+      );
+    } else if (
+      nonRoot !== true &&
+      (ctx.config.requireRunAsNonRoot || !(typeof uid === "number" && uid > 0))
+    ) {
+      ctx.violation(
+        `${who} may run as root: neither runAsNonRoot: true nor a non-zero runAsUser is set on the container or the pod; set securityContext.runAsNonRoot: true.`,
+      );
+    }
+  }
+}
+
+export const runAsNonRoot: ResourceValidationPolicy = resourcePolicy<NonRootConfig>({
   name: "run-as-non-root",
   description:
     "Containers run as a non-root user (runAsNonRoot or a non-zero runAsUser; Docker: user set and not root).",
@@ -166,51 +216,7 @@ export const runAsNonRoot: ResourceValidationPolicy = resourcePolicy<{
     ),
   },
   scope,
-  validate: (r, ctx) => {
-    if (r.type === DOCKER) {
-      const user = str(r.props, "user");
-      if (user === UNKNOWN)
-        ctx.cannotVerify(`Cannot verify the user of ${r.label} at preview: user is computed.`);
-      else if (user === undefined || user.trim() === "")
-        ctx.violation(
-          `${r.label} sets no user, so it runs as the image's default user (root for most images); set user to a non-zero uid, e.g. "10001:10001".`,
-        );
-      else if (["0", "root"].includes(dockerUid(user)))
-        ctx.violation(`${r.label} runs as root (user: "${user}"); set user to a non-zero uid.`);
-      return;
-    }
-    const pod = podContainers(r, ctx);
-    if (!pod) return;
-    const podNonRoot = bool(pod.spec, "securityContext.runAsNonRoot");
-    const podUid = num(pod.spec, "securityContext.runAsUser");
-    for (const c of pod.cs) {
-      const who = `${r.label} ${containerLabel(c)}`;
-      if (c.c === UNKNOWN) {
-        ctx.cannotVerify(`Cannot verify whether ${who} runs as root at preview: it is computed.`);
-        continue;
-      }
-      const own = bool(c.c, "securityContext.runAsNonRoot");
-      const ownUid = num(c.c, "securityContext.runAsUser");
-      const nonRoot = own ?? podNonRoot;
-      const uid = ownUid ?? podUid;
-      if (nonRoot === UNKNOWN || uid === UNKNOWN) {
-        ctx.cannotVerify(
-          `Cannot verify whether ${who} runs as root at preview: its securityContext is computed.`,
-        );
-      } else if (uid === 0) {
-        ctx.violation(
-          `${who} runs as root (runAsUser: 0); set runAsUser to a non-zero uid and runAsNonRoot: true.`,
-        );
-      } else if (
-        nonRoot !== true &&
-        (ctx.config.requireRunAsNonRoot || !(typeof uid === "number" && uid > 0))
-      ) {
-        ctx.violation(
-          `${who} may run as root: neither runAsNonRoot: true nor a non-zero runAsUser is set on the container or the pod; set securityContext.runAsNonRoot: true.`,
-        );
-      }
-    }
-  },
+  validate: (r, ctx) => (r.type === DOCKER ? dockerNonRoot(r, ctx) : workloadNonRoot(r, ctx)),
 });
 
 /** Why an image reference is not pinned, or undefined when it is (tag other than the forbidden ones, or digest). */

@@ -39,6 +39,7 @@ export function deployKubernetes(
         nodes: spec.nodes,
         privateKey,
         adminCidrs: spec.ssh.adminCidrs,
+        http3: spec.gateway.http3,
         k3sVersion: spec.cluster.k3sVersion,
         ...(spec.cluster.airgap ? { airgap: spec.cluster.airgap } : {}),
       });

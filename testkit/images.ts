@@ -30,7 +30,7 @@ export interface LocalImages {
 
 /**
  * The binary a scripts/*.sh leaves behind (FJORD_<NAME>_BINARY first), if any: its link in
- * .tools/bin, else the newest `<binary>-v<version>/<binary>` in the cache.
+ * .tools/bin, else the newest `<binary>-v<version>[-<recipe>]/<binary>` in the cache.
  */
 function findBuiltBinary(
   name: "traefik" | "loki" | "prometheus3",
@@ -43,7 +43,7 @@ function findBuiltBinary(
   const cache = process.env.FJORD_CACHE ?? path.join(homedir(), ".cache/fjord");
   if (!existsSync(cache)) return undefined;
   const dirs = readdirSync(cache)
-    .filter((d) => new RegExp(`^${binary}-v[\\d.]+$`).test(d))
+    .filter((d) => new RegExp(`^${binary}-v[\\d.]+(-[0-9a-f]{8})?$`).test(d))
     .sort()
     .reverse();
   return dirs.map((d) => path.join(cache, d, binary)).find((p) => existsSync(p));

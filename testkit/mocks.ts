@@ -52,6 +52,12 @@ const MOCK_PEM =
 /** Outputs the real providers compute; everything else echoes the inputs. */
 const DEFAULT_OUTPUTS: Record<string, (r: Recorded) => Record<string, unknown>> = {
   "random:index/randomPassword:RandomPassword": (r) => ({ result: `mock-password-${r.name}` }),
+  // Same keepers, same bytes: what the provider does, since a value changes only on replacement.
+  "random:index/randomBytes:RandomBytes": (r) => {
+    const seed = `mock-bytes-${JSON.stringify(r.inputs.keepers ?? {})}`;
+    const bytes = Buffer.alloc(Number(r.inputs.length), seed);
+    return { base64: bytes.toString("base64"), hex: bytes.toString("hex") };
+  },
   "command:local:Command": () => ({ stdout: MOCK_PEM, stderr: "" }),
   "command:remote:Command": () => ({ stdout: "", stderr: "" }),
 };

@@ -17,6 +17,7 @@ export const GATEWAY_DEFAULTS = {
     headerTimeoutSeconds: 10,
     bodyTimeoutSeconds: 10,
     keepaliveTimeoutSeconds: 65,
+    keepaliveRequests: 10_000,
     maxBodyBytes: 1_048_576,
   },
   http3: false,

@@ -9,6 +9,12 @@ import { parseCpu, parseMemory, MiB } from "../config/units";
 import { logConfig, logTag, type LogShipping } from "./logging";
 import { labelList, labels, type Role } from "./topology";
 
+/** One uploaded file: text, or base64 for binary content (keys), never both. */
+export type UploadFile = (
+  | { content: pulumi.Input<string>; contentBase64?: never }
+  | { contentBase64: pulumi.Input<string>; content?: never }
+) & { mode?: string; owner?: number };
+
 export interface Limits {
   cpu: string;
   memory: string;
@@ -37,8 +43,11 @@ export interface FjordContainerArgs {
   health?: string[];
   /** @default "10s" (keep under a minute: the provider reads durations back as Go strings) */
   healthInterval?: string;
-  /** Ports published on the host, bound to `address`. @default none */
-  publish?: { address: string; ports: Array<{ internal: number; external: number }> };
+  /** Ports published on the host, bound to `address`. Protocol @default "tcp"; ports @default none */
+  publish?: {
+    address: string;
+    ports: Array<{ internal: number; external: number; protocol?: "tcp" | "udp" }>;
+  };
   /** Capabilities kept after dropping all. @default [] */
   capAdd?: string[];
   /** Labels besides fjord's own (stack, role, service). @default {} */
@@ -50,7 +59,7 @@ export interface FjordContainerArgs {
   /** Env whose values are secret; the whole env list is then stored encrypted. @default {} */
   secretEnv?: Record<string, pulumi.Input<string>>;
   /** Read-only files, path → content. Secret contents keep the uploads secret. @default {} */
-  files?: Record<string, { content: pulumi.Input<string>; mode?: string; owner?: number }>;
+  files?: Record<string, UploadFile>;
   /** Named volumes, container path → volume name. @default {} */
   volumes?: Record<string, pulumi.Input<string>>;
   /** Writable scratch paths (tmpfs). @default {} */
@@ -135,7 +144,7 @@ export function fjordContainer(
         internal: p.internal,
         external: p.external,
         ip: a.publish!.address,
-        protocol: "tcp",
+        protocol: p.protocol ?? "tcp",
       })),
       memory,
       // Same as memory: no swap, so the limit behaves like the Kubernetes one.
@@ -154,7 +163,9 @@ export function fjordContainer(
       ...(a.command ? { command: a.command } : {}),
       uploads: Object.entries(files).map(([file, f]) => ({
         file,
-        content: f.content,
+        ...(f.contentBase64 !== undefined
+          ? { contentBase64: f.contentBase64 }
+          : { content: f.content }),
         // Owned by root and not writable by the (non-root) process: effectively a read-only mount.
         permissions: f.mode ?? "0444",
         ...(f.owner !== undefined ? { owner: String(f.owner), group: String(f.owner) } : {}),

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { BoundGateway } from "../plan";
-import { fjordContainer, type Limits } from "./container";
+import { GATEWAY_RSA_FILES, GATEWAY_TICKET_DIR, GATEWAY_TICKET_KEYS } from "../plan/gateway";
+import { fjordContainer, type Limits, type UploadFile } from "./container";
 import type { LogShipping } from "./logging";
 
 export interface ApiGatewayArgs {
@@ -16,8 +17,17 @@ export interface ApiGatewayArgs {
   /** Networks: `front` first (it publishes the ports), then each routed service's network. */
   networks: pulumi.Input<string>[];
   resources: { requests: Limits; limits: Limits };
-  /** PEM certificate and key; the key is uploaded readable by the proxy's user only. */
-  certificate: { certPem: pulumi.Input<string>; keyPem: pulumi.Input<string> };
+  /**
+   * PEM certificate and key (ECDSA), and optionally an RSA fallback pair; keys are uploaded
+   * readable by the proxy's user only.
+   */
+  certificate: {
+    certPem: pulumi.Input<string>;
+    keyPem: pulumi.Input<string>;
+    rsa?: { certPem: pulumi.Input<string>; keyPem: pulumi.Input<string> };
+  };
+  /** Base64 session ticket keys (SessionTicketKeys), uploaded readable by the proxy's user only. */
+  ticketKeys: { current: pulumi.Input<string>; previous: pulumi.Input<string> };
   /** Host ports for plain HTTP (redirect only) and HTTPS. */
   publish: { http: number; https: number };
   /** Host address the ports are published on. */
@@ -48,19 +58,39 @@ export class ApiGateway extends pulumi.ComponentResource {
       );
     }
 
-    const uploads: Record<
-      string,
-      { content: pulumi.Input<string>; mode?: string; owner?: number }
-    > = {
+    if (plan.tls.rsaFallback && !args.certificate.rsa) {
+      throw new pulumi.ResourceError(
+        `fjord: gateway '${name}' renders an RSA fallback certificate but was given no RSA pair`,
+        this,
+      );
+    }
+    const secretFile = (content: pulumi.Input<string>): UploadFile => ({
+      content: pulumi.secret(content),
+      mode: "0400",
+      owner: files.uid,
+    });
+    const secretBinary = (base64: pulumi.Input<string>): UploadFile => ({
+      contentBase64: pulumi.secret(base64),
+      mode: "0400",
+      owner: files.uid,
+    });
+    const rsa = args.certificate.rsa;
+    const [currentKey, previousKey] = GATEWAY_TICKET_KEYS;
+    const uploads: Record<string, UploadFile> = {
       ...Object.fromEntries(
         Object.entries(files.files).map(([f, content]) => [`${configDir}/${f}`, { content }]),
       ),
       [`${configDir}/tls/tls.crt`]: { content: args.certificate.certPem },
-      [`${configDir}/tls/tls.key`]: {
-        content: pulumi.secret(args.certificate.keyPem),
-        mode: "0400",
-        owner: files.uid,
-      },
+      [`${configDir}/tls/tls.key`]: secretFile(args.certificate.keyPem),
+      ...(rsa
+        ? {
+            [GATEWAY_RSA_FILES.certFile]: { content: rsa.certPem },
+            [GATEWAY_RSA_FILES.keyFile]: secretFile(rsa.keyPem),
+          }
+        : {}),
+      // Binary keys: uploaded from base64, so no byte is lost to a text encoding.
+      [`${GATEWAY_TICKET_DIR}/${currentKey}`]: secretBinary(args.ticketKeys.current),
+      [`${GATEWAY_TICKET_DIR}/${previousKey}`]: secretBinary(args.ticketKeys.previous),
     };
     // The rendered temp paths sit directly in /tmp, so nginx needs no directory made for it.
     const entrypoint = files.command;
@@ -87,6 +117,10 @@ export class ApiGateway extends pulumi.ComponentResource {
           ports: [
             { internal: http, external: args.publish.http },
             { internal: https, external: args.publish.https },
+            // HTTP/3: Traefik's websecure entry point listens on UDP at the same port.
+            ...(plan.http3
+              ? [{ internal: https, external: args.publish.https, protocol: "udp" as const }]
+              : []),
           ],
         },
         health: ["CMD", "wget", "-q", "-O", "/dev/null", health],

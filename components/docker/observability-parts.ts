@@ -10,10 +10,13 @@ import {
   GRAFANA_LOCKED_DOWN_ENV,
   LOKI_TENANT,
   MOUNTS,
+  PART_NAMES,
+  PART_SIZING,
   PORTS,
   type ObservabilityFiles,
+  type ObservabilityPart,
 } from "../plan/observability";
-import { fjordContainer } from "./container";
+import { fjordContainer, type FjordContainerArgs } from "./container";
 import type { LogShipping } from "./logging";
 import { labelList, labels } from "./topology";
 
@@ -34,14 +37,56 @@ export interface PartScope {
 /** Same users as the Kubernetes pods: the images' own non-root UIDs. */
 const UID = { nobody: 65534, grafana: 472, loki: 10001 } as const;
 
-const wget = (port: number, path: string) => [
-  "CMD",
-  "wget",
-  "-q",
-  "-O",
-  "/dev/null",
-  `http://127.0.0.1:${port}${path}`,
-];
+/**
+ * Which parts Docker waits on through the plan's readiness check, run with the image's wget.
+ * Loki's and Fluent Bit's images have no shell or HTTP client to run one with; the node exporter
+ * has nothing to wait for (only the scraper talks to it, and `up` reports it missing).
+ */
+const HEALTH_CHECKED: Record<ObservabilityPart, boolean> = {
+  prometheus: true,
+  alertmanager: true,
+  grafana: true,
+  loki: false,
+  nodeExporter: false,
+  logShipper: false,
+};
+
+type PartContainerArgs = Omit<
+  FjordContainerArgs,
+  "name" | "stack" | "role" | "process" | "image" | "limits" | "reservation" | "health"
+>;
+
+/**
+ * One part's container, named and labelled after the part, with the plan's limits, its memory
+ * request as the soft reservation and, where HEALTH_CHECKED, its readiness path as health check.
+ */
+export function partContainer(
+  s: PartScope,
+  part: ObservabilityPart,
+  a: { containerName: string; image: pulumi.Input<string> },
+  c: PartContainerArgs,
+): docker.Container {
+  const role = PART_NAMES[part];
+  const { resources, ready } = PART_SIZING[part];
+  const url = ready && `http://127.0.0.1:${PORTS[part]}${ready.path}`;
+  return fjordContainer(
+    `${s.name}-${role}`,
+    {
+      name: a.containerName,
+      stack: s.stack,
+      role,
+      process: role,
+      image: a.image,
+      limits: resources.limits,
+      reservation: resources.requests.memory,
+      ...(HEALTH_CHECKED[part] && url
+        ? { health: ["CMD", "wget", "-q", "-O", "/dev/null", url] }
+        : {}),
+      ...c,
+    },
+    { parent: s.parent },
+  );
+}
 
 /** Uploads for every file of one process, under its mount directory. */
 const under = (dir: string, files: Record<string, string>) =>
@@ -55,26 +100,14 @@ export function alertmanagerContainer(
     files: ObservabilityFiles["alertmanager"];
   },
 ): docker.Container {
-  return fjordContainer(
-    `${s.name}-alertmanager`,
-    {
-      name: a.containerName,
-      stack: s.stack,
-      role: "alertmanager",
-      process: "alertmanager",
-      logShipping: s.logShipping,
-      image: a.image,
-      networks: [s.metricsNetwork],
-      limits: { cpu: "200m", memory: "128Mi" },
-      reservation: "32Mi",
-      user: UID.nobody,
-      // Silences live in the writable layer: like the pod's emptyDir, they reset on recreate.
-      command: COMMANDS.alertmanager,
-      files: under(MOUNTS.alertmanagerConfig, a.files),
-      health: wget(PORTS.alertmanager, "/-/ready"),
-    },
-    { parent: s.parent },
-  );
+  return partContainer(s, "alertmanager", a, {
+    logShipping: s.logShipping,
+    networks: [s.metricsNetwork],
+    user: UID.nobody,
+    // Silences live in the writable layer: like the pod's emptyDir, they reset on recreate.
+    command: COMMANDS.alertmanager,
+    files: under(MOUNTS.alertmanagerConfig, a.files),
+  });
 }
 
 export interface GrafanaPart {
@@ -104,37 +137,25 @@ export function grafanaContainer(
     { parent: s.parent },
   );
   const adminPassword = pulumi.secret(password.result);
-  const container = fjordContainer(
-    `${s.name}-grafana`,
-    {
-      name: a.containerName,
-      stack: s.stack,
-      role: "grafana",
-      process: "grafana",
-      logShipping: s.logShipping,
-      image: a.image,
-      networks: [a.frontNetwork, s.metricsNetwork],
-      limits: { cpu: "500m", memory: "256Mi" },
-      reservation: "128Mi",
-      user: UID.grafana,
-      // Anonymous access, sign-up and phoning home stay off, exactly as on Kubernetes.
-      env: { ...GRAFANA_LOCKED_DOWN_ENV, GF_SECURITY_ADMIN_USER: a.adminUser },
-      secretEnv: { GF_SECURITY_ADMIN_PASSWORD: adminPassword },
-      files: {
-        ...under(MOUNTS.grafanaDatasources, a.files.grafanaDatasources),
-        ...under(MOUNTS.grafanaDashboardProviders, a.files.grafanaDashboardProviders),
-        ...under(MOUNTS.grafanaDashboards, a.files.grafanaDashboards),
-      },
-      // Everything is provisioned, so /var/lib/grafana can live in the writable layer and start
-      // empty on every recreate, like the pod's emptyDir.
-      publish: {
-        address: a.address,
-        ports: [{ internal: PORTS.grafana, external: a.publishPort }],
-      },
-      health: wget(PORTS.grafana, "/api/health"),
+  const container = partContainer(s, "grafana", a, {
+    logShipping: s.logShipping,
+    networks: [a.frontNetwork, s.metricsNetwork],
+    user: UID.grafana,
+    // Anonymous access, sign-up and phoning home stay off, exactly as on Kubernetes.
+    env: { ...GRAFANA_LOCKED_DOWN_ENV, GF_SECURITY_ADMIN_USER: a.adminUser },
+    secretEnv: { GF_SECURITY_ADMIN_PASSWORD: adminPassword },
+    files: {
+      ...under(MOUNTS.grafanaDatasources, a.files.grafanaDatasources),
+      ...under(MOUNTS.grafanaDashboardProviders, a.files.grafanaDashboardProviders),
+      ...under(MOUNTS.grafanaDashboards, a.files.grafanaDashboards),
     },
-    { parent: s.parent },
-  );
+    // Everything is provisioned, so /var/lib/grafana can live in the writable layer and start
+    // empty on every recreate, like the pod's emptyDir.
+    publish: {
+      address: a.address,
+      ports: [{ internal: PORTS.grafana, external: a.publishPort }],
+    },
+  });
   return { container, adminPassword };
 }
 
@@ -153,29 +174,17 @@ export function lokiContainer(
     { name: a.volumeName, labels: labelList(labels(s.stack, "volume")) },
     { parent: s.parent },
   );
-  return fjordContainer(
-    `${s.name}-loki`,
-    {
-      name: a.containerName,
-      stack: s.stack,
-      role: "loki",
-      process: "loki",
-      image: a.image,
-      networks: [s.metricsNetwork],
-      limits: { cpu: "1", memory: "1Gi" },
-      reservation: "256Mi",
-      user: UID.loki,
-      command: COMMANDS.loki,
-      files: {
-        ...under(MOUNTS.lokiConfig, a.files),
-        ...under(`${MOUNTS.lokiRules}/${LOKI_TENANT}`, a.rules),
-      },
-      volumes: { "/loki": data.name },
-      // No health check: the image has no shell or HTTP client to run one with.
-      stopGraceSeconds: 30,
+  return partContainer(s, "loki", a, {
+    networks: [s.metricsNetwork],
+    user: UID.loki,
+    command: COMMANDS.loki,
+    files: {
+      ...under(MOUNTS.lokiConfig, a.files),
+      ...under(`${MOUNTS.lokiRules}/${LOKI_TENANT}`, a.rules),
     },
-    { parent: s.parent },
-  );
+    volumes: { "/loki": data.name },
+    stopGraceSeconds: 30,
+  });
 }
 
 /**
@@ -197,26 +206,15 @@ export function logShipperContainer(
     forwardPort: number;
   },
 ): docker.Container {
-  return fjordContainer(
-    `${s.name}-log-shipper`,
-    {
-      name: a.containerName,
-      stack: s.stack,
-      role: "log-shipper",
-      process: "log-shipper",
-      image: a.image,
-      networks: [a.frontNetwork, s.metricsNetwork],
-      // The daemon's loopback only: nobody else may inject log lines.
-      publish: {
-        address: "127.0.0.1",
-        ports: [{ internal: PORTS.logForward, external: a.forwardPort }],
-      },
-      limits: { cpu: "300m", memory: "128Mi" },
-      reservation: "32Mi",
-      user: UID.nobody,
-      entrypoint: COMMANDS.logShipper,
-      files: under(MOUNTS.logShipperConfig, a.files),
+  return partContainer(s, "logShipper", a, {
+    networks: [a.frontNetwork, s.metricsNetwork],
+    // The daemon's loopback only: nobody else may inject log lines.
+    publish: {
+      address: "127.0.0.1",
+      ports: [{ internal: PORTS.logForward, external: a.forwardPort }],
     },
-    { parent: s.parent },
-  );
+    user: UID.nobody,
+    entrypoint: COMMANDS.logShipper,
+    files: under(MOUNTS.logShipperConfig, a.files),
+  });
 }

@@ -2,12 +2,12 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import type { PlatformPlan } from "../plan";
 import { COMMANDS, MOUNTS, observabilityFiles, PORTS, type StaticJob } from "../plan/observability";
-import { fjordContainer } from "./container";
 import {
   alertmanagerContainer,
   grafanaContainer,
   lokiContainer,
   logShipperContainer,
+  partContainer,
   type PartScope,
 } from "./observability-parts";
 import type { LogShipping } from "./logging";
@@ -127,36 +127,26 @@ export class Observability extends pulumi.ComponentResource {
     );
     const volumes = [n.volume];
 
-    fjordContainer(
-      `${name}-node-exporter`,
+    partContainer(
+      scope,
+      "nodeExporter",
+      { containerName: n.nodeExporter, image: args.image(spec.images.nodeExporter) },
       {
-        name: n.nodeExporter,
-        stack,
-        role: "node-exporter",
-        process: "node-exporter",
         logShipping: args.logShipping,
-        image: args.image(spec.images.nodeExporter),
         networks: [args.metricsNetwork],
-        limits: { cpu: "100m", memory: "64Mi" },
         user: 65534,
         command: [`--web.listen-address=:${PORTS.nodeExporter}`],
         readOnly: true,
       },
-      child,
     );
 
-    fjordContainer(
-      `${name}-prometheus`,
+    partContainer(
+      scope,
+      "prometheus",
+      { containerName: n.prometheus, image: args.image(spec.images.prometheus) },
       {
-        name: n.prometheus,
-        stack,
-        role: "prometheus",
-        process: "prometheus",
         logShipping: args.logShipping,
-        image: args.image(spec.images.prometheus),
         networks: args.prometheusNetworks,
-        limits: { cpu: "1", memory: "1Gi" },
-        reservation: "256Mi",
         user: 65534,
         command: COMMANDS.prometheus({
           retentionTime: o.retentionTime,
@@ -169,18 +159,9 @@ export class Observability extends pulumi.ComponentResource {
         },
         volumes: { "/prometheus": data.name },
         publish: { address, ports: [{ internal: PORTS.prometheus, external: args.publishPort }] },
-        health: [
-          "CMD",
-          "wget",
-          "-q",
-          "-O",
-          "/dev/null",
-          `http://127.0.0.1:${PORTS.prometheus}/-/ready`,
-        ],
         // Flushes the head block so a restart does not replay the whole WAL.
         stopGraceSeconds: 30,
       },
-      child,
     );
 
     if (on.alertmanager) {

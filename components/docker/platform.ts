@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import type { Spec } from "../config";
 import { bindGateway, planPlatform, serviceEnv } from "../plan";
-import { SelfSignedCertificate } from "../tls";
+import { SelfSignedCertificate, SessionTicketKeys } from "../tls";
 import { ImageSet } from "./images";
 import { Microservice } from "./microservice";
 import { type BackupKeys, ServiceDatabase } from "./database";
@@ -146,7 +146,12 @@ export class Platform extends pulumi.ComponentResource {
 
     const cert = new SelfSignedCertificate(
       `${name}-gateway-cert`,
-      { domains: spec.gateway.domains },
+      { domains: spec.gateway.domains, rsaFallback: true },
+      child,
+    );
+    const ticketKeys = new SessionTicketKeys(
+      `${name}-gateway-tickets`,
+      { generation: spec.gateway.tls.ticketKeyGeneration },
       child,
     );
     const gw = bindGateway(platform, {
@@ -154,6 +159,7 @@ export class Platform extends pulumi.ComponentResource {
       servers: (s) => topo.replicas(s.name).map((host) => ({ host, port: s.port })),
       publicHttpsPort: spec.docker.httpsPort,
       resolver: DOCKER_DNS,
+      rsaFallback: true,
     });
     const gatewayName = topo.name("gateway");
     const gateway = new ApiGateway(
@@ -168,7 +174,8 @@ export class Platform extends pulumi.ComponentResource {
           : {}),
         networks: topo.gatewayNetworks.map(net),
         resources: platform.gateway.resources,
-        certificate: { certPem: cert.certPem, keyPem: cert.keyPem },
+        certificate: { certPem: cert.certPem, keyPem: cert.keyPem, rsa: cert.rsa },
+        ticketKeys: { current: ticketKeys.current, previous: ticketKeys.previous },
         publish: { http: spec.docker.httpPort, https: spec.docker.httpsPort },
         publishAddress: address,
         logShipping: ship,

@@ -54,10 +54,13 @@ export function backupSecretData(
 }
 
 /** The one directory the plan's backup files live in (a ConfigMap mounts one directory). */
-export function backupDir(backup: BackupPlan): string {
+function backupDir(backup: BackupPlan, database: pulumi.Resource): string {
   const dirs = [...new Set(Object.keys(backup.files).map((f) => path.posix.dirname(f)))];
   if (dirs.length !== 1) {
-    throw new Error(`backup files must share one directory, got ${dirs.join(", ") || "none"}`);
+    throw new pulumi.ResourceError(
+      `fjord: the backup files must share one directory (one ConfigMap mounts them), got ${dirs.join(", ") || "none"}`,
+      database,
+    );
   }
   return dirs[0];
 }
@@ -108,6 +111,8 @@ export interface BackupPodArgs {
   socketVolume: string;
   /** The server's resources: a restore is as heavy as the server. */
   serverResources: k8s.types.input.core.v1.ResourceRequirements;
+  /** The database component, named in errors. */
+  parent: pulumi.Resource;
 }
 
 /**
@@ -122,7 +127,11 @@ export function backupPod(a: BackupPodArgs): {
   volumes: Volume[];
 } {
   const { plan, backup } = a;
-  const filesMount = { name: "backup-files", mountPath: backupDir(backup), readOnly: true };
+  const filesMount = {
+    name: "backup-files",
+    mountPath: backupDir(backup, a.parent),
+    readOnly: true,
+  };
   const mounts: VolumeMount[] = [
     { name: a.dataVolume, mountPath: plan.dataDir },
     { name: a.socketVolume, mountPath: plan.socketDir },
@@ -166,11 +175,19 @@ export function backupPod(a: BackupPodArgs): {
 }
 
 /** host and port (443 unless given) of the plan's FJORD_BACKUP_ENDPOINT. */
-export function backupEndpoint(backup: BackupPlan): { host: string; port: number } {
+function backupEndpoint(
+  backup: BackupPlan,
+  database: pulumi.Resource,
+): { host: string; port: number } {
   const v = backup.env.find((e) => e.name === "FJORD_BACKUP_ENDPOINT");
   const endpoint = v && "value" in v ? v.value : undefined;
   const m = endpoint ? /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(endpoint) : null;
-  if (!m) throw new Error(`backup endpoint ${JSON.stringify(endpoint)} is not host or host:port`);
+  if (!m) {
+    throw new pulumi.ResourceError(
+      `fjord:backups.target.endpoint: ${JSON.stringify(endpoint)} is not host or host:port; set it like "s3.example.no:9000"`,
+      database,
+    );
+  }
   return { host: m[1].replace(/^\[|\]$/g, ""), port: m[2] ? Number(m[2]) : 443 };
 }
 
@@ -180,8 +197,8 @@ const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
  * The database pod may open connections to the object store, on its port only. A host name can
  * resolve anywhere, so it is any address on that port; an IP address is that address alone.
  */
-export function allowBackupEgress(app: string, backup: BackupPlan) {
-  const { host, port } = backupEndpoint(backup);
+function allowBackupEgress(app: string, backup: BackupPlan, database: pulumi.Resource) {
+  const { host, port } = backupEndpoint(backup, database);
   const cidr = IPV4.test(host) ? `${host}/32` : host.includes(":") ? `${host}/128` : "0.0.0.0/0";
   return {
     podSelector: { matchLabels: { app } },
@@ -198,6 +215,6 @@ export function backupPolicies(name: string, a: BackupConfigArgs, parent: pulumi
       { metadata: { name: `${a.app}-${role}`, namespace: a.namespace, labels: a.labels }, spec },
       { parent },
     );
-  policy("backup-egress", allowBackupEgress(a.app, a.backup));
+  policy("backup-egress", allowBackupEgress(a.app, a.backup, parent));
   policy("backup-scrape", allowScrape(a.app, a.backup.metricsPort));
 }

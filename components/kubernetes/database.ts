@@ -141,7 +141,12 @@ export class ServiceDatabase extends pulumi.ComponentResource {
     const dataVolume = backup?.restore ? `data-${backup.restore.volumeSuffix}` : "data";
     const scratch = (d: string) => {
       const i = plan.scratchDirs.indexOf(d);
-      if (i < 0) throw new Error(`${d} is not one of ${app}'s scratch directories`);
+      if (i < 0) {
+        throw new pulumi.ResourceError(
+          `fjord: database ${app}: the plan mounts ${d}, which is not one of its scratch directories (${plan.scratchDirs.join(", ")}); add it to the plan's scratchDirs`,
+          this,
+        );
+      }
       return `scratch-${i}`;
     };
     // The backup's variables for the server too: PostgreSQL's archive_command runs pgBackRest.
@@ -161,6 +166,7 @@ export class ServiceDatabase extends pulumi.ComponentResource {
           dataVolume,
           socketVolume: scratch(plan.socketDir),
           serverResources: resources,
+          parent: this,
         })
       : undefined;
     new k8s.apps.v1.StatefulSet(

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { BoundGateway } from "../plan";
+import { GATEWAY_TICKET_DIR, GATEWAY_TICKET_KEYS } from "../plan/gateway";
 import { restrictedSecurityContext, spreadAcrossNodes, workloadLabels } from "./naming";
 
 export interface ApiGatewayArgs {
@@ -13,8 +14,17 @@ export interface ApiGatewayArgs {
   exporterImage?: string;
   replicas: number;
   resources: { requests: { cpu: string; memory: string }; limits: { cpu: string; memory: string } };
-  /** PEM certificate and key, stored in a TLS Secret; omit when `tlsSecretName` names an existing one. */
-  certificate?: { certPem: pulumi.Input<string>; keyPem: pulumi.Input<string> };
+  /**
+   * PEM certificate and key (ECDSA), and optionally an RSA fallback pair, stored in one TLS Secret;
+   * omit when `tlsSecretName` names an existing one.
+   */
+  certificate?: {
+    certPem: pulumi.Input<string>;
+    keyPem: pulumi.Input<string>;
+    rsa?: { certPem: pulumi.Input<string>; keyPem: pulumi.Input<string> };
+  };
+  /** Base64 session ticket keys (SessionTicketKeys), kept in a Secret of their own. */
+  ticketKeys: { current: pulumi.Input<string>; previous: pulumi.Input<string> };
   /** Existing `kubernetes.io/tls` Secret (for example from cert-manager). */
   tlsSecretName?: string;
   /** The `fjord.io/region` label. */
@@ -61,11 +71,38 @@ export class ApiGateway extends pulumi.ComponentResource {
             stringData: {
               "tls.crt": args.certificate.certPem,
               "tls.key": pulumi.secret(args.certificate.keyPem),
+              ...(args.certificate.rsa
+                ? {
+                    "rsa.crt": args.certificate.rsa.certPem,
+                    "rsa.key": pulumi.secret(args.certificate.rsa.keyPem),
+                  }
+                : {}),
             },
           },
           { parent: this },
         ).metadata.name
       : args.tlsSecretName!;
+
+    if (plan.tls.rsaFallback && !args.certificate?.rsa) {
+      throw new pulumi.ResourceError(
+        `fjord: gateway '${name}' renders an RSA fallback certificate but was given no RSA pair`,
+        this,
+      );
+    }
+    // Every replica mounts the same keys, so a ticket resumes on any replica and after a restart.
+    const [currentKey, previousKey] = GATEWAY_TICKET_KEYS;
+    const tickets = new k8s.core.v1.Secret(
+      `${name}-tickets`,
+      {
+        metadata: { name: "gateway-tls-tickets", namespace: args.namespace, labels },
+        type: "Opaque",
+        data: {
+          [currentKey]: pulumi.secret(args.ticketKeys.current),
+          [previousKey]: pulumi.secret(args.ticketKeys.previous),
+        },
+      },
+      { parent: this },
+    );
 
     const configMap = new k8s.core.v1.ConfigMap(
       `${name}-config`,
@@ -140,6 +177,7 @@ export class ApiGateway extends pulumi.ComponentResource {
                   volumeMounts: [
                     { name: "config", mountPath: configDir, readOnly: true },
                     { name: "tls", mountPath: `${configDir}/tls`, readOnly: true },
+                    { name: "tickets", mountPath: GATEWAY_TICKET_DIR, readOnly: true },
                     { name: "tmp", mountPath: "/tmp" },
                   ],
                 },
@@ -148,6 +186,7 @@ export class ApiGateway extends pulumi.ComponentResource {
               volumes: [
                 { name: "config", configMap: { name: configMap.metadata.name } },
                 { name: "tls", secret: { secretName: tlsSecretName } },
+                { name: "tickets", secret: { secretName: tickets.metadata.name } },
                 { name: "tmp", emptyDir: { sizeLimit: "256Mi" } },
               ],
             },

@@ -2,17 +2,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
-import {
-  GRAFANA_LOCKED_DOWN_ENV,
-  MOUNTS,
-  PORTS,
-  type ObservabilityFiles,
-} from "../plan/observability";
+import { GRAFANA_LOCKED_DOWN_ENV, MOUNTS, type ObservabilityFiles } from "../plan/observability";
 import {
   clusterService,
   configVolume,
   deployment,
-  httpProbe,
   partOf,
   opts,
   partContainer,
@@ -39,8 +33,7 @@ export interface GrafanaResult {
 }
 
 export function grafana(s: Scope, a: GrafanaArgs): GrafanaResult {
-  const app = "grafana";
-  const part = partOf(s, app, a.namespace);
+  const part = partOf(s, "grafana", a.namespace);
   const { labels } = part;
   const password = new random.RandomPassword(
     `${s.name}-grafana-admin-password`,
@@ -76,25 +69,19 @@ export function grafana(s: Scope, a: GrafanaArgs): GrafanaResult {
   deployment(s, part, {
     podAnnotations: {
       "fjord.io/config-hash": configs.map((c) => c.hash).join(""),
-      ...scrapeAnnotations(PORTS.grafana),
+      ...scrapeAnnotations(part),
     },
     pod: {
       automountServiceAccountToken: false,
       securityContext: podSecurity(GRAFANA_UID),
       containers: [
-        partContainer(part, GRAFANA_UID, PORTS.grafana, {
+        partContainer(part, GRAFANA_UID, {
           image: a.image,
           env: [
             { name: "GF_SECURITY_ADMIN_USER", ...fromSecret("admin-user") },
             { name: "GF_SECURITY_ADMIN_PASSWORD", ...fromSecret("admin-password") },
             ...Object.entries(GRAFANA_LOCKED_DOWN_ENV).map(([name, value]) => ({ name, value })),
           ],
-          readinessProbe: httpProbe("/api/health", 5),
-          livenessProbe: httpProbe("/api/health", 60),
-          resources: {
-            requests: { cpu: "50m", memory: "128Mi" },
-            limits: { cpu: "500m", memory: "256Mi" },
-          },
           volumeMounts: [
             ...configs.map((c) => c.mount),
             // Everything Grafana needs is provisioned, so its database can start empty.
@@ -111,7 +98,7 @@ export function grafana(s: Scope, a: GrafanaArgs): GrafanaResult {
     },
   });
   return {
-    service: clusterService(s, app, a.namespace, PORTS.grafana),
+    service: clusterService(s, part),
     adminPassword: pulumi.secret(password.result),
   };
 }

@@ -1,21 +1,15 @@
 /** Loki (single binary, one volume) and the Fluent Bit DaemonSet that feeds it. */
 import * as k8s from "@pulumi/kubernetes";
-import {
-  COMMANDS,
-  LOKI_TENANT,
-  MOUNTS,
-  PORTS,
-  type ObservabilityFiles,
-} from "../plan/observability";
+import { COMMANDS, LOKI_TENANT, MOUNTS, type ObservabilityFiles } from "../plan/observability";
 import {
   clusterService,
   configVolume,
   containerSecurity,
   daemonSet,
   dataClaim,
-  httpProbe,
   partOf,
   partContainer,
+  planned,
   podSecurity,
   scrapeAnnotations,
   statefulSet,
@@ -34,8 +28,7 @@ export interface LokiArgs extends PartArgs {
 }
 
 export function loki(s: Scope, a: LokiArgs): k8s.core.v1.Service {
-  const app = "loki";
-  const part = partOf(s, app, a.namespace);
+  const part = partOf(s, "loki", a.namespace);
   const config = configVolume(s, part, MOUNTS.lokiConfig, a.files);
   const rules =
     Object.keys(a.rules).length > 0
@@ -47,21 +40,15 @@ export function loki(s: Scope, a: LokiArgs): k8s.core.v1.Service {
   statefulSet(s, part, {
     podAnnotations: {
       "fjord.io/config-hash": config.hash + (rules?.hash ?? ""),
-      ...scrapeAnnotations(PORTS.loki),
+      ...scrapeAnnotations(part),
     },
     pod: {
       automountServiceAccountToken: false,
       securityContext: podSecurity(LOKI_UID),
       containers: [
-        partContainer(part, LOKI_UID, PORTS.loki, {
+        partContainer(part, LOKI_UID, {
           image: a.image,
           args: COMMANDS.loki,
-          readinessProbe: httpProbe("/ready", 15),
-          livenessProbe: httpProbe("/ready", 120),
-          resources: {
-            requests: { cpu: "100m", memory: "256Mi" },
-            limits: { cpu: "1", memory: "1Gi" },
-          },
           volumeMounts: [
             config.mount,
             { name: "data", mountPath: "/loki" },
@@ -78,7 +65,7 @@ export function loki(s: Scope, a: LokiArgs): k8s.core.v1.Service {
     },
     claim: dataClaim(a.storage, a.storageClassName),
   });
-  return clusterService(s, app, a.namespace, PORTS.loki);
+  return clusterService(s, part);
 }
 
 export interface LogShipperArgs extends PartArgs {
@@ -92,8 +79,7 @@ export interface LogShipperArgs extends PartArgs {
  * labels come from the log file names), so it gets no service account token.
  */
 export function logShipper(s: Scope, a: LogShipperArgs): void {
-  const app = "log-shipper";
-  const part = partOf(s, app, a.namespace, { "fjord.io/host-access": "read-only-logs" });
+  const part = partOf(s, "logShipper", a.namespace, { "fjord.io/host-access": "read-only-logs" });
   const config = configVolume(s, part, MOUNTS.logShipperConfig, a.files);
   daemonSet(s, part, {
     // The one root container fjord runs; the policy pack reports the exemption with its reason.
@@ -104,7 +90,7 @@ export function logShipper(s: Scope, a: LogShipperArgs): void {
     },
     podAnnotations: {
       "fjord.io/config-hash": config.hash,
-      ...scrapeAnnotations(PORTS.logShipper, "/api/v2/metrics/prometheus"),
+      ...scrapeAnnotations(part, "/api/v2/metrics/prometheus"),
     },
     pod: {
       automountServiceAccountToken: false,
@@ -117,14 +103,9 @@ export function logShipper(s: Scope, a: LogShipperArgs): void {
       containers: [
         {
           name: "fluent-bit",
+          ...planned("logShipper"),
           image: a.image,
           command: COMMANDS.logShipper,
-          ports: [{ name: "http", containerPort: PORTS.logShipper }],
-          livenessProbe: httpProbe("/api/v1/health", 10),
-          resources: {
-            requests: { cpu: "20m", memory: "32Mi" },
-            limits: { cpu: "300m", memory: "128Mi" },
-          },
           securityContext: { ...containerSecurity(0), runAsNonRoot: false },
           volumeMounts: [
             config.mount,

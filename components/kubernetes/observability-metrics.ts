@@ -7,7 +7,6 @@ import {
   daemonSet,
   dataClaim,
   deployment,
-  httpProbe,
   partOf,
   opts,
   partContainer,
@@ -29,16 +28,16 @@ export interface PrometheusArgs extends PartArgs {
   storageClassName?: string;
   /** The Loki ruler pushes the nginx gateway's per-route series here. */
   remoteWriteReceiver: boolean;
-  resources: Resources;
+  /** @default the plan's (PART_SIZING.prometheus) */
+  resources?: Resources;
 }
 
 export function prometheus(s: Scope, a: PrometheusArgs): k8s.core.v1.Service {
-  const app = "prometheus";
-  const part = partOf(s, app, a.namespace);
+  const part = partOf(s, "prometheus", a.namespace);
   const { labels } = part;
   const account = new k8s.core.v1.ServiceAccount(
     `${s.name}-prometheus-sa`,
-    { metadata: { name: app, namespace: a.namespace, labels } },
+    { metadata: { name: part.app, namespace: a.namespace, labels } },
     opts(s),
   );
   // Discovery reads pods and nothing else: no Secrets, ConfigMaps or write verbs.
@@ -78,16 +77,14 @@ export function prometheus(s: Scope, a: PrometheusArgs): k8s.core.v1.Service {
       // TSDB shutdown flushes the head block; give it time rather than replaying the WAL.
       terminationGracePeriodSeconds: 120,
       containers: [
-        partContainer(part, PROM_UID, PORTS.prometheus, {
+        partContainer(part, PROM_UID, {
           image: a.image,
           args: COMMANDS.prometheus({
             retentionTime: a.retentionTime,
             retentionSize: a.retentionSize,
             remoteWriteReceiver: a.remoteWriteReceiver,
           }),
-          readinessProbe: httpProbe("/-/ready", 5),
-          livenessProbe: httpProbe("/-/healthy", 60),
-          resources: a.resources,
+          ...(a.resources ? { resources: a.resources } : {}),
           volumeMounts: [config.mount, { name: "data", mountPath: "/prometheus" }],
         }),
       ],
@@ -95,7 +92,7 @@ export function prometheus(s: Scope, a: PrometheusArgs): k8s.core.v1.Service {
     },
     claim: dataClaim(a.storage, a.storageClassName),
   });
-  return clusterService(s, app, a.namespace, PORTS.prometheus);
+  return clusterService(s, part);
 }
 
 export interface AlertmanagerArgs extends PartArgs {
@@ -103,8 +100,7 @@ export interface AlertmanagerArgs extends PartArgs {
 }
 
 export function alertmanager(s: Scope, a: AlertmanagerArgs): k8s.core.v1.Service {
-  const app = "alertmanager";
-  const part = partOf(s, app, a.namespace);
+  const part = partOf(s, "alertmanager", a.namespace);
   const config = configVolume(s, part, MOUNTS.alertmanagerConfig, a.files);
   deployment(s, part, {
     podAnnotations: {
@@ -116,15 +112,9 @@ export function alertmanager(s: Scope, a: AlertmanagerArgs): k8s.core.v1.Service
       automountServiceAccountToken: false,
       securityContext: podSecurity(PROM_UID),
       containers: [
-        partContainer(part, PROM_UID, PORTS.alertmanager, {
+        partContainer(part, PROM_UID, {
           image: a.image,
           args: COMMANDS.alertmanager,
-          readinessProbe: httpProbe("/-/ready", 5),
-          livenessProbe: httpProbe("/-/healthy", 30),
-          resources: {
-            requests: { cpu: "10m", memory: "32Mi" },
-            limits: { cpu: "200m", memory: "128Mi" },
-          },
           volumeMounts: [
             config.mount,
             // Silences live here; they reset on restart, alerts themselves do not.
@@ -135,7 +125,7 @@ export function alertmanager(s: Scope, a: AlertmanagerArgs): k8s.core.v1.Service
       volumes: [config.volume, { name: "data", emptyDir: { sizeLimit: "64Mi" } }],
     },
   });
-  return clusterService(s, app, a.namespace, PORTS.alertmanager);
+  return clusterService(s, part);
 }
 
 export type NodeExporterArgs = PartArgs;
@@ -147,8 +137,7 @@ export type NodeExporterArgs = PartArgs;
  * hostPath. Without the host network namespace its network counters are its own pod's.
  */
 export function nodeExporter(s: Scope, a: NodeExporterArgs): void {
-  const app = "node-exporter";
-  const part = partOf(s, app, a.namespace, { "fjord.io/host-access": "read-only" });
+  const part = partOf(s, "nodeExporter", a.namespace, { "fjord.io/host-access": "read-only" });
   const host = (name: string, path: string) => ({ name, hostPath: { path, type: "Directory" } });
   daemonSet(s, part, {
     pod: {
@@ -162,7 +151,7 @@ export function nodeExporter(s: Scope, a: NodeExporterArgs): void {
       // Every VPS, control plane included, must report its steal and I/O wait.
       tolerations: [{ operator: "Exists" }],
       containers: [
-        partContainer(part, PROM_UID, PORTS.nodeExporter, {
+        partContainer(part, PROM_UID, {
           image: a.image,
           args: [
             "--path.procfs=/host/proc",
@@ -172,12 +161,6 @@ export function nodeExporter(s: Scope, a: NodeExporterArgs): void {
             // Container and kubelet mounts repeat the host disks many times over.
             "--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|run|var/lib/kubelet|var/lib/rancher/k3s/agent/containerd)($|/)",
           ],
-          readinessProbe: httpProbe("/", 5),
-          livenessProbe: httpProbe("/", 30),
-          resources: {
-            requests: { cpu: "10m", memory: "24Mi" },
-            limits: { cpu: "200m", memory: "64Mi" },
-          },
           volumeMounts: [
             { name: "proc", mountPath: "/host/proc", readOnly: true },
             { name: "sys", mountPath: "/host/sys", readOnly: true },

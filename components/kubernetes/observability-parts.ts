@@ -1,7 +1,16 @@
 /** Building blocks shared by the observability files: one place for names, labels and services. */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { filesHash } from "../plan/observability";
+import {
+  CHECK_TIMING,
+  filesHash,
+  PART_NAMES,
+  PART_SIZING,
+  PORTS,
+  type HttpCheck,
+  type ObservabilityPart,
+  type PartResources,
+} from "../plan/observability";
 import { restrictedSecurityContext, workloadLabels } from "./naming";
 
 /** Where one part of the stack is created: names, parent and labels come from here. */
@@ -14,10 +23,7 @@ export interface Scope {
   dependsOn?: pulumi.Resource[];
 }
 
-export type Resources = {
-  requests: { cpu: string; memory: string };
-  limits: { cpu: string; memory: string };
-};
+export type Resources = PartResources;
 
 export const opts = (s: Scope): pulumi.CustomResourceOptions => ({
   parent: s.parent,
@@ -26,15 +32,9 @@ export const opts = (s: Scope): pulumi.CustomResourceOptions => ({
 
 export const labelsFor = (s: Scope, app: string) => workloadLabels(app, "observability", s.region);
 
-/** Scrape annotations read by the `kubernetes-pods` job. */
-export const scrapeAnnotations = (port: number, path = "/metrics") => ({
-  "prometheus.io/scrape": "true",
-  "prometheus.io/port": String(port),
-  "prometheus.io/path": path,
-});
-
 /** Who a part is: its workload, ConfigMaps and pods share the name, namespace and labels. */
 export interface Part {
+  key: ObservabilityPart;
   app: string;
   namespace: pulumi.Input<string>;
   labels: Record<string, string>;
@@ -42,10 +42,22 @@ export interface Part {
 
 export const partOf = (
   s: Scope,
-  app: string,
+  key: ObservabilityPart,
   namespace: pulumi.Input<string>,
   extraLabels: Record<string, string> = {},
-): Part => ({ app, namespace, labels: { ...labelsFor(s, app), ...extraLabels } });
+): Part => ({
+  key,
+  app: PART_NAMES[key],
+  namespace,
+  labels: { ...labelsFor(s, PART_NAMES[key]), ...extraLabels },
+});
+
+/** Scrape annotations read by the `kubernetes-pods` job: the part's port, and its metrics path. */
+export const scrapeAnnotations = (p: Part, path = "/metrics") => ({
+  "prometheus.io/scrape": "true",
+  "prometheus.io/port": String(PORTS[p.key]),
+  "prometheus.io/path": path,
+});
 
 /** What every part is given: where it runs and which image. */
 export interface PartArgs {
@@ -151,34 +163,49 @@ export function daemonSet(s: Scope, p: Part, w: Workload): k8s.apps.v1.DaemonSet
   );
 }
 
-/** The part's one container: named after it, as its image's own user, serving on port `http`. */
-export const partContainer = (
-  p: Part,
-  uid: number,
-  port: number,
-  c: Omit<k8s.types.input.core.v1.Container, "name" | "ports" | "securityContext">,
-) => ({
+const httpProbe = (c: HttpCheck) => ({
+  httpGet: { path: c.path, port: "http" },
+  initialDelaySeconds: c.initialDelaySeconds,
+  ...CHECK_TIMING,
+});
+
+/** The plan's requests, limits and probes of a part, for a container serving on port `http`. */
+export function planned(key: ObservabilityPart) {
+  const { resources, ready, live } = PART_SIZING[key];
+  return {
+    ports: [{ name: "http", containerPort: PORTS[key] }],
+    resources,
+    ...(ready ? { readinessProbe: httpProbe(ready) } : {}),
+    livenessProbe: httpProbe(live),
+  };
+}
+
+type ContainerArgs = Omit<
+  k8s.types.input.core.v1.Container,
+  "name" | "ports" | "securityContext" | "readinessProbe" | "livenessProbe"
+>;
+
+/**
+ * The part's one container: named after it, as its image's own user, sized and probed as the plan
+ * says (`resources` may override the plan's), serving on port `http`.
+ */
+export const partContainer = (p: Part, uid: number, c: ContainerArgs) => ({
   name: p.app,
+  ...planned(p.key),
   ...c,
-  ports: [{ name: "http", containerPort: port }],
   securityContext: containerSecurity(uid),
 });
 
-/** A ClusterIP Service in front of `app` on one port: nothing here is exposed outside. */
-export function clusterService(
-  s: Scope,
-  app: string,
-  namespace: pulumi.Input<string>,
-  port: number,
-): k8s.core.v1.Service {
+/** A ClusterIP Service in front of the part on its port: nothing here is exposed outside. */
+export function clusterService(s: Scope, p: Part): k8s.core.v1.Service {
   return new k8s.core.v1.Service(
-    `${s.name}-${app}-service`,
+    `${s.name}-${p.app}-service`,
     {
-      metadata: { name: app, namespace, labels: labelsFor(s, app) },
+      metadata: { name: p.app, namespace: p.namespace, labels: labelsFor(s, p.app) },
       spec: {
         type: "ClusterIP",
-        selector: { app },
-        ports: [{ name: "http", port, targetPort: "http" }],
+        selector: { app: p.app },
+        ports: [{ name: "http", port: PORTS[p.key], targetPort: "http" }],
       },
     },
     opts(s),
@@ -195,14 +222,6 @@ export const podSecurity = (uid: number) => ({
   runAsGroup: uid,
   fsGroup: uid,
   seccompProfile: { type: "RuntimeDefault" },
-});
-
-export const httpProbe = (path: string, initialDelaySeconds = 10) => ({
-  httpGet: { path, port: "http" },
-  initialDelaySeconds,
-  periodSeconds: 10,
-  timeoutSeconds: 3,
-  failureThreshold: 6,
 });
 
 /** A persistent volume claim template for a single-replica StatefulSet. */

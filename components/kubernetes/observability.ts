@@ -32,7 +32,7 @@ export interface ObservabilityArgs {
    * @default each node's address as /32 when all are IPs, else 0.0.0.0/0 (ports 443/6443 only)
    */
   apiServerCidrs?: string[];
-  /** @default requests 250m/512Mi, limits 1 CPU/2Gi */
+  /** @default the plan's (PART_SIZING.prometheus) */
   prometheusResources?: Resources;
 }
 
@@ -86,10 +86,6 @@ export class Observability extends pulumi.ComponentResource {
       (hosts.length > 0 && hosts.every((h) => IPV4.test(h))
         ? hosts.map((h) => `${h}/32`)
         : ["0.0.0.0/0"]);
-    const prometheusResources = args.prometheusResources ?? {
-      requests: { cpu: "250m", memory: "512Mi" },
-      limits: { cpu: "1", memory: "2Gi" },
-    };
 
     const dns = (app: string) => serviceDns(app, SYSTEM_NAMESPACE);
     const discovery = {
@@ -136,7 +132,7 @@ export class Observability extends pulumi.ComponentResource {
       storage: o.storage,
       storageClassName: args.storageClassName,
       remoteWriteReceiver: lokiRuler,
-      resources: prometheusResources,
+      resources: args.prometheusResources,
     });
     if (on.alertmanager) {
       alertmanager(scope, {

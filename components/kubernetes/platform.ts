@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { Spec } from "../config";
 import { bindGateway, planPlatform, serviceEnv } from "../plan";
-import { SelfSignedCertificate } from "../tls";
+import { SelfSignedCertificate, SessionTicketKeys } from "../tls";
 import { Microservice } from "./microservice";
 import { type BackupKeys, ServiceDatabase } from "./database";
 import { ApiGateway } from "./gateway";
@@ -162,10 +162,15 @@ export class Platform extends pulumi.ComponentResource {
       spec.gateway.tls.certificate === "self-signed"
         ? new SelfSignedCertificate(
             `${name}-gateway-cert`,
-            { domains: spec.gateway.domains },
+            { domains: spec.gateway.domains, rsaFallback: true },
             child,
           )
         : undefined;
+    const ticketKeys = new SessionTicketKeys(
+      `${name}-gateway-tickets`,
+      { generation: spec.gateway.tls.ticketKeyGeneration },
+      child,
+    );
     const gw = bindGateway(platform, {
       // The ClusterIP name only while no pod is ready; otherwise one server per ready pod.
       servers: (s) => [{ host: serviceDns(s.name, serviceNamespace(s.name)), port: s.port }],
@@ -174,6 +179,7 @@ export class Platform extends pulumi.ComponentResource {
         port: s.port,
       }),
       publicHttpsPort: 443,
+      rsaFallback: cert?.rsa !== undefined,
     });
     const gateway = new ApiGateway(
       `${name}-gateway`,
@@ -188,7 +194,10 @@ export class Platform extends pulumi.ComponentResource {
         resources: platform.gateway.resources,
         region,
         annotations: platform.gateway.annotations,
-        ...(cert ? { certificate: { certPem: cert.certPem, keyPem: cert.keyPem } } : {}),
+        ...(cert
+          ? { certificate: { certPem: cert.certPem, keyPem: cert.keyPem, rsa: cert.rsa } }
+          : {}),
+        ticketKeys: { current: ticketKeys.current, previous: ticketKeys.previous },
         ...(spec.gateway.tls.secretName ? { tlsSecretName: spec.gateway.tls.secretName } : {}),
       },
       { parent: this, dependsOn: [systemNs] },
@@ -212,10 +221,14 @@ export class Platform extends pulumi.ComponentResource {
       policyTypes: ["Ingress"],
       ingress: [
         {
-          ports: [gw.plan.listen.http, gw.plan.listen.https].map((port) => ({
-            protocol: "TCP",
-            port,
-          })),
+          ports: [
+            ...[gw.plan.listen.http, gw.plan.listen.https].map((port) => ({
+              protocol: "TCP",
+              port,
+            })),
+            // HTTP/3 arrives on UDP at the HTTPS container port (the Service's "http3" port).
+            ...(gw.plan.http3 ? [{ protocol: "UDP", port: gw.plan.listen.https }] : []),
+          ],
         },
       ],
     });

@@ -14,6 +14,8 @@ export interface K3sNodesArgs {
   privateKey: pulumi.Input<string>;
   /** CIDRs allowed to reach SSH and the API; empty opens both to anyone (with a warning). */
   adminCidrs: string[];
+  /** The gateway serves HTTP/3 (the resolved fjord:gateway.http3): gateway nodes open UDP 443. */
+  http3: boolean;
   /** Pinned k3s release, e.g. v1.31.4+k3s1. */
   k3sVersion: string;
   /** Install k3s from these local files instead of downloading it. */
@@ -77,6 +79,7 @@ export class K3sNodes extends pulumi.ComponentResource {
           node: p.node,
           privateKey: args.privateKey,
           adminCidrs: args.adminCidrs,
+          http3: args.http3,
           peers: p.peers,
           serverPeers: p.serverPeers,
           k3s: {

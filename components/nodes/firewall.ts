@@ -17,16 +17,19 @@ export interface FirewallOptions {
    * the deployer out, at the price of an SSH port open to the internet.
    */
   adminCidrs: string[];
-  /** Gateway nodes accept HTTP and HTTPS (and HTTP/3 over UDP) from anywhere. */
+  /** Gateway nodes accept HTTP and HTTPS from anywhere (and UDP 443 when `http3`). */
   gateway: boolean;
+  /**
+   * The gateway serves HTTP/3 (fjord:gateway.http3, resolved from its kind). No default: UDP 443
+   * is opened only when the gateway listens on it, so the caller must say which.
+   */
+  http3: boolean;
   /** Addresses of the other cluster nodes. */
   peers: string[];
   /** Addresses of the other server nodes (etcd peers). */
   serverPeers: string[];
   /** Open WireGuard ports for flannel's wireguard-native backend. @default false */
   wireguard?: boolean;
-  /** @default true */
-  http3?: boolean;
   /** @default "10.42.0.0/16" (k3s default) */
   podCidr?: string;
   /** @default "10.43.0.0/16" (k3s default) */
@@ -96,7 +99,11 @@ export function renderNftables(o: FirewallOptions): string {
   }
   if (o.gateway) {
     rules.push("    # Gateway: public HTTP and HTTPS.", "    tcp dport { 80, 443 } accept");
-    if (o.http3 ?? true) rules.push("    udp dport 443 accept");
+    if (o.http3)
+      rules.push(
+        "    # HTTP/3 (QUIC): the gateway listens on UDP 443.",
+        "    udp dport 443 accept",
+      );
   }
   rules.push(
     "    # k3s between cluster nodes only: API, node-exporter, kubelet, flannel VXLAN.",

@@ -81,14 +81,16 @@ export interface K3sInstallOptions {
   readyTimeoutSeconds?: number;
 }
 
+/** A k3s release tag such as v1.31.4+k3s1: the install script and the download URL need one. */
+export const isK3sRelease = (version: string): boolean => /^v\d+\.\d+\.\d+\+k3s\d+$/.test(version);
+
 /**
  * Body of the k3s step. create/update converge on the pinned version and config; a no-op run
  * (same version, same files, service active) restarts nothing. delete uninstalls, unless a newer
  * copy of this resource already claimed the node (a replacement, e.g. after a key rotation).
  */
 export function renderK3sBody(o: K3sInstallOptions): string {
-  if (!/^v\d+\.\d+\.\d+\+k3s\d+$/.test(o.version))
-    throw new Error(`not a k3s release: ${o.version}`);
+  if (!isK3sRelease(o.version)) throw new Error(`not a k3s release: ${o.version}`);
   const svc = o.role === "server" ? "k3s" : "k3s-agent";
   const uninstall = `/usr/local/bin/${o.role === "server" ? "k3s-uninstall.sh" : "k3s-agent-uninstall.sh"}`;
   const timeout = o.readyTimeoutSeconds ?? 300;

@@ -8,6 +8,7 @@ import { renderNftables, renderFirewallBody } from "./firewall";
 import { renderPrepBody } from "./host";
 import {
   AIRGAP_STAGING_DIR,
+  isK3sRelease,
   renderDrainBody,
   renderK3sBody,
   renderK3sConfig,
@@ -41,6 +42,8 @@ export interface VpsNodeArgs {
   privateKey: pulumi.Input<string>;
   /** CIDRs allowed to reach SSH and the API; empty opens SSH to anyone (with a warning). */
   adminCidrs: string[];
+  /** The gateway serves HTTP/3 (the resolved fjord:gateway.http3): gateway nodes open UDP 443. */
+  http3: boolean;
   /** Addresses of the other cluster nodes. @default [] */
   peers?: string[];
   /** Addresses of the other server nodes. @default [] */
@@ -104,6 +107,14 @@ export class VpsNode extends pulumi.ComponentResource {
   constructor(name: string, args: VpsNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fjord:nodes:VpsNode", name, {}, opts);
     const node = args.node;
+    // Checked here, not where the script is rendered: that runs in an apply, which knows no
+    // resource and leaves the steps after it waiting instead of failing.
+    if (!isK3sRelease(args.k3s.version)) {
+      throw new pulumi.ResourceError(
+        `fjord:cluster.k3sVersion: ${JSON.stringify(args.k3s.version)} is not a k3s release; pin one such as "v1.31.4+k3s1"`,
+        this,
+      );
+    }
     const root = (args.root ?? "").replace(/\/+$/, "");
     // A root is an image being built: what runs here is the host, not the image's system.
     const live = root === "";
@@ -223,6 +234,7 @@ export class VpsNode extends pulumi.ComponentResource {
         sshPort: node.port,
         adminCidrs: args.adminCidrs,
         gateway: node.gateway,
+        http3: args.http3,
         peers,
         serverPeers,
         wireguard: args.k3s.flannelBackend === "wireguard-native",

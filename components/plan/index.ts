@@ -11,6 +11,9 @@ import {
   gatewayFiles,
   gatewayPlanFromSpec,
   GATEWAY_CONFIG_DIR,
+  GATEWAY_RSA_FILES,
+  GATEWAY_TICKET_DIR,
+  GATEWAY_TICKET_KEYS,
   GATEWAY_TLS_FILES,
   type GatewayFiles,
   type GatewayKind,
@@ -79,7 +82,13 @@ export interface PlatformPlan {
 }
 
 /** What a target says about where the gateway reaches services; paths come from the plan. */
-export type GatewayBinding = Omit<GatewayTargetBinding, "certFile" | "keyFile">;
+export type GatewayBinding = Omit<
+  GatewayTargetBinding,
+  "certFile" | "keyFile" | "rsaFallback" | "sessionTicketKeyFiles"
+> & {
+  /** The target mounts an RSA pair beside the ECDSA one (fjord made both). */
+  rsaFallback: boolean;
+};
 
 /** The gateway's config plan and rendered files, bound to one target's addresses. */
 export interface BoundGateway {
@@ -167,7 +176,14 @@ export function serviceEnv(
 
 /** The gateway plan for one target: the spec's settings, the target's upstream addresses. */
 export function bindGateway(platform: PlatformPlan, bind: GatewayBinding): BoundGateway {
-  const plan = gatewayPlanFromSpec(platform.spec, { ...bind, ...GATEWAY_TLS_FILES });
+  const { rsaFallback, ...rest } = bind;
+  const plan = gatewayPlanFromSpec(platform.spec, {
+    ...rest,
+    ...GATEWAY_TLS_FILES,
+    ...(rsaFallback ? { rsaFallback: GATEWAY_RSA_FILES } : {}),
+    // Both targets mount the ticket Secret: resumption survives a restart or a change of replica.
+    sessionTicketKeyFiles: GATEWAY_TICKET_KEYS.map((k) => `${GATEWAY_TICKET_DIR}/${k}`),
+  });
   return { plan, files: gatewayFiles(plan, GATEWAY_CONFIG_DIR), configDir: GATEWAY_CONFIG_DIR };
 }
 

@@ -19,6 +19,7 @@ export const parseConf = memoByText((text: string): NginxDirective[] | string =>
   }
 });
 
+/** One `server` block of the http context and how it listens. */
 export interface Server {
   block: NginxDirective;
   /** `listen` argument lists; a server without `listen` listens on port 80. */
@@ -27,7 +28,7 @@ export interface Server {
   plain: boolean;
 }
 
-function servers(tree: NginxDirective[]): Server[] {
+export function servers(tree: NginxDirective[]): Server[] {
   const out: Server[] = [];
   const visit = (ds: NginxDirective[]) => {
     for (const d of ds) {

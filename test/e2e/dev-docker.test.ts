@@ -4,7 +4,8 @@
  * locally built images (images/build.sh; no registry). Brought up, exercised, previewed
  * and destroyed. Every container's logs go through the daemon's fluentd driver to the test's own
  * forward-protocol receiver, then through the rendered pii-mask.lua under LuaJIT into the stack's
- * Loki, whose ruler feeds the per-route gateway series to the stack's Prometheus.
+ * Loki, whose ruler feeds the per-route gateway series to the stack's Prometheus. The same
+ * topology behind Traefik also answers a real HTTP/3 request on the published UDP port.
  *
  * Needs root (a private dockerd), Debian mirror access on a cold image cache, the engine from
  * `npm run setup` and the docker provider plugin. FJORD_DOCKER_HOST reuses a running daemon.
@@ -32,6 +33,7 @@ import {
   findTraefikBinary,
   type LocalImages,
 } from "../../testkit/images";
+import { h3Get, servedCertificate } from "../../testkit/h3check";
 import { luaValue, runLuaFilters } from "../../testkit/lua";
 import { ROOT, withEphemeralStack } from "../../testkit/stack";
 import { publishPort } from "../../testkit/ports";
@@ -496,6 +498,17 @@ describe("dev stack on Docker", () => {
         expect(JSON.parse((await getOk(ports.https, "/inventory/db")).body)).toMatchObject({
           select1: 1,
         });
+        // HTTP/3 is on by default for Traefik: a real QUIC request through the published UDP
+        // port, verified against the certificate the gateway serves over TCP.
+        const cert = await servedCertificate("127.0.0.1", ports.https, "localhost");
+        const h3 = await h3Get(
+          `https://localhost:${ports.https}/orders/db`,
+          `127.0.0.1:${ports.https}`,
+          cert,
+        );
+        expect(h3.proto).toBe("HTTP/3.0");
+        expect(h3.status).toBe(200);
+        expect(JSON.parse(h3.body)).toMatchObject({ engine: "postgres", select1: 1 });
         await e.expectNoChanges();
       },
     );

@@ -160,6 +160,7 @@ describe("host scripts over real SSH", () => {
       sshPort: 22,
       adminCidrs: ["198.51.100.0/24"],
       gateway: true,
+      http3: true,
       peers: [host("n2").ns.address],
       serverPeers: [],
     });
@@ -254,6 +255,7 @@ describe("K3sNodes on the real engine", () => {
         nodes: [node("n1", "server", allow), node("n2", "agent", allow)],
         privateKey: cfg.requireSecret("sshPrivateKey"),
         adminCidrs: ["198.51.100.0/24"],
+        http3: false,
         k3sVersion: "v1.31.4+k3s1",
         airgap,
         root: (n) => roots[n],

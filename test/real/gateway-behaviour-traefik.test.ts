@@ -3,35 +3,14 @@
  * by testkit/tools/traefik.sh) running the rendered traefik.yml + dynamic.yml, on loopback. Adds the
  * Traefik-only promises: HTTP/3 over QUIC and the ratio circuit breaker.
  */
-import { execFile } from "child_process";
-import { existsSync, readFileSync, writeFileSync } from "fs";
-import * as path from "path";
-import { promisify } from "util";
+import { existsSync, readFileSync } from "fs";
 import { expect } from "vitest";
-import { makeTempDir } from "../../testkit/proc";
+import { h3Get } from "../../testkit/h3check";
 import { ensureTraefik, serverUp, startTraefik, type TraefikInstance } from "../../testkit/traefik";
 import { GATEWAY_TEST_DOMAIN, getHttps, sleep } from "../../testkit/upstreams";
 import { gatewayBehaviour, type RunningGateway } from "./gateway-table";
 
-const exec = promisify(execFile);
-const H3CHECK_SRC = path.resolve(__dirname, "../../testkit/tools/h3check");
-
 ensureTraefik();
-
-/** Builds testkit/tools/h3check once per run (Go's build cache makes repeats fast). */
-let h3bin: Promise<string> | undefined;
-function h3check(): Promise<string> {
-  h3bin ??= (async () => {
-    const out = path.join(makeTempDir("fjord-h3check-"), "h3check");
-    await exec("go", ["build", "-o", out, "."], {
-      cwd: H3CHECK_SRC,
-      env: { ...process.env, GOFLAGS: "-mod=readonly", GOTOOLCHAIN: "local", CGO_ENABLED: "0" },
-      timeout: 300_000,
-    });
-    return out;
-  })();
-  return h3bin;
-}
 
 /** UDP sockets bound on 127.0.0.1:port, from /proc (no tool needed). */
 function udpListening(port: number): boolean {
@@ -62,18 +41,11 @@ gatewayBehaviour({
     const alt = (await getHttps(gw.httpsPort, cert.caPem, "/echo/h3")).headers["alt-svc"];
     expect(alt).toContain(`h3=":${gw.httpsPort}"`);
     expect(udpListening(gw.httpsPort)).toBe(true);
-    const caFile = path.join(makeTempDir("fjord-h3-ca-"), "ca.crt");
-    writeFileSync(caFile, cert.caPem);
-    const { stdout } = await exec(
-      await h3check(),
-      [
-        `-url=https://${GATEWAY_TEST_DOMAIN}:${gw.httpsPort}/echo/h3?x=1`,
-        `-connect=127.0.0.1:${gw.httpsPort}`,
-        `-ca=${caFile}`,
-      ],
-      { timeout: 20_000 },
+    const r = await h3Get(
+      `https://${GATEWAY_TEST_DOMAIN}:${gw.httpsPort}/echo/h3?x=1`,
+      `127.0.0.1:${gw.httpsPort}`,
+      cert.caPem,
     );
-    const r = JSON.parse(stdout) as { proto: string; status: number; body: string };
     expect(r.proto).toBe("HTTP/3.0");
     expect(r.status).toBe(200);
     expect(JSON.parse(r.body)).toMatchObject({ upstream: "echo", url: "/echo/h3?x=1" });

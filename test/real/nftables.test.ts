@@ -73,6 +73,7 @@ function rulesetsFor(nodes: Node[], extra: Partial<FirewallOptions>): [string, s
       role: p.node.role,
       sshPort: p.node.port,
       gateway: p.node.gateway,
+      http3: true,
       adminCidrs: [],
       peers: p.peers,
       serverPeers: p.serverPeers,

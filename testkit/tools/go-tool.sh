@@ -63,6 +63,7 @@ go_tool_build() {
     echo "[$name] ERROR: go mod tidy failed (log: $cache/$name-tidy.log)" >&2
     return 1
   }
+  go_tool_prune "$name" "$w" "$cache" || return 1
   echo "[$name] compiling (log: $cache/$name-build.log)..."
   mkdir -p "$(dirname "$bin")"
   (cd "$w" && go build -trimpath -o "$bin.tmp" "$@" "$pkg" >"$cache/$name-build.log" 2>&1) || {
@@ -72,6 +73,40 @@ go_tool_build() {
   }
   mv -f "$bin.tmp" "$bin"
   echo "[$name] $ver built in $(($(date +%s) - t0))s"
+}
+
+# GO_TOOL_PRUNE: entries "MODULE FILE REPLACEMENT", set by a tool script before go_tool_build.
+# Each replaces one file of a dependency, at the version tidy selected, with a file of fjord's
+# (testkit/tools/<tool>/), through a copy of that module and a replace directive: the way to leave
+# out registries of plugins the tests never use (Prometheus' cloud service discoveries, lego's
+# ~180 DNS providers), which are most of those programs' compile time. A -overlay cannot do it: Go
+# refuses overlays of files in the module cache.
+GO_TOOL_PRUNE=()
+# go_tool_recipe FILE...: a short digest of the files that shape a build beyond its version, for
+# the cache key, so a binary built before a pruning change is never taken for one built after it.
+go_tool_recipe() { cat "$@" | sha256sum | cut -c1-8; }
+go_tool_prune() {
+  local name="$1" w="$2" cache="$3" entry mod file repl ver dir
+  for entry in "${GO_TOOL_PRUNE[@]}"; do
+    read -r mod file repl <<<"$entry"
+    [ -f "$repl" ] || { echo "[$name] ERROR: no replacement file $repl" >&2; return 1; }
+    ver="$(cd "$w" && go list -m -f '{{.Version}}' "$mod")" ||
+      { echo "[$name] ERROR: $mod is not a dependency of this build" >&2; return 1; }
+    dir="$(cd "$w" && go mod download -json "$mod@$ver" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"
+    [ -f "$dir/$file" ] || { echo "[$name] ERROR: $mod@$ver has no $file to replace" >&2; return 1; }
+    echo "[$name] pruned: $mod@$ver $file <- ${repl#"${ROOT:-}/"}"
+    rm -rf "$w/pruned/$mod" && mkdir -p "$(dirname "$w/pruned/$mod")"
+    cp -r "$dir" "$w/pruned/$mod" && chmod -R u+w "$w/pruned/$mod"
+    cp "$repl" "$w/pruned/$mod/$file"
+    printf '\nreplace %s => ./pruned/%s\n' "$mod" "$mod" >>"$w/go.mod"
+  done
+  [ "${#GO_TOOL_PRUNE[@]}" = 0 ] && return 0
+  # The pruned registry drops imports, so tidy again (warm: seconds) to drop their modules.
+  (cd "$w" && go mod tidy >>"$cache/$name-tidy.log" 2>&1) || {
+    tail -20 "$cache/$name-tidy.log" >&2
+    echo "[$name] ERROR: go mod tidy after pruning failed (log: $cache/$name-tidy.log)" >&2
+    return 1
+  }
 }
 
 # go_tool_link NAME BIN PATTERN VERSION_ARGS...: links BIN as .tools/bin/NAME and checks that

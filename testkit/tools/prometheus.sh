@@ -3,7 +3,7 @@
 # prometheus (2.42, used by the real tests and the dev stack) is built without the kubernetes
 # service discovery, which fjord's prod config relies on (kubernetes_sd_configs).
 #
-#   ${FJORD_CACHE:-$HOME/.cache/fjord}/prometheus-<ver>/prometheus   the cached binary
+#   ${FJORD_CACHE:-$HOME/.cache/fjord}/prometheus-<ver>-<recipe>/prometheus   the cached binary
 #   .tools/bin/prometheus3                                           symlink to it
 #
 # Version: FJORD_PROMETHEUS_VERSION, else v3.1.0, the version of fjord's image default
@@ -19,9 +19,11 @@ MOD=github.com/prometheus/prometheus
 VER="${FJORD_PROMETHEUS_VERSION:-v3.1.0}"
 IFS=. read -r major minor patch <<<"${VER#v}"
 MODVER="v0.$((major * 100 + minor)).$patch"
-BIN="${FJORD_CACHE:-$HOME/.cache/fjord}/prometheus-$VER/prometheus"
+PRUNED="$ROOT/testkit/tools/prometheus/plugins.go"
+BIN="${FJORD_CACHE:-$HOME/.cache/fjord}/prometheus-$VER-$(go_tool_recipe "$PRUNED")/prometheus"
 V=github.com/prometheus/common/version
 
+GO_TOOL_PRUNE=("$MOD plugins/plugins.go $PRUNED")
 go_tool_build prometheus "$MOD" "$MODVER" "$MOD/cmd/prometheus" "$BIN" -tags netgo \
   -ldflags "-s -w -X $V.Version=${VER#v} -X $V.Branch=release -X $V.Revision=module-proxy"
 

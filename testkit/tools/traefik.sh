@@ -2,7 +2,7 @@
 # Provide Traefik v3 for the real-gateway tests and benchmarks, built from Go modules (Traefik is not
 # a Debian package and nothing is downloaded from GitHub).
 #
-#   ${FJORD_CACHE:-$HOME/.cache/fjord}/traefik-<ver>/traefik   the cached binary (one per version)
+#   ${FJORD_CACHE:-$HOME/.cache/fjord}/traefik-<ver>-<recipe>/traefik   the cached binary
 #   .tools/bin/traefik                                         symlink to it
 #
 # Version: FJORD_TRAEFIK_VERSION, else the pinned v3.6.12 (images.traefik matches it). v3.6 because
@@ -16,8 +16,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 source "$ROOT/testkit/tools/go-tool.sh"
 MOD=github.com/traefik/traefik/v3
 VER="${FJORD_TRAEFIK_VERSION:-v3.6.12}"
-BIN="${FJORD_CACHE:-$HOME/.cache/fjord}/traefik-$VER/traefik"
+PRUNED="$ROOT/testkit/tools/traefik/dns_providers.go"
+BIN="${FJORD_CACHE:-$HOME/.cache/fjord}/traefik-$VER-$(go_tool_recipe "$PRUNED")/traefik"
 
+GO_TOOL_PRUNE=("github.com/go-acme/lego/v4 providers/dns/zz_gen_dns_providers.go $PRUNED")
 go_tool_build traefik "$MOD" "$VER" "$MOD/cmd/traefik" "$BIN" \
   -ldflags "-s -w -X $MOD/pkg/version.Version=$VER"
 

@@ -4,7 +4,7 @@ import { GATEWAY_DEFAULTS as GW } from "../defaults";
 import { cpu, domainName, duration, memory, strippableHeader, wholeMs } from "../fields";
 import { formatDuration } from "../units";
 
-export const gateway = z.strictObject({
+const fields = z.strictObject({
   kind: z
     .enum(["nginx", "traefik"])
     .default("nginx")
@@ -51,6 +51,14 @@ export const gateway = z.strictObject({
         .min(86400, { error: "must be at least 86400 (one day)" })
         .default(GW.tls.hstsMaxAgeSeconds)
         .meta({ description: "HSTS max-age." }),
+      ticketKeyGeneration: z
+        .int()
+        .min(1, { error: "must be a whole number from 1; raise it by one to rotate" })
+        .default(1)
+        .meta({
+          description:
+            "Session ticket key generation: raise by one to rotate (the previous key still decrypts).",
+        }),
     })
     .prefault({}),
   rateLimit: z
@@ -75,7 +83,11 @@ export const gateway = z.strictObject({
     .boolean()
     .default(true)
     .meta({ description: "Remove Cookie on public routes." }),
-  http3: z.boolean().default(true).meta({ description: "HTTP/3 on UDP 443 (Traefik only)." }),
+  // No `.default()`: the default follows `kind`, filled in by resolveHttp3 below.
+  http3: z.boolean().optional().meta({
+    description:
+      "HTTP/3 (QUIC) on UDP 443, and UDP 443 opened for it. Defaults to true for Traefik and false for nginx; true with nginx is refused (Debian bookworm's nginx 1.22 has no QUIC).",
+  }),
   upstream: z
     .strictObject({
       keepalive: z
@@ -140,3 +152,26 @@ export const gateway = z.strictObject({
     })
     .prefault({}),
 });
+
+/**
+ * Whether the gateway serves HTTP/3. Everything that opens UDP 443 (firewall, published port,
+ * Service, NetworkPolicy) follows this one value, so no default promises a protocol the gateway
+ * kind cannot serve.
+ */
+function resolveHttp3<T extends { kind: "nginx" | "traefik"; http3?: boolean | undefined }>(
+  g: T,
+  ctx: z.core.$RefinementCtx<T>,
+): Omit<T, "http3"> & { http3: boolean } {
+  if (g.http3 === true && g.kind === "nginx") {
+    ctx.issues.push({
+      code: "custom",
+      input: g.http3,
+      path: ["http3"],
+      message:
+        'the nginx gateway cannot serve HTTP/3 (Debian bookworm\'s nginx 1.22 has no QUIC); remove fjord:gateway.http3 (or set it to false), or set fjord:gateway.kind to "traefik"',
+    });
+  }
+  return { ...g, http3: g.http3 ?? g.kind === "traefik" };
+}
+
+export const gateway = fields.transform(resolveHttp3);

@@ -2,38 +2,34 @@
 import { z } from "zod";
 import { pinnedImage } from "../fields";
 
+/** An image key: pinned, with its default reference. */
+const image = (ref: string, description: string) => pinnedImage.default(ref).meta({ description });
+
 export const images = z
   .strictObject({
-    nginx: pinnedImage.default("nginx:1.27.3-alpine").meta({ description: "nginx gateway image." }),
-    traefik: pinnedImage.default("traefik:v3.6.12").meta({ description: "Traefik gateway image." }),
-    nginxExporter: pinnedImage
-      .default("nginx/nginx-prometheus-exporter:1.4.0")
-      .meta({ description: "nginx metrics exporter sidecar." }),
+    nginx: image("nginx:1.27.3-alpine", "nginx gateway image."),
+    traefik: image("traefik:v3.6.12", "Traefik gateway image."),
+    nginxExporter: image(
+      "nginx/nginx-prometheus-exporter:1.4.0",
+      "nginx metrics exporter sidecar.",
+    ),
+    // Their defaults follow each database's `version` (see ../resolve.ts).
     postgres: pinnedImage.optional().meta({
       description: "PostgreSQL image for every database (default postgres:<version>-bookworm).",
     }),
     mysql: pinnedImage.optional().meta({
       description: "MariaDB image for every database (default mariadb:<version>).",
     }),
-    prometheus: pinnedImage
-      .default("prom/prometheus:v3.1.0")
-      .meta({ description: "Prometheus image." }),
-    alertmanager: pinnedImage
-      .default("prom/alertmanager:v0.28.0")
-      .meta({ description: "Alertmanager image." }),
-    nodeExporter: pinnedImage
-      .default("prom/node-exporter:v1.8.2")
-      .meta({ description: "Node exporter image." }),
-    grafana: pinnedImage.default("grafana/grafana:11.4.0").meta({ description: "Grafana image." }),
-    loki: pinnedImage.default("grafana/loki:3.3.2").meta({ description: "Loki image." }),
-    logShipper: pinnedImage
-      .default("fluent/fluent-bit:3.2.4")
-      .meta({ description: "Fluent Bit image." }),
-    postgresExporter: pinnedImage
-      .default("quay.io/prometheuscommunity/postgres-exporter:v0.16.0")
-      .meta({ description: "PostgreSQL exporter sidecar." }),
-    mysqlExporter: pinnedImage
-      .default("prom/mysqld-exporter:v0.16.0")
-      .meta({ description: "MariaDB exporter sidecar." }),
+    prometheus: image("prom/prometheus:v3.1.0", "Prometheus image."),
+    alertmanager: image("prom/alertmanager:v0.28.0", "Alertmanager image."),
+    nodeExporter: image("prom/node-exporter:v1.8.2", "Node exporter image."),
+    grafana: image("grafana/grafana:11.4.0", "Grafana image."),
+    loki: image("grafana/loki:3.3.2", "Loki image."),
+    logShipper: image("fluent/fluent-bit:3.2.4", "Fluent Bit image."),
+    postgresExporter: image(
+      "quay.io/prometheuscommunity/postgres-exporter:v0.16.0",
+      "PostgreSQL exporter sidecar.",
+    ),
+    mysqlExporter: image("prom/mysqld-exporter:v0.16.0", "MariaDB exporter sidecar."),
   })
   .prefault({});

@@ -24,10 +24,10 @@ const node = z.strictObject({
   port: port.optional().meta({ description: "SSH port; defaults to ssh.port." }),
   user: z.string().min(1).optional().meta({ description: "SSH user; defaults to ssh.user." }),
   role: z.enum(["server", "agent"]).meta({ description: "k3s role; use 1 or 3 servers." }),
-  gateway: z
-    .boolean()
-    .default(false)
-    .meta({ description: "Opens 80/443 (and UDP 443) on this node's firewall." }),
+  gateway: z.boolean().default(false).meta({
+    description:
+      "Opens 80/443 on this node's firewall, and UDP 443 when the gateway serves HTTP/3 (gateway.http3).",
+  }),
   region: z
     .string()
     .optional()

@@ -2,6 +2,14 @@
 import { z } from "zod";
 import { dnsLabel, duration, httpUrl, memory, wholeDuration } from "../fields";
 
+/** Alert thresholds: a positive number, a percentage or a share of one, with its default. */
+const positive = (value: number, description: string) =>
+  z.number().positive().default(value).meta({ description });
+const percent = (value: number, description: string) =>
+  z.number().positive().max(100).default(value).meta({ description });
+const ratio = (value: number, description: string) =>
+  z.number().positive().max(1).default(value).meta({ description });
+
 export const observability = z
   .strictObject({
     enabled: z.boolean().default(true).meta({
@@ -69,52 +77,18 @@ export const observability = z
       .meta({ description: "Log fields masked by the shipper before storage." }),
     alerts: z
       .strictObject({
-        cpuStealPercent: z
-          .number()
-          .positive()
-          .max(100)
-          .default(2)
-          .meta({ description: "CPU steal alert threshold (5 minutes)." }),
-        ioWaitPercent: z
-          .number()
-          .positive()
-          .max(100)
-          .default(20)
-          .meta({ description: "I/O wait alert threshold." }),
-        memoryAvailablePercent: z
-          .number()
-          .positive()
-          .max(100)
-          .default(10)
-          .meta({ description: "Memory pressure alert when available memory is below this." }),
-        diskFillHours: z
-          .number()
-          .positive()
-          .default(4)
-          .meta({ description: "Alert when a disk is predicted full within this many hours." }),
-        gateway5xxRatio: z
-          .number()
-          .positive()
-          .max(1)
-          .default(0.05)
-          .meta({ description: "Gateway 5xx ratio alert threshold." }),
-        dbConnectionsRatio: z
-          .number()
-          .positive()
-          .max(1)
-          .default(0.8)
-          .meta({ description: "Database connection saturation alert threshold." }),
-        certExpiryDays: z
-          .number()
-          .positive()
-          .default(14)
-          .meta({ description: "Certificate expiry alert threshold." }),
+        cpuStealPercent: percent(2, "CPU steal alert threshold (5 minutes)."),
+        ioWaitPercent: percent(20, "I/O wait alert threshold."),
+        memoryAvailablePercent: percent(
+          10,
+          "Memory pressure alert when available memory is below this.",
+        ),
+        diskFillHours: positive(4, "Alert when a disk is predicted full within this many hours."),
+        gateway5xxRatio: ratio(0.05, "Gateway 5xx ratio alert threshold."),
+        dbConnectionsRatio: ratio(0.8, "Database connection saturation alert threshold."),
+        certExpiryDays: positive(14, "Certificate expiry alert threshold."),
         // Only fires where a replica exports its lag; fjord's databases are single-instance.
-        replicationLagSeconds: z
-          .number()
-          .positive()
-          .default(30)
-          .meta({ description: "Database replication lag alert threshold." }),
+        replicationLagSeconds: positive(30, "Database replication lag alert threshold."),
       })
       .prefault({}),
   })

@@ -15,6 +15,16 @@ export const GATEWAY_TLS_FILES = {
   certFile: `${GATEWAY_CONFIG_DIR}/tls/tls.crt`,
   keyFile: `${GATEWAY_CONFIG_DIR}/tls/tls.key`,
 } as const;
+/** The RSA fallback pair, in the same Secret / upload as the ECDSA one when fjord makes both. */
+export const GATEWAY_RSA_FILES = {
+  certFile: `${GATEWAY_CONFIG_DIR}/tls/rsa.crt`,
+  keyFile: `${GATEWAY_CONFIG_DIR}/tls/rsa.key`,
+} as const;
+/** Session ticket keys (a Secret of their own), by file name, newest first. */
+export const GATEWAY_TICKET_DIR = `${GATEWAY_CONFIG_DIR}/tickets`;
+export const GATEWAY_TICKET_KEYS = ["current.key", "previous.key"] as const;
+/** nginx takes 48- or 80-byte keys; 80 gives AES-256 tickets with a 256-bit HMAC key. */
+export const GATEWAY_TICKET_KEY_BYTES = 80;
 
 /**
  * Where the endpoint watcher writes the expanded configs: under /tmp, which both targets give the

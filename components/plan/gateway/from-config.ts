@@ -11,6 +11,10 @@ export interface GatewayTargetBinding {
   endpoints?: (service: Service) => GatewayUpstreamServer;
   certFile: string;
   keyFile: string;
+  /** The RSA pair for clients that cannot verify ECDSA, when the target provides one. */
+  rsaFallback?: { certFile: string; keyFile: string };
+  /** Session ticket key files every replica mounts, newest first; tickets stay off without them. */
+  sessionTicketKeyFiles?: string[];
   /** HTTPS port clients use (for redirects and Alt-Svc). */
   publicHttpsPort: number;
   /** DNS resolver nginx should use (Docker's embedded DNS in dev). */
@@ -30,9 +34,13 @@ export function gatewayPlanFromSpec(spec: Spec, bind: GatewayTargetBinding): Gat
       certFile: bind.certFile,
       keyFile: bind.keyFile,
       hstsMaxAgeSeconds: g.tls.hstsMaxAgeSeconds,
+      ...(bind.rsaFallback ? { rsaFallback: bind.rsaFallback } : {}),
+      ...(bind.sessionTicketKeyFiles?.length
+        ? { sessionTickets: true, sessionTicketKeyFiles: bind.sessionTicketKeyFiles }
+        : {}),
     },
     listen: { publicHttpsPort: bind.publicHttpsPort },
-    http3: g.kind === "traefik" && g.http3,
+    http3: g.http3,
     rateLimit: g.rateLimit,
     stripHeaders: g.piiHeaders,
     stripCookieOnPublic: g.stripCookieOnPublic,

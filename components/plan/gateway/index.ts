@@ -5,7 +5,11 @@ export { gatewayPlanFromSpec, type GatewayTargetBinding } from "./from-config";
 export {
   gatewayFiles,
   GATEWAY_CONFIG_DIR,
+  GATEWAY_RSA_FILES,
   GATEWAY_RUNTIME_DIR,
+  GATEWAY_TICKET_DIR,
+  GATEWAY_TICKET_KEYS,
+  GATEWAY_TICKET_KEY_BYTES,
   GATEWAY_TLS_FILES,
   type GatewayFiles,
 } from "./files";

@@ -35,12 +35,24 @@ export interface GatewayTls {
    */
   sniStrict: boolean;
   /**
-   * Stateless session tickets (nginx; Traefik keeps Go's default). Off by default: without
-   * ticket-key rotation they weaken forward secrecy, and the shared session cache already gives
-   * resumption per replica.
+   * Stateless session tickets (nginx; Traefik keeps Go's per-process keys). Only with
+   * `sessionTicketKeyFiles`: keys nginx made up itself would die with the process, so a restarted
+   * replica could resume nothing, and every replica would refuse the others' tickets.
    * @default false
    */
   sessionTickets: boolean;
+  /**
+   * Ticket key files (80 random bytes each, from a Secret), newest first: the first encrypts new
+   * tickets, the rest only decrypt, so a rotation does not invalidate tickets already handed out.
+   * Every replica mounts the same files, so a ticket survives a restart and a change of replica.
+   */
+  sessionTicketKeyFiles?: string[];
+  /**
+   * RSA certificate and key for clients that cannot verify ECDSA (nginx picks per handshake;
+   * `certFile`/`keyFile` hold the ECDSA pair, served to everyone else). Traefik v3 keeps one
+   * certificate per set of names, so it serves the ECDSA pair only.
+   */
+  rsaFallback?: { certFile: string; keyFile: string };
 }
 
 export interface GatewayListen {
@@ -66,6 +78,12 @@ export interface GatewayClientLimits {
   bodyTimeoutSeconds: number;
   /** Idle keep-alive time for client connections. @default 65 */
   keepaliveTimeoutSeconds: number;
+  /**
+   * Requests over one client connection before nginx closes it (HTTP/2 streams count too). Each
+   * close costs a busy client a new TLS handshake, the most expensive step in serving it; the
+   * limit only exists so per-connection allocations are freed now and then. @default 10000
+   */
+  keepaliveRequests: number;
   /** Largest accepted request body. @default 1048576 (1 MiB) */
   maxBodyBytes: number;
 }
@@ -200,7 +218,10 @@ export interface GatewayPlan {
   tls: GatewayTls;
   listen: GatewayListen;
   client: GatewayClientLimits;
-  /** HTTP/3 on the HTTPS port (Traefik only: Debian bookworm's nginx 1.22 has no QUIC). @default false */
+  /**
+   * HTTP/3 on UDP at the HTTPS port (Traefik only: Debian bookworm's nginx 1.22 has no QUIC).
+   * Every target opens UDP for the gateway exactly when this is true. @default false
+   */
   http3: boolean;
   rateLimit: GatewayRateLimit;
   /** Request headers removed before proxying (e.g. configured PII headers). @default [] */

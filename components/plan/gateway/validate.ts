@@ -40,6 +40,19 @@ export function validateGatewayPlan(plan: GatewayPlan): string[] {
   need(FILE_PATH.test(plan.tls.certFile), "tls.certFile: unsafe or empty path");
   need(FILE_PATH.test(plan.tls.keyFile), "tls.keyFile: unsafe or empty path");
   need(isInt(plan.tls.hstsMaxAgeSeconds, 0), "tls.hstsMaxAgeSeconds: non-negative integer");
+  const tickets = plan.tls.sessionTicketKeyFiles ?? [];
+  need(
+    !plan.tls.sessionTickets || tickets.length > 0,
+    "tls.sessionTickets: needs sessionTicketKeyFiles (keys nginx makes itself die with the process)",
+  );
+  for (const f of tickets)
+    need(FILE_PATH.test(f), `tls.sessionTicketKeyFiles: unsafe or empty path ${JSON.stringify(f)}`);
+  for (const f of dupes(tickets)) errs.push(`tls.sessionTicketKeyFiles: duplicate ${f}`);
+  const rsa = plan.tls.rsaFallback;
+  if (rsa !== undefined) {
+    need(FILE_PATH.test(rsa.certFile), "tls.rsaFallback.certFile: unsafe or empty path");
+    need(FILE_PATH.test(rsa.keyFile), "tls.rsaFallback.keyFile: unsafe or empty path");
+  }
 
   const { http, https, publicHttpsPort, address } = plan.listen;
   for (const [k, v] of Object.entries({
@@ -55,6 +68,11 @@ export function validateGatewayPlan(plan: GatewayPlan): string[] {
     "listen: http, https and metrics ports must differ",
   );
   if (address !== undefined) need(HOST.test(address), "listen.address: invalid");
+  // A plan that says http3 opens UDP 443 everywhere; only Traefik's renderer listens on it.
+  need(
+    !(plan.http3 && plan.kind === "nginx"),
+    "http3: the nginx gateway renders no QUIC listener (nginx 1.22); use kind traefik or http3 false",
+  );
 
   for (const [k, v] of Object.entries(plan.client))
     need(isInt(v, 1), `client.${k}: positive integer`);

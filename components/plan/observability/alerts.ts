@@ -4,7 +4,7 @@
  * tests all read this one list, so an alert cannot exist in one of them and not the others.
  */
 import { BACKUP_METRICS as B } from "./backups";
-import { JOBS, rateWindow, type ObservabilityModel } from "./model";
+import { cpuModePercent, JOBS, PSEUDO_FS, rateWindow, type ObservabilityModel } from "./model";
 
 export type AlertGroup = "node" | "targets" | "gateway" | "databases" | "backups" | "certificates";
 export type Severity = "critical" | "warning";
@@ -41,37 +41,45 @@ export const GATEWAY_SERIES = {
 } as const;
 
 const NODE = `job="${JOBS.nodeExporter}"`;
-// Pseudo and container filesystems come and go with pods; only real disks can fill up.
-const REAL_FS = `${NODE},fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs|fuse.*"`;
+const REAL_FS = `${NODE},fstype!~"${PSEUDO_FS}"`;
 
 function nodeAlerts(m: ObservabilityModel): AlertRule[] {
   const t = m.thresholds;
   const w = rateWindow(m.scrapeInterval);
-  const cpuMode = (mode: string) =>
-    `100 * avg by (instance) (rate(node_cpu_seconds_total{${NODE},mode="${mode}"}[${w}]))`;
+  /** A CPU mode (hypervisor steal, disk wait) above its configured share of CPU time. */
+  const cpuModeHigh = (a: {
+    name: string;
+    mode: "steal" | "iowait";
+    key: "cpuStealPercent" | "ioWaitPercent";
+    for: string;
+    summary: string;
+  }): AlertRule => ({
+    name: a.name,
+    group: "node",
+    expr: `${cpuModePercent(NODE, a.mode, w)} > ${t[a.key]}`,
+    for: a.for,
+    severity: "warning",
+    threshold: `${t[a.key]} % ${a.mode}`,
+    change: `fjord:observability.alerts.${a.key}`,
+    summary: a.summary,
+  });
   return [
-    {
+    cpuModeHigh({
       name: "NodeCpuStealHigh",
-      group: "node",
-      expr: `${cpuMode("steal")} > ${t.cpuStealPercent}`,
+      mode: "steal",
+      key: "cpuStealPercent",
       for: "5m",
-      severity: "warning",
-      threshold: `${t.cpuStealPercent} % steal`,
-      change: "fjord:observability.alerts.cpuStealPercent",
       summary:
         '{{ $labels.instance }}: the hypervisor withholds {{ $value | printf "%.1f" }} % of CPU time (noisy neighbour)',
-    },
-    {
+    }),
+    cpuModeHigh({
       name: "NodeIoWaitHigh",
-      group: "node",
-      expr: `${cpuMode("iowait")} > ${t.ioWaitPercent}`,
+      mode: "iowait",
+      key: "ioWaitPercent",
       for: "10m",
-      severity: "warning",
-      threshold: `${t.ioWaitPercent} % iowait`,
-      change: "fjord:observability.alerts.ioWaitPercent",
       summary:
         '{{ $labels.instance }}: CPUs idle waiting for disk {{ $value | printf "%.1f" }} % of the time',
-    },
+    }),
     {
       name: "NodeDown",
       group: "node",

@@ -26,6 +26,7 @@ export * from "./loki";
 export * from "./loki-rules";
 export * from "./fluent-bit";
 export * from "./fluent-bit-lua";
+export * from "./parts";
 export { renderDashboards } from "./dashboards";
 
 /** Where each process finds its files; the targets mount them exactly here. */

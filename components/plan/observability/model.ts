@@ -27,6 +27,13 @@ export const JOBS = {
   prometheus: "prometheus",
 } as const;
 
+/** Filesystem types that are no disk: they come and go with pods, and none of them fills a disk. */
+export const PSEUDO_FS = "tmpfs|ramfs|overlay|squashfs|nsfs|fuse.*";
+
+/** Percent of CPU time each node spends in `mode` (steal, iowait, ...), over `window`. */
+export const cpuModePercent = (selector: string, mode: string, window: string): string =>
+  `100 * avg by (instance) (rate(node_cpu_seconds_total{${selector},mode="${mode}"}[${window}]))`;
+
 /** Thresholds for the alert rules (the spec's `observability.alerts`). */
 export interface AlertThresholds {
   cpuStealPercent: number;

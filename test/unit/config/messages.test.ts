@@ -103,7 +103,7 @@ describe("unknown keys", () => {
   it("GIVEN a key like no other WHEN parsed THEN it lists the keys allowed there", () => {
     const message = one(withField("gateway.tls", { quic: true }), "fjord:gateway.tls.quic");
     expect(message).toBe(
-      "is not a known key; remove it, or use one of minVersion, certificate, secretName, hstsMaxAgeSeconds",
+      "is not a known key; remove it, or use one of minVersion, certificate, secretName, hstsMaxAgeSeconds, ticketKeyGeneration",
     );
   });
 });

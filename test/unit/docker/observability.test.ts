@@ -14,7 +14,7 @@ const rec = await setupMocks({
   },
 });
 const { Platform } = await import("../../../components/docker");
-const { renderAlertmanagerConfig, renderDashboards, observabilityModel } =
+const { renderAlertmanagerConfig, renderDashboards, observabilityModel, PART_NAMES, PART_SIZING } =
   await import("../../../components/plan/observability");
 
 const full = devSpec({
@@ -156,6 +156,26 @@ describe("docker Observability: Alertmanager, Grafana, Loki, Fluent Bit", () => 
       "dev-log-shipper:2020",
     ])
       expect(yml).toContain(t);
+  });
+
+  it("GIVEN the plan's part table WHEN the stack is built THEN every part has its limits, memory request as reservation, and readiness path as health check where it has one", () => {
+    // The provider's units: whole MiB and CPUs as a decimal string.
+    const mib = (q: string) => parseInt(q, 10) * (q.endsWith("Gi") ? 1024 : 1);
+    const cpus = (q: string) => String(q.endsWith("m") ? parseInt(q, 10) / 1000 : Number(q));
+    for (const [part, sizing] of Object.entries(PART_SIZING)) {
+      const c = byName(`dev-${PART_NAMES[part as keyof typeof PART_NAMES]}`);
+      expect(c.inputs.memory, part).toBe(mib(sizing.resources.limits.memory));
+      expect(c.inputs.cpus, part).toBe(cpus(sizing.resources.limits.cpu));
+      expect(c.inputs.memoryReservation, part).toBe(mib(sizing.resources.requests.memory));
+      const health = c.inputs.healthcheck?.tests as string[] | undefined;
+      if (health) expect(health.at(-1), part).toMatch(new RegExp(`:\\d+${sizing.ready!.path}$`));
+    }
+    // The parts `up` waits on: the others' images cannot run a check, or nothing waits on them.
+    expect(Object.values(PART_NAMES).filter((n) => byName(`dev-${n}`).inputs.healthcheck)).toEqual([
+      "prometheus",
+      "alertmanager",
+      "grafana",
+    ]);
   });
 
   it("runs none of them, pulls none of their images, when observability.components says so", async () => {

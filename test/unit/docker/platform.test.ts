@@ -1,6 +1,14 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { setupMocks, type Recorded } from "../../../testkit/mocks";
-import { CONTAINER as C, containerNamed, envOf, labelMap, networksOf, uploads } from "./containers";
+import {
+  CONTAINER as C,
+  containerNamed,
+  envOf,
+  labelMap,
+  networksOf,
+  uploads,
+  type Upload,
+} from "./containers";
 import { devSpec } from "./spec";
 
 const rec = await setupMocks({
@@ -164,6 +172,19 @@ describe("docker Platform (dev stack file)", () => {
     const key = uploads(gw, true).find((u) => u.file === "/etc/fjord/tls/tls.key")!;
     expect(key.content).toMatch(/PRIVATE KEY/);
     expect(key.permissions).toBe("0400");
+    // The RSA fallback pair beside the ECDSA one, and the ticket keys as bytes, both readable by nginx only.
+    expect(conf).toContain("ssl_certificate /etc/fjord/tls/rsa.crt;");
+    const rsaKey = uploads(gw, true).find((u) => u.file === "/etc/fjord/tls/rsa.key")!;
+    expect(rsaKey.permissions).toBe("0400");
+    for (const k of ["current", "previous"]) {
+      const file = `/etc/fjord/tickets/${k}.key`;
+      expect(conf).toContain(`ssl_session_ticket_key ${file};`);
+      const u = uploads(gw, true).find((x) => x.file === file) as Upload & {
+        contentBase64: string;
+      };
+      expect(Buffer.from(u.contentBase64, "base64")).toHaveLength(80);
+      expect(u.permissions).toBe("0400");
+    }
     expect(networksOf(gw)).toEqual(["dev-front", "dev-svc-orders", "dev-svc-inventory"]);
     const exporter = byName("dev-gateway-exporter");
     expect(exporter.inputs.networkMode).toMatch(/^container:/);

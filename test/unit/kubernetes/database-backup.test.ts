@@ -266,3 +266,61 @@ describe("Kubernetes database backups", () => {
     ).toThrow(/fjord:backupAccessKeyId, fjord:backupSecretAccessKey/);
   });
 });
+
+describe("Kubernetes database backups: a plan the target cannot build", () => {
+  const inventory = () => planPlatform(spec).services.find((s) => s.spec.name === "inventory")!;
+  /** The error building the database from `database` throws. */
+  function buildError(
+    name: string,
+    database: NonNullable<ReturnType<typeof inventory>["database"]>,
+  ): unknown {
+    try {
+      new ServiceDatabase(name, {
+        namespace: "fjord-inventory",
+        database,
+        region: "no-osl1",
+        backupKeys: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
+      });
+    } catch (e) {
+      return e;
+    }
+    throw new Error(`${name} was built`);
+  }
+
+  it("GIVEN backup files in two directories WHEN the database is built THEN a ResourceError names the database", () => {
+    const db = inventory().database!;
+    const backup = db.plan.backup!;
+    const files = { ...backup.files, "/elsewhere/extra.sh": "true" };
+    const e = buildError("twodirs-db", {
+      ...db,
+      plan: { ...db.plan, backup: { ...backup, files } },
+    });
+    expect(e).toBeInstanceOf(pulumi.ResourceError);
+    expect((e as pulumi.ResourceError).resource).toBeInstanceOf(ServiceDatabase);
+    expect((e as Error).message).toMatch(/share one directory.*\/elsewhere/);
+  });
+
+  it("GIVEN a backup endpoint that is not host or host:port WHEN the database is built THEN a ResourceError names the database and the config key", () => {
+    const db = inventory().database!;
+    const backup = db.plan.backup!;
+    const env = backup.env.map((v) =>
+      v.name === "FJORD_BACKUP_ENDPOINT" ? { name: v.name, value: "s3:x:y" } : v,
+    );
+    const e = buildError("badendpoint-db", {
+      ...db,
+      plan: { ...db.plan, backup: { ...backup, env } },
+    });
+    expect(e).toBeInstanceOf(pulumi.ResourceError);
+    expect((e as pulumi.ResourceError).resource).toBeInstanceOf(ServiceDatabase);
+    expect((e as Error).message).toMatch(/^fjord:backups\.target\.endpoint: "s3:x:y"/);
+  });
+
+  it("GIVEN a plan whose socket directory is not a scratch directory WHEN the database is built THEN a ResourceError names the database", () => {
+    const db = inventory().database!;
+    const scratchDirs = db.plan.scratchDirs.filter((d) => d !== db.plan.socketDir);
+    const e = buildError("nosocket-db", { ...db, plan: { ...db.plan, scratchDirs } });
+    expect(e).toBeInstanceOf(pulumi.ResourceError);
+    expect((e as pulumi.ResourceError).resource).toBeInstanceOf(ServiceDatabase);
+    expect((e as Error).message).toMatch(/database inventory-db: the plan mounts \/run\/mysqld/);
+  });
+});

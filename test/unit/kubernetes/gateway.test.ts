@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { setupMocks } from "../../../testkit/mocks";
+import { secretInput, setupMocks } from "../../../testkit/mocks";
 import {
   GATEWAY_CONFIG_DIR,
   gatewayFiles,
@@ -10,12 +10,22 @@ import {
 const rec = await setupMocks();
 const { ApiGateway } = await import("../../../components/kubernetes");
 
-const bound = (kind: "nginx" | "traefik") => {
+const TICKETS = ["/etc/fjord/tickets/current.key", "/etc/fjord/tickets/previous.key"];
+const ticketKeys = { current: "Q1VSUkVOVA==", previous: "UFJFVklPVVM=" };
+const bound = (kind: "nginx" | "traefik", rsa = false) => {
   const p = makeGatewayPlan({
     kind,
     domains: ["api.example.no"],
     http3: kind === "traefik",
-    tls: { certFile: "/etc/fjord/tls/tls.crt", keyFile: "/etc/fjord/tls/tls.key" },
+    tls: {
+      certFile: "/etc/fjord/tls/tls.crt",
+      keyFile: "/etc/fjord/tls/tls.key",
+      sessionTickets: true,
+      sessionTicketKeyFiles: TICKETS,
+      ...(rsa
+        ? { rsaFallback: { certFile: "/etc/fjord/tls/rsa.crt", keyFile: "/etc/fjord/tls/rsa.key" } }
+        : {}),
+    },
     routes: [{ name: "orders", path: "/orders/", public: true, upstream: "orders", budgetMs: 200 }],
     upstreams: [
       { name: "orders", servers: [{ host: "orders.fjord-orders.svc.cluster.local", port: 8080 }] },
@@ -38,16 +48,18 @@ beforeAll(async () => {
     resources,
     region: "no-osl1",
     tlsSecretName: "edge-cert",
+    ticketKeys,
   });
   new ApiGateway("web", {
     namespace: "fjord-system",
-    gateway: bound("nginx"),
+    gateway: bound("nginx", true),
     image: "nginx:1.27.3-alpine",
     exporterImage: "nginx/nginx-prometheus-exporter:1.4.0",
     replicas: 2,
     resources,
     region: "no-osl1",
-    certificate: { certPem: "CERT", keyPem: "KEY" },
+    certificate: { certPem: "CERT", keyPem: "KEY", rsa: { certPem: "RSACERT", keyPem: "RSAKEY" } },
+    ticketKeys,
   });
   await rec.settle();
 });
@@ -105,6 +117,49 @@ describe("ApiGateway", () => {
     ]);
   });
 
+  it("keeps the ECDSA and RSA pairs in the TLS Secret nginx reads them from", () => {
+    const data = secretInput(rec.get("kubernetes:core/v1:Secret", "web-tls").inputs.stringData);
+    expect(Object.keys(data).sort()).toEqual(["rsa.crt", "rsa.key", "tls.crt", "tls.key"]);
+    const conf = rec.get("kubernetes:core/v1:ConfigMap", "web-config").inputs.data["nginx.conf"];
+    expect(conf).toContain("ssl_certificate /etc/fjord/tls/rsa.crt;");
+  });
+
+  it("mounts the ticket keys from a Secret of their own at the paths nginx.conf names", () => {
+    // Secret in state as a whole, not only in the cluster.
+    const data = secretInput(rec.get("kubernetes:core/v1:Secret", "web-tickets").inputs.data);
+    expect(data).toEqual({
+      "current.key": ticketKeys.current,
+      "previous.key": ticketKeys.previous,
+    });
+    const pod = rec.get("kubernetes:apps/v1:Deployment", "web-deployment").inputs.spec.template
+      .spec;
+    const mount = pod.containers[0].volumeMounts.find(
+      (m: { name: string }) => m.name === "tickets",
+    );
+    const vol = pod.volumes.find((v: { name: string }) => v.name === "tickets");
+    expect(vol.secret.secretName).toBe("gateway-tls-tickets");
+    for (const f of TICKETS) expect(f.startsWith(`${mount.mountPath}/`)).toBe(true);
+    const conf = rec.get("kubernetes:core/v1:ConfigMap", "web-config").inputs.data["nginx.conf"];
+    for (const f of TICKETS) expect(conf).toContain(`ssl_session_ticket_key ${f};`);
+  });
+
+  it("refuses an RSA fallback in the config without an RSA pair to serve", () => {
+    expect(
+      () =>
+        new ApiGateway("norsa", {
+          namespace: "x",
+          gateway: bound("nginx", true),
+          image: "nginx:1",
+          exporterImage: "x:1",
+          replicas: 2,
+          resources,
+          region: "no-osl1",
+          certificate: { certPem: "CERT", keyPem: "KEY" },
+          ticketKeys,
+        }),
+    ).toThrow(/RSA fallback certificate but was given no RSA pair/);
+  });
+
   it("refuses to start without any certificate source", async () => {
     expect(
       () =>
@@ -116,6 +171,7 @@ describe("ApiGateway", () => {
           replicas: 2,
           resources,
           region: "no-osl1",
+          ticketKeys,
         }),
     ).toThrow(/needs a certificate or an existing TLS Secret/);
   });

@@ -6,6 +6,7 @@ import { planPlatform } from "../../../components/plan";
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const rec = await setupMocks({ stack: "prod" });
 const { Observability } = await import("../../../components/kubernetes");
+const { PART_NAMES, PART_SIZING } = await import("../../../components/plan/observability");
 
 const T = {
   ns: "kubernetes:core/v1:Namespace",
@@ -224,6 +225,21 @@ describe("Observability (prod stack, mocked)", () => {
     expect(await valueOf(obs.prometheusUrl)).toBe(
       "http://prometheus.fjord-system.svc.cluster.local:9090",
     );
+  });
+
+  it("GIVEN the plan's part table WHEN the stack is built THEN every part has its requests, limits and probe paths", () => {
+    for (const [part, sizing] of Object.entries(PART_SIZING)) {
+      const name = PART_NAMES[part as keyof typeof PART_NAMES];
+      const workload = [T.sts, T.deploy, T.ds]
+        .flatMap((t) => rec.ofType(t))
+        .find((r) => r.name === `obs-${name}`);
+      expect(workload, part).toBeDefined();
+      const c = container(workload!);
+      expect(c.resources, part).toEqual(sizing.resources);
+      expect(c.livenessProbe.httpGet.path, part).toBe(sizing.live.path);
+      expect(c.livenessProbe.initialDelaySeconds, part).toBe(sizing.live.initialDelaySeconds);
+      expect(c.readinessProbe?.httpGet.path, part).toBe(sizing.ready?.path);
+    }
   });
 });
 

@@ -16,7 +16,7 @@ const rec = await setupMocks({
     }),
   },
 });
-const { K3sCluster, K3sNodes } = await import("../../../components/nodes");
+const { K3sCluster, K3sNodes, VpsNode } = await import("../../../components/nodes");
 
 const nodes = [
   node("osl-1", "server", "192.0.2.11", { gateway: true }),
@@ -27,6 +27,7 @@ const cluster = new K3sCluster("cluster", {
   nodes,
   privateKey: pulumi.secret("-----BEGIN OPENSSH PRIVATE KEY-----\nMOCK\n"),
   adminCidrs: ["198.51.100.0/24"],
+  http3: true,
   k3sVersion: "v1.31.4+k3s1",
   airgap: {
     k3sBinary: "/airgap/k3s",
@@ -129,6 +130,26 @@ describe("K3sCluster (mocks)", () => {
     expect(input("cluster-nodes-osl-3-firewall", "stdin")).not.toContain("80, 443");
   });
 
+  it("opens UDP 443 on gateway nodes exactly when the gateway serves HTTP/3", async () => {
+    // GIVEN the cluster above (http3: true) and one whose gateway serves no HTTP/3
+    new K3sNodes("noh3", {
+      nodes: [node("h-1", "server", "192.0.2.61", { gateway: true })],
+      privateKey: pulumi.secret("KEY"),
+      adminCidrs: [],
+      http3: false,
+      k3sVersion: "v1.31.4+k3s1",
+    });
+    await rec.settle();
+    // THEN only the HTTP/3 gateway nodes accept UDP 443
+    const udp = /^\s+udp dport 443 accept$/m;
+    expect(input("cluster-nodes-osl-1-firewall", "stdin")).toMatch(udp);
+    expect(input("cluster-nodes-osl-2-firewall", "stdin")).toMatch(udp);
+    expect(input("cluster-nodes-osl-3-firewall", "stdin")).not.toMatch(udp);
+    const off = input("noh3-h-1-firewall", "stdin") as string;
+    expect(off).toContain("tcp dport { 80, 443 } accept");
+    expect(off).not.toMatch(udp);
+  });
+
   it("exposes facts per node and a kubeconfig addressed by the first server's host", async () => {
     const facts = await valueOf(cluster.nodeFacts);
     expect(Object.keys(facts).sort()).toEqual(["osl-1", "osl-2", "osl-3"]);
@@ -144,6 +165,7 @@ describe("K3sCluster (mocks)", () => {
       nodes: [node("i-1", "server", "192.0.2.41"), node("i-2", "agent", "192.0.2.42")],
       privateKey: pulumi.secret("KEY"),
       adminCidrs: ["198.51.100.0/24"],
+      http3: false,
       k3sVersion: "v1.31.4+k3s1",
       airgap: {
         k3sBinary: "/airgap/k3s",
@@ -156,6 +178,7 @@ describe("K3sCluster (mocks)", () => {
       nodes: [node("s-1", "server", "192.0.2.51")],
       privateKey: pulumi.secret("KEY"),
       adminCidrs: ["198.51.100.0/24"],
+      http3: false,
       k3sVersion: "v1.31.4+k3s1",
       root: "/",
     });
@@ -179,6 +202,7 @@ describe("K3sCluster (mocks)", () => {
       nodes: [node("x-1", "server", "192.0.2.31")],
       privateKey: pulumi.secret("KEY"),
       adminCidrs: [],
+      http3: false,
       k3sVersion: "v1.31.4+k3s1",
     });
     expect(await isSecret(inner.token)).toBe(true);
@@ -188,5 +212,24 @@ describe("K3sCluster (mocks)", () => {
     expect(await isSecret(install.connection as pulumi.Output<unknown>)).toBe(true);
     await rec.settle();
     expect(rec.get(CMD, "other-x-1-kubeconfig").inputs.logging).toBe("stderr");
+  });
+
+  it("GIVEN a k3s version that is not a release WHEN a node is built THEN a ResourceError names the node and the config key", () => {
+    let error: unknown;
+    try {
+      new VpsNode("badversion-osl-1", {
+        node: nodes[0],
+        privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nMOCK\n",
+        adminCidrs: [],
+        k3s: { version: "1.31", token: "t", clusterInit: true },
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(pulumi.ResourceError);
+    expect((error as pulumi.ResourceError).resource).toBeInstanceOf(VpsNode);
+    expect((error as Error).message).toMatch(
+      /^fjord:cluster\.k3sVersion: "1\.31" is not a k3s release/,
+    );
   });
 });

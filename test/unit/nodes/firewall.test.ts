@@ -7,6 +7,7 @@ const base: FirewallOptions = {
   sshPort: 22,
   adminCidrs: ["198.51.100.0/24", "2001:db8::/32"],
   gateway: false,
+  http3: false,
   peers: ["192.0.2.12", "192.0.2.11"],
   serverPeers: [],
 };
@@ -51,12 +52,15 @@ describe("renderNftables", () => {
     expect(rules({ adminCidrs: [], role: "agent" })).not.toMatch(/^\s+tcp dport 6443 accept$/m);
   });
 
-  it("opens 80/443 and HTTP/3 on gateway nodes only", () => {
-    expect(chain(rules({ gateway: true }))).toContain(
-      "tcp dport { 80, 443 } accept\n    udp dport 443 accept",
+  it("opens 80/443 on gateway nodes only, and UDP 443 only for a gateway serving HTTP/3", () => {
+    expect(chain(rules({ gateway: true, http3: true }))).toMatch(
+      /tcp dport \{ 80, 443 \} accept\n.*\n\s+udp dport 443 accept\n/,
     );
+    expect(chain(rules({ gateway: true, http3: false }))).toContain("tcp dport { 80, 443 } accept");
     expect(chain(rules({ gateway: true, http3: false }))).not.toContain("udp dport 443");
-    expect(chain(rules())).not.toContain("80, 443");
+    // A node without the gateway opens neither, whatever the gateway serves.
+    expect(chain(rules({ http3: true }))).not.toContain("80, 443");
+    expect(chain(rules({ http3: true }))).not.toContain("udp dport 443");
   });
 
   it("opens k3s ports to the other nodes only, etcd to servers, wireguard when asked", () => {

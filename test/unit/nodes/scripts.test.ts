@@ -245,6 +245,7 @@ describe("every rendered script", () => {
           sshPort: 22,
           adminCidrs: [],
           gateway: true,
+          http3: true,
           peers: [],
           serverPeers: [],
         }),

@@ -93,7 +93,9 @@ describe("renderNginxConf: TLS", () => {
     expect(nginxDirectives(conf, "ssl_session_cache")[0]![0]).toMatch(/^shared:/);
     expect(nginxDirectives(conf, "ssl_session_tickets")).toEqual([["off"]]);
     const on = renderNginxConf(
-      plan({ tls: { certFile: "/c", keyFile: "/k", sessionTickets: true } }),
+      plan({
+        tls: { certFile: "/c", keyFile: "/k", sessionTickets: true, sessionTicketKeyFiles: ["/t"] },
+      }),
     );
     expect(nginxDirectives(on, "ssl_session_tickets")).toEqual([["on"]]);
   });
@@ -316,7 +318,12 @@ describe("renderNginxConf: logging and process", () => {
     ]) {
       expect(json).not.toContain(pii);
     }
-    expect(nginxDirectives(conf, "access_log")).toContainEqual(["/dev/stdout", "gw_json"]);
+    expect(nginxDirectives(conf, "access_log")).toContainEqual([
+      "/dev/stdout",
+      "gw_json",
+      "buffer=4k",
+      "flush=1s",
+    ]);
   });
 
   it("turns access logging off when disabled", () => {

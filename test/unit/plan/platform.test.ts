@@ -7,7 +7,11 @@ import {
   type ServiceDatabasePlan,
 } from "../../../components/plan";
 import { databaseExporter, planDatabase } from "../../../components/plan/database";
-import { GATEWAY_TLS_FILES } from "../../../components/plan/gateway";
+import {
+  GATEWAY_RSA_FILES,
+  GATEWAY_TICKET_DIR,
+  GATEWAY_TLS_FILES,
+} from "../../../components/plan/gateway";
 import { latencyAnnotations } from "../../../components/plan/latency";
 import { observabilityModel } from "../../../components/plan/observability";
 import { validValues } from "../config/fixtures";
@@ -158,7 +162,9 @@ describe("planPlatform", () => {
     const gw = bindGateway(plan, {
       servers: (s) => [{ host: `dev-${s.name}-0`, port: s.port }],
       publicHttpsPort: 8443,
+      rsaFallback: false,
     });
+    expect(gw.plan.tls.rsaFallback).toBeUndefined();
     expect(gw.plan.tls.certFile).toBe(GATEWAY_TLS_FILES.certFile);
     expect(gw.plan.tls.keyFile).toBe(GATEWAY_TLS_FILES.keyFile);
     expect(GATEWAY_TLS_FILES.certFile.startsWith(`${gw.configDir}/`)).toBe(true);
@@ -167,5 +173,20 @@ describe("planPlatform", () => {
     );
     expect(gw.plan.listen.publicHttpsPort).toBe(8443);
     expect(gw.files.command.join(" ")).toContain(gw.configDir);
+  });
+
+  it("GIVEN a target that mounts an RSA pair WHEN bound THEN the plan serves it after the ECDSA one, and tickets use the mounted keys", () => {
+    const gw = bindGateway(planPlatform(dev), {
+      servers: (s) => [{ host: `dev-${s.name}-0`, port: s.port }],
+      publicHttpsPort: 8443,
+      rsaFallback: true,
+    });
+    expect(gw.plan.tls.rsaFallback).toEqual(GATEWAY_RSA_FILES);
+    expect(gw.plan.tls.sessionTickets).toBe(true);
+    expect(gw.plan.tls.sessionTicketKeyFiles).toEqual([
+      `${GATEWAY_TICKET_DIR}/current.key`,
+      `${GATEWAY_TICKET_DIR}/previous.key`,
+    ]);
+    expect(GATEWAY_TICKET_DIR.startsWith(`${gw.configDir}/`)).toBe(true);
   });
 });

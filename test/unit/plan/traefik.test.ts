@@ -77,6 +77,13 @@ describe("renderTraefikStatic", () => {
     expect(doc.ping.entryPoint).toBe("internal");
   });
 
+  it("records entrypoint and service series (what dashboards and alerts read), not per-router ones", () => {
+    const { prometheus } = staticDoc(plan()).metrics;
+    expect(prometheus.addEntryPointsLabels).toBe(true);
+    expect(prometheus.addServicesLabels).toBe(true);
+    expect(prometheus.addRoutersLabels).toBe(false);
+  });
+
   it("points the file provider at the dynamic file", () => {
     expect(staticDoc(plan()).providers.file.filename).toBe("/etc/traefik/dynamic.yml");
     const doc = staticDoc(plan(), { dynamicFile: "/cfg/dyn.yml", watch: false });

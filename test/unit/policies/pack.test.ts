@@ -17,6 +17,7 @@ beforeAll(async () => {
       "residency",
       "residency-evidence",
       "tls",
+      "http3",
       "resources",
       "availability",
       "security",

@@ -114,11 +114,17 @@ function engineFunctions(i: RunnerInput): string[] {
 }
 
 export function renderRunner(i: RunnerInput): string {
-  const metric = (name: string, help: string) => [
+  const labels = (extra = "") => `{database=\\"$DB\\",engine=\\"${i.engine}\\"${extra}}`;
+  /** HELP and TYPE of `fjord_backup_<name>`, then one sample per [labels, shell value]. */
+  const metric = (name: string, help: string, ...samples: [string, string][]) => [
     `  echo "# HELP fjord_backup_${name} ${help}"`,
     `  echo "# TYPE fjord_backup_${name} ${name.endsWith("_total") ? "counter" : "gauge"}"`,
+    ...samples.map(([l, value]) => `  echo "fjord_backup_${name}${l} ${value}"`),
   ];
-  const l = `{database=\\"$DB\\",engine=\\"${i.engine}\\"}`;
+  /** One sample labelled with the database alone. */
+  const perDatabase = (name: string, help: string, value: string) =>
+    metric(name, help, [labels(), value]);
+  const result = (r: string) => labels(`,result=\\"${r}\\"`);
   return [
     ...header("Backup runner", i),
     ...engineFunctions(i),
@@ -127,32 +133,48 @@ export function renderRunner(i: RunnerInput): string {
     "metrics() {",
     "  set -- $(wal) 0 0 0 0",
     "  {",
-    ...metric(
+    ...perDatabase(
       "last_success_timestamp_seconds",
       "End of the newest complete backup in the repository.",
+      "$LAST",
     ),
-    `  echo "fjord_backup_last_success_timestamp_seconds${l} $LAST"`,
-    ...metric("max_age_seconds", "Age the newest backup may reach while the schedule is kept."),
-    `  echo "fjord_backup_max_age_seconds${l} ${i.maxAgeSeconds}"`,
-    ...metric("runner_start_timestamp_seconds", "When this runner started."),
-    `  echo "fjord_backup_runner_start_timestamp_seconds${l} $STARTED"`,
-    ...metric("last_size_bytes", "Stored size of the newest backup."),
-    `  echo "fjord_backup_last_size_bytes${l} $SIZE"`,
-    ...metric("last_duration_seconds", "How long this runner's last successful backup took."),
-    `  echo "fjord_backup_last_duration_seconds${l} $DURATION"`,
-    ...metric("runs_total", "Backups this runner attempted, by result."),
-    `  echo "fjord_backup_runs_total{database=\\"$DB\\",engine=\\"${i.engine}\\",result=\\"success\\"} $OK"`,
-    `  echo "fjord_backup_runs_total{database=\\"$DB\\",engine=\\"${i.engine}\\",result=\\"failure\\"} $FAILED"`,
+    ...perDatabase(
+      "max_age_seconds",
+      "Age the newest backup may reach while the schedule is kept.",
+      String(i.maxAgeSeconds),
+    ),
+    ...perDatabase("runner_start_timestamp_seconds", "When this runner started.", "$STARTED"),
+    ...perDatabase("last_size_bytes", "Stored size of the newest backup.", "$SIZE"),
+    ...perDatabase(
+      "last_duration_seconds",
+      "How long this runner's last successful backup took.",
+      "$DURATION",
+    ),
+    ...metric(
+      "runs_total",
+      "Backups this runner attempted, by result.",
+      [result("success"), "$OK"],
+      [result("failure"), "$FAILED"],
+    ),
+    // From `wal` (pg_stat_archiver) through `set --`: archived, failed, their last times.
     ...(i.engine === "postgres"
       ? [
-          ...metric("wal_archived_total", "WAL segments archived since the server started."),
-          `  echo "fjord_backup_wal_archived_total${l} $1"`,
-          ...metric("wal_failed_total", "Failed WAL archive attempts since the server started."),
-          `  echo "fjord_backup_wal_failed_total${l} $2"`,
-          ...metric("wal_last_archived_timestamp_seconds", "Last WAL segment archived."),
-          `  echo "fjord_backup_wal_last_archived_timestamp_seconds${l} $3"`,
-          ...metric("wal_last_failed_timestamp_seconds", "Last failed WAL archive attempt."),
-          `  echo "fjord_backup_wal_last_failed_timestamp_seconds${l} $4"`,
+          ...perDatabase(
+            "wal_archived_total",
+            "WAL segments archived since the server started.",
+            "$1",
+          ),
+          ...perDatabase(
+            "wal_failed_total",
+            "Failed WAL archive attempts since the server started.",
+            "$2",
+          ),
+          ...perDatabase("wal_last_archived_timestamp_seconds", "Last WAL segment archived.", "$3"),
+          ...perDatabase(
+            "wal_last_failed_timestamp_seconds",
+            "Last failed WAL archive attempt.",
+            "$4",
+          ),
         ]
       : []),
     `  } >"$STATE/www${METRICS_PATH}.tmp" && mv "$STATE/www${METRICS_PATH}.tmp" "$STATE/www${METRICS_PATH}"`,

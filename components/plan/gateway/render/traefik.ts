@@ -99,8 +99,11 @@ export function renderTraefikStatic(plan: GatewayPlan, opts: TraefikStaticOption
     metrics: {
       prometheus: {
         entryPoint: ep.internal,
+        // Dashboards and alerts read entrypoint and service series. Router series would add a
+        // third metrics layer to every request, and with one router per service they repeat
+        // the service series.
         addEntryPointsLabels: true,
-        addRoutersLabels: true,
+        addRoutersLabels: false,
         addServicesLabels: true,
       },
     },

@@ -1,13 +1,12 @@
 /** VPS nodes: the noisy-neighbour signals (steal, I/O wait, disk latency) first. */
-import { JOBS, type ObservabilityModel } from "../model";
+import { cpuModePercent, JOBS, PSEUDO_FS, type ObservabilityModel } from "../model";
 import { dashboard, Ids, labelVariable, row, timeSeries } from "./common";
 
 const SEL = `job="${JOBS.nodeExporter}",instance=~"$instance"`;
-const FS = `${SEL},fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs|fuse.*"`;
+const FS = `${SEL},fstype!~"${PSEUDO_FS}"`;
 const NIC = `${SEL},device!~"lo|veth.*|cni.*|flannel.*"`;
 const rate = (metric: string, extra = "") => `rate(${metric}{${SEL}${extra}}[$__rate_interval])`;
-const cpuMode = (mode: string) =>
-  `100 * avg by (instance) (${rate("node_cpu_seconds_total", `,mode="${mode}"`)})`;
+const cpuMode = (mode: string) => cpuModePercent(SEL, mode, "$__rate_interval");
 
 export function nodeDashboard(m: ObservabilityModel) {
   const ids = new Ids();

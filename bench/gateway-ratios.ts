@@ -1,0 +1,96 @@
+/**
+ * The gateway section's figures and, for each, the measured reason behind it: CPU per request of
+ * every configuration comes from its accounting cgroup in the same run, so a missed goal is
+ * explained by where the microseconds went, not by a guess.
+ */
+import { fmt, type Ratio } from "./report";
+
+export interface GatewayMeasures {
+  /** Median of per-round rps ratios a / b. */
+  ratio(a: string, b: string): number;
+  /** "per round: ..." for a / b. */
+  rounds(a: string, b: string): string;
+  /** Median of per-round CPU-per-request ratios b / a (above 1: a does the same work cheaper). */
+  cpuRatio(a: string, b: string): number;
+  /** Median server CPU µs per request. */
+  cpuUs(key: string): number;
+  /** Median rps. */
+  rps(key: string): number;
+  has(key: string): boolean;
+  /** Cores of the machine, shared by wrk, the gateway and the upstream. */
+  cores: number;
+}
+
+export function gatewayRatios(m: GatewayMeasures): Ratio[] {
+  const us = (k: string) => fmt(m.cpuUs(k));
+  const r = m.cpuUs("rendered");
+  const h = m.cpuUs("hand");
+  const features = [
+    `JSON access log formatting ${fmt(r - m.cpuUs("renderedNoLog"))} µs (access log off: ${us("renderedNoLog")} µs)`,
+    `limit_req, $request_id (one getpid() and one OpenSSL DRBG draw per request), HSTS and the 11 proxy_set_header lines ${fmt(m.cpuUs("renderedNoLog") - m.cpuUs("renderedBare"))} µs (all of them off: ${us("renderedBare")} µs)`,
+  ].join("; ");
+  const ratios: Ratio[] = [
+    {
+      name: "rendered / hand-tuned keepalive (HTTP rps)",
+      value: m.ratio("rendered", "hand"),
+      goal: 1.0,
+      note: `${m.rounds("rendered", "hand")}; gateway CPU per request rendered ${fmt(r)} µs vs hand-tuned ${fmt(h)} µs (${fmt(m.cpuRatio("rendered", "hand"))}×): rps follows CPU per request when the gateway's one worker has a core to itself, and the rest of the machine's load decides the difference between the two. The log buffer saves the per-request write() the hand-tuned config still pays (unbuffered: ${us("renderedUnbufLog")} µs); what the features cost on top: ${features}`,
+    },
+    {
+      name: "gateway CPU per request, hand-tuned / rendered (HTTP)",
+      value: m.cpuRatio("rendered", "hand"),
+      note: `${fmt(r)} µs vs ${fmt(h)} µs of gateway CPU per request; below 1 = the rendered config does more work per request`,
+    },
+    {
+      name: "rendered / the same without access log (HTTP rps, diagnostic)",
+      value: m.ratio("rendered", "renderedNoLog"),
+      note: "what the JSON access log still costs once buffered: formatting and escaping 14 fields",
+    },
+    {
+      name: "rendered / the same with one access-log write per request (HTTP rps, diagnostic)",
+      value: m.ratio("rendered", "renderedUnbufLog"),
+      note: `what the 4 KiB log buffer buys: ${us("renderedUnbufLog")} µs of gateway CPU per request unbuffered, ${fmt(r)} µs buffered`,
+    },
+    {
+      name: "rendered without limit_req, request id, HSTS and extra headers / rendered (HTTP rps, diagnostic)",
+      value: m.ratio("renderedBare", "rendered"),
+      note: `what those features cost together: ${us("renderedBare")} vs ${fmt(r)} µs of gateway CPU per request`,
+    },
+    {
+      name: "rendered / naive no-keepalive (HTTP rps)",
+      value: m.ratio("rendered", "naive"),
+      goal: 3.5,
+      note: `${m.rounds("rendered", "naive")}; naive spends ${us("naive")} µs of gateway CPU per request, rendered ${fmt(r)} µs: on loopback a fresh upstream TCP connection costs only about ${fmt(m.cpuUs("naive") - h)} µs more, so the ratio is CPU-bound and far from what a real network RTT per request would add`,
+    },
+    {
+      name: "rendered / direct to upstream (HTTP rps)",
+      value: m.ratio("rendered", "direct"),
+      goal: 0.4,
+      note: `${m.rounds("rendered", "direct")}; the upstream spends ${us("direct")} µs of CPU per request, the gateway ${fmt(r)} µs (hand-tuned ${fmt(h)} µs): a proxied request costs the gateway two socket round trips (client and upstream) and an HTTP parse of each, where the upstream answering alone does one. Limit on this machine: wrk, the gateway's one worker and the upstream share ${m.cores} cores; direct, wrk and the upstream have them to themselves (${fmt(m.rps("direct"), 0)} rps). ${fmt(m.cpuUs("direct") / h)}× (upstream CPU / hand-tuned gateway CPU) is the ceiling even for the hand-tuned config`,
+    },
+    {
+      name: "rendered HTTPS / rendered HTTP (rps)",
+      value: m.ratio("renderedTls", "rendered"),
+      goal: 0.85,
+      note: `${m.rounds("renderedTls", "rendered")}; TLS adds ${fmt(m.cpuUs("renderedTls") - r)} µs of gateway CPU per request (${us("renderedTls")} vs ${fmt(r)} µs), the hand-tuned config ${fmt(m.cpuUs("handTls") - h)} µs (its own ratio: ${fmt(m.ratio("handTls", "hand"))}×). wrk keeps its 64 connections open, so this is per-request record work, not handshakes: AES-GCM on both sides, OpenSSL's record layer, and one read() per request that returns EAGAIN (nginx 1.22 reads an SSL connection until the socket is drained). wrk decrypts on the same ${m.cores} cores, so the client's TLS cost comes out of the same budget`,
+    },
+    {
+      name: "gateway CPU per request, rendered HTTP / rendered HTTPS",
+      value: m.cpuRatio("renderedTls", "rendered"),
+      note: `${us("renderedTls")} µs with TLS vs ${fmt(r)} µs without`,
+    },
+    {
+      name: "hand-tuned HTTPS / hand-tuned HTTP (rps, diagnostic)",
+      value: m.ratio("handTls", "hand"),
+      note: `${m.rounds("handTls", "hand")}; the same TLS cost without fjord's config: what TLS itself costs on this box`,
+    },
+  ];
+  if (m.has("traefikTls"))
+    ratios.push({
+      name: "Traefik HTTPS / nginx HTTPS, both rendered (rps)",
+      value: m.ratio("traefikTls", "renderedTls"),
+      goal: 0.5,
+      note: `${m.rounds("traefikTls", "renderedTls")}; Traefik spends ${us("traefikTls")} µs of CPU per request, nginx ${us("renderedTls")} µs. Both proxy the same requests with the same features; Traefik's cost is Go's HTTP/1.1 server and reverse proxy (a goroutine hand-off per request to each upstream connection's read and write loops), its access log (a map of ~30 fields marshalled by logrus, one write per request: Traefik has no batching), Prometheus counters and histograms per entrypoint and service, and the garbage collector. Traefik may use both cores (GOMAXPROCS 2) where nginx has one worker, so on ${m.cores} cores shared with wrk and the upstream its rps is its CPU per request against what is left of the machine`,
+    });
+  return ratios;
+}
