@@ -84,10 +84,10 @@ describe.each(["nginx", "traefik"] as const)(
     });
 
     /** `n` GETs; who answered each (the echo's name), or the status when not 200. */
-    async function spread(n: number): Promise<Record<string, number>> {
+    async function spread(n: number, tag = "x"): Promise<Record<string, number>> {
       const seen: Record<string, number> = {};
       for (let i = 0; i < n; i++) {
-        const r = await getHttps(gw.httpsPort, cert.caPem, `/orders/${i}`);
+        const r = await getHttps(gw.httpsPort, cert.caPem, `/orders/${tag}-${i}`);
         const who = r.status === 200 ? (parseEcho(r.body)?.upstream ?? "?") : String(r.status);
         seen[who] = (seen[who] ?? 0) + 1;
       }
@@ -107,13 +107,14 @@ describe.each(["nginx", "traefik"] as const)(
       // GIVEN pod 2 dies without its address leaving DNS yet
       await pods.get(PODS[1])!.kill();
       // WHEN requests keep coming THEN none fails: a refused try moves on to pod 1
-      expect(await spread(10)).toEqual({ [PODS[0]]: 10 });
+      expect(await spread(10, "dead")).toEqual({ [PODS[0]]: 10 });
       if (kind === "nginx") {
-        // ... and nginx tried pod 2 once (then pod 1); after max_fails (1) never again
-        const tried = gw
-          .accessLog()
-          .slice(-10)
-          .map((e) => e.upstream!);
+        // ... and nginx tried pod 2 once (then pod 1); after max_fails (1) never again. The
+        // access log is buffered: wait for its flush.
+        const tried = await until("the access log to be flushed", async () => {
+          const l = gw.accessLog().filter((e) => e.path?.startsWith("/orders/dead-"));
+          return l.length >= 10 ? l.map((e) => e.upstream!) : undefined;
+        });
         expect(
           tried.filter((u) => u.includes(PODS[1])),
           tried.join(" | "),
