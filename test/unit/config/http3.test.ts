@@ -28,6 +28,7 @@ const planned = (spec: Spec) =>
   bindGateway(planPlatform(spec), {
     servers: (s) => [{ host: s.name, port: 8080 }],
     publicHttpsPort: 443,
+    rsaFallback: false,
   }).plan;
 
 describe("fjord:gateway.http3", () => {

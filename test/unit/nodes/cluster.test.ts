@@ -221,6 +221,7 @@ describe("K3sCluster (mocks)", () => {
         node: nodes[0],
         privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nMOCK\n",
         adminCidrs: [],
+        http3: false,
         k3s: { version: "1.31", token: "t", clusterInit: true },
       });
     } catch (e) {
