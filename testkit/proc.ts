@@ -197,7 +197,13 @@ export async function waitUntilReady(
       const code = await proc.exited;
       throw new Error(`${what} exited (code ${code}) before it was ready:\n${tail(proc.logPath)}`);
     }
-    if (await probe().catch(() => false)) return;
+    // Through a promise, so a probe that throws before its first await counts as "not yet".
+    if (
+      await Promise.resolve()
+        .then(probe)
+        .catch(() => false)
+    )
+      return;
     if (Date.now() > deadline)
       throw new Error(`${what} not ready after ${timeoutMs}ms:\n${tail(proc.logPath)}`);
     await sleep(150);

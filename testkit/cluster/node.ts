@@ -83,9 +83,9 @@ export async function startContainerd(
   const ctr = findBinary("ctr") ?? "ctr";
   await waitUntilReady(
     proc,
-    () => {
+    async () => {
       execFileSync(ctr, ["-a", sock, "version"], { stdio: "ignore", timeout: 5000 });
-      return Promise.resolve(true);
+      return true;
     },
     `containerd of ${NET.nodeName(i)}`,
     30_000,
