@@ -26,6 +26,29 @@ export const cpu = z
   // Below one millicore rounds to zero, which Kubernetes and the database tuners refuse.
   .refine((s) => (tryParseCpu(s) ?? 1) >= 1, { error: 'must be at least "1m"' });
 
+/**
+ * A container's requests and limits. Each key keeps its own description in the generated
+ * reference: `who` starts every one ("Gateway " or ""), `limitNote` ends the limits' ones.
+ */
+export const resourcesFor = (who: string, limitNote = "") => {
+  const say = (what: string) =>
+    who ? `${who}${what}` : `${what.charAt(0).toUpperCase()}${what.slice(1)}`;
+  return z.strictObject({
+    requests: z.strictObject({
+      cpu: cpu.meta({ description: say("CPU request.") }),
+      memory: memory.meta({ description: say("memory request.") }),
+    }),
+    limits: z.strictObject({
+      cpu: cpu.meta({ description: say(`CPU limit${limitNote}.`) }),
+      memory: memory.meta({ description: say(`memory limit${limitNote}.`) }),
+    }),
+  });
+};
+
+/** A whole number from `min`, with its default and description. */
+export const wholeFrom = (min: number, value: number, description: string) =>
+  z.int().min(min).default(value).meta({ description });
+
 export const duration = z.string().refine((s) => tryParseDuration(s) !== undefined, {
   error: 'must be a duration such as "250ms", "10s", "5m" or "15d"',
 });

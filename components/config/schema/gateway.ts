@@ -1,7 +1,14 @@
 /** The gateway in front of every service: nginx or Traefik, TLS, limits and upstream handling. */
 import { z } from "zod";
 import { GATEWAY_DEFAULTS as GW } from "../defaults";
-import { cpu, domainName, duration, memory, strippableHeader, wholeMs } from "../fields";
+import {
+  domainName,
+  duration,
+  resourcesFor,
+  strippableHeader,
+  wholeFrom,
+  wholeMs,
+} from "../fields";
 import { formatDuration } from "../units";
 
 const fields = z.strictObject({
@@ -19,19 +26,10 @@ const fields = z.strictObject({
     .array(domainName)
     .min(1, { error: "needs at least one domain" })
     .meta({ description: "Host names served; others are refused at the TLS handshake." }),
-  // Spelled out, not a shared cpu/memory object, so that each key carries its own description.
-  resources: z
-    .strictObject({
-      requests: z.strictObject({
-        cpu: cpu.meta({ description: "Gateway CPU request." }),
-        memory: memory.meta({ description: "Gateway memory request." }),
-      }),
-      limits: z.strictObject({
-        cpu: cpu.meta({ description: "Gateway CPU limit." }),
-        memory: memory.meta({ description: "Gateway memory limit." }),
-      }),
-    })
-    .default({ requests: { cpu: "250m", memory: "128Mi" }, limits: { cpu: "1", memory: "256Mi" } }),
+  resources: resourcesFor("Gateway ").default({
+    requests: { cpu: "250m", memory: "128Mi" },
+    limits: { cpu: "1", memory: "256Mi" },
+  }),
   tls: z
     .strictObject({
       minVersion: z
@@ -63,16 +61,16 @@ const fields = z.strictObject({
     .prefault({}),
   rateLimit: z
     .strictObject({
-      average: z
-        .int()
-        .min(1)
-        .default(GW.rateLimit.average)
-        .meta({ description: "Requests per second per client IP (the seed's 100)." }),
-      burst: z
-        .int()
-        .min(0)
-        .default(GW.rateLimit.burst)
-        .meta({ description: "Extra requests absorbed at once before 429 (the seed's 50)." }),
+      average: wholeFrom(
+        1,
+        GW.rateLimit.average,
+        "Requests per second per client IP (the seed's 100).",
+      ),
+      burst: wholeFrom(
+        0,
+        GW.rateLimit.burst,
+        "Extra requests absorbed at once before 429 (the seed's 50).",
+      ),
     })
     .prefault({}),
   piiHeaders: z.array(strippableHeader).default([]).meta({
@@ -98,10 +96,11 @@ const fields = z.strictObject({
         })
         .default(GW.upstream.keepalive)
         .meta({ description: "Idle keepalive connections kept to each upstream." }),
-      maxFails: z.int().min(1).default(GW.upstream.maxFails).meta({
-        description:
-          "Failures within failTimeout that take an upstream server out (circuit breaking).",
-      }),
+      maxFails: wholeFrom(
+        1,
+        GW.upstream.maxFails,
+        "Failures within failTimeout that take an upstream server out (circuit breaking).",
+      ),
       failTimeout: duration
         .default(`${GW.upstream.failTimeoutSeconds}s`)
         .meta({ description: "Failure window, and how long a failed server stays out." }),
@@ -111,11 +110,11 @@ const fields = z.strictObject({
       readTimeout: wholeMs(1)
         .default(formatDuration(GW.upstream.readTimeoutMs))
         .meta({ description: "Upstream response timeout (504 after it), in whole ms." }),
-      nextUpstreamTries: z
-        .int()
-        .min(1)
-        .default(GW.upstream.nextUpstreamTries)
-        .meta({ description: "Tries per request across servers, the first included." }),
+      nextUpstreamTries: wholeFrom(
+        1,
+        GW.upstream.nextUpstreamTries,
+        "Tries per request across servers, the first included.",
+      ),
     })
     .prefault({}),
   circuitBreaker: z

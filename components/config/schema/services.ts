@@ -1,6 +1,6 @@
 /** The services behind the gateway, their routes, calls and latency budgets. */
 import { z } from "zod";
-import { cpu, dnsLabel, memory, pinnedImage, port, urlPath } from "../fields";
+import { dnsLabel, pinnedImage, port, resourcesFor, urlPath } from "../fields";
 import { database } from "./database";
 
 /** The gateway turns a route's budget into proxy timeouts, which are whole milliseconds. */
@@ -37,17 +37,7 @@ const service = z.strictObject({
   replicas: z.int().min(1).max(100).default(2).meta({
     description: "Replicas; more than one gets required anti-affinity on the hostname.",
   }),
-  // Spelled out, not a shared cpu/memory object, so that each key carries its own description.
-  resources: z.strictObject({
-    requests: z.strictObject({
-      cpu: cpu.meta({ description: "CPU request." }),
-      memory: memory.meta({ description: "Memory request." }),
-    }),
-    limits: z.strictObject({
-      cpu: cpu.meta({ description: "CPU limit; must fit on a node." }),
-      memory: memory.meta({ description: "Memory limit; must fit on a node." }),
-    }),
-  }),
+  resources: resourcesFor("", "; must fit on a node"),
   healthPath: urlPath
     .default("/health")
     .meta({ description: "Readiness and liveness probe path." }),
