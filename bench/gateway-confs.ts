@@ -1,9 +1,11 @@
 /**
- * The nginx configurations the gateway bench compares: fjord's rendered file (and its plain-HTTP
- * twin), the hand-written keepalive and naive ones, and the fast upstream they all proxy to.
+ * The configurations the gateway bench compares: fjord's rendered nginx file (and its plain-HTTP
+ * twin), the hand-written keepalive and naive ones, the fast upstream they all proxy to, and the
+ * edit that strips fjord's features from the rendered Traefik files.
  */
 import { makeGatewayPlan, type GatewayPlan } from "../components/plan/gateway";
 import { nginxConfForPlan, type NginxContext } from "../testkit/nginx";
+import type { TraefikDoc } from "../testkit/traefik";
 
 /** High enough that one client IP (wrk) is never limited, so limit_req costs its lookup but never rejects. */
 export const UNLIMITED = { average: 1_000_000, burst: 1_000_000 };
@@ -106,4 +108,21 @@ export function withoutFeatures(conf: string): string {
     re.lastIndex = 0;
     return c.replace(re, to);
   }, conf);
+}
+
+/**
+ * Traefik with no fjord feature: the router keeps its rule, TLS and service but loses every
+ * middleware (rate limit, headers, breaker, retry), and the Prometheus metrics go. The plan passed
+ * with it already has its access log off. Throws when the rendered files no longer have what it
+ * removes, so the diagnostic cannot silently measure the full config.
+ */
+export function withoutTraefikFeatures(files: { static: TraefikDoc; dynamic: TraefikDoc }): void {
+  if (!("metrics" in files.static)) throw new Error("rendered traefik.yml has no metrics section");
+  delete files.static.metrics;
+  const routers = (files.dynamic.http as { routers?: Record<string, { middlewares?: unknown }> })
+    .routers;
+  const withMiddlewares = Object.values(routers ?? {}).filter((r) => r.middlewares !== undefined);
+  if (withMiddlewares.length === 0)
+    throw new Error("rendered dynamic.yml has no router middlewares");
+  for (const r of withMiddlewares) delete r.middlewares;
 }

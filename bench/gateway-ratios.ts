@@ -85,12 +85,59 @@ export function gatewayRatios(m: GatewayMeasures): Ratio[] {
       note: `${m.rounds("handTls", "hand")}; the same TLS cost without fjord's config: what TLS itself costs on this box`,
     },
   ];
-  if (m.has("traefikTls"))
-    ratios.push({
+  if (m.has("traefikTls")) ratios.push(...traefikRatios(m));
+  return ratios;
+}
+
+/**
+ * Traefik against nginx, and where Traefik's microseconds go: the same rendered files without the
+ * access log, then without every fjord feature (middlewares, metrics), which is Traefik's own
+ * floor as a TLS reverse proxy on this machine, and the full files with one P.
+ */
+function traefikRatios(m: GatewayMeasures): Ratio[] {
+  const us = (k: string) => fmt(m.cpuUs(k));
+  const full = m.cpuUs("traefikTls");
+  const noLog = m.cpuUs("traefikNoLog");
+  const bare = m.cpuUs("traefikBare");
+  const nginx = m.cpuUs("renderedTls");
+  const goFloor = m.has("goProxyTls")
+    ? ` Go's standard-library TLS reverse proxy alone, with nothing else, spends ${us("goProxyTls")} µs and reaches ${fmt(m.ratio("goProxyTls", "renderedTls"))}× of nginx's rps: Traefik is built on that same net/http and crypto/tls, so that is the floor for any Go gateway on this machine`
+    : "";
+  return [
+    {
       name: "Traefik HTTPS / nginx HTTPS, both rendered (rps)",
       value: m.ratio("traefikTls", "renderedTls"),
       goal: 0.5,
-      note: `${m.rounds("traefikTls", "renderedTls")}; Traefik spends ${us("traefikTls")} µs of CPU per request, nginx ${us("renderedTls")} µs. Both proxy the same requests with the same features; Traefik's cost is Go's HTTP/1.1 server and reverse proxy (a goroutine hand-off per request to each upstream connection's read and write loops), its access log (a map of ~30 fields marshalled by logrus, one write per request: Traefik has no batching), Prometheus counters and histograms per entrypoint and service, and the garbage collector. Traefik may use both cores (GOMAXPROCS 2) where nginx has one worker, so on ${m.cores} cores shared with wrk and the upstream its rps is its CPU per request against what is left of the machine`,
-    });
-  return ratios;
+      note: `${m.rounds("traefikTls", "renderedTls")}; Traefik spends ${fmt(full)} µs of CPU per request, nginx ${fmt(nginx)} µs. Measured split of Traefik's: its access log ${fmt(full - noLog)} µs (a Go map of every field marshalled by logrus and one write() per request, whatever the format or field list), fjord's middlewares (rate limit, PII headers, breaker, retry) and the Prometheus series ${fmt(noLog - bare)} µs, and ${fmt(bare)} µs that Traefik spends with none of them (Go's TLS and HTTP/1.1 server, Traefik's own entrypoint chain, the reverse proxy). Limit on this machine: with every feature off Traefik reaches ${fmt(m.ratio("traefikBare", "renderedTls"))}× of nginx's rps.${goFloor}. No rendered setting goes below those floors, so the gap is Go's and Traefik's, not the configuration's`,
+    },
+    {
+      name: "Traefik HTTPS, access log off / on (rps, diagnostic)",
+      value: m.ratio("traefikNoLog", "traefikTls"),
+      note: `${m.rounds("traefikNoLog", "traefikTls")}; ${us("traefikNoLog")} vs ${fmt(full)} µs of CPU per request`,
+    },
+    {
+      name: "Traefik HTTPS, no fjord feature / rendered (rps, diagnostic)",
+      value: m.ratio("traefikBare", "traefikTls"),
+      note: `${m.rounds("traefikBare", "traefikTls")}; ${us("traefikBare")} vs ${fmt(full)} µs of CPU per request: no middleware, access log or metrics, only the router, TLS and the service`,
+    },
+    {
+      name: "Traefik HTTPS with no fjord feature / nginx HTTPS rendered (rps, diagnostic)",
+      value: m.ratio("traefikBare", "renderedTls"),
+      note: `${m.rounds("traefikBare", "renderedTls")}; Traefik's floor against nginx with every feature on`,
+    },
+    {
+      name: "Traefik HTTPS, GOMAXPROCS=1 / default 2 (rps, diagnostic)",
+      value: m.ratio("traefikOneProc", "traefikTls"),
+      note: `${m.rounds("traefikOneProc", "traefikTls")}; ${us("traefikOneProc")} vs ${fmt(full)} µs of CPU per request: whether Go's scheduler spreading over both cores is what costs the CPU`,
+    },
+    ...(m.has("goProxyTls")
+      ? [
+          {
+            name: "Go standard-library reverse proxy HTTPS / nginx HTTPS rendered (rps, diagnostic)",
+            value: m.ratio("goProxyTls", "renderedTls"),
+            note: `${m.rounds("goProxyTls", "renderedTls")}; ${us("goProxyTls")} vs ${fmt(nginx)} µs of CPU per request: Go's floor (no log, no middleware) against nginx with every feature on`,
+          },
+        ]
+      : []),
+  ];
 }

@@ -14,12 +14,20 @@ import {
 } from "../testkit/nginx";
 import { makeTempDir, removeDir } from "../testkit/proc";
 import { createTestTls } from "../testkit/tls";
-import { startTraefik } from "../testkit/traefik";
+import { startTraefik, type StartTraefikOptions } from "../testkit/traefik";
 import { GATEWAY_TEST_DOMAIN } from "../testkit/upstreams";
 import { createMemCgroup, removeWhenEmpty, type MemCgroup } from "./cgroup";
 import { failFastRuns, traefikAvailable } from "./failfast";
-import { benchPlan, handConf, renderedPlain, upstreamConf, withoutFeatures } from "./gateway-confs";
+import {
+  benchPlan,
+  handConf,
+  renderedPlain,
+  upstreamConf,
+  withoutFeatures,
+  withoutTraefikFeatures,
+} from "./gateway-confs";
 import { gatewayRatios } from "./gateway-ratios";
+import { goAvailable, startGoProxy } from "./goproxy";
 import { fmt, median, table, type Ratio, type SectionResult } from "./report";
 import { runWrk, wrkArgs, type WrkOptions, type WrkResult } from "./wrk";
 
@@ -151,19 +159,47 @@ export async function benchGateway(): Promise<
       ),
     ];
     if (traefikAvailable()) {
+      const traefikPlan = { ...tlsPlan, kind: "traefik" as const };
+      const noLogPlan = { ...traefikPlan, accessLog: { ...traefikPlan.accessLog, enabled: false } };
+      // Diagnostics beside the rendered config: what its access log costs, what Traefik costs with
+      // every fjord feature off (its floor as a TLS proxy here), and whether one P changes it.
+      const variants: Array<[string, string, StartTraefikOptions]> = [
+        ["traefikTls", "HTTPS", { plan: traefikPlan, cert }],
+        ["traefikNoLog", "access log off, HTTPS (diagnostic)", { plan: noLogPlan, cert }],
+        [
+          "traefikBare",
+          "no middlewares, access log or metrics, HTTPS (diagnostic)",
+          { plan: noLogPlan, cert, edit: withoutTraefikFeatures },
+        ],
+        [
+          "traefikOneProc",
+          "GOMAXPROCS=1, HTTPS (diagnostic)",
+          { plan: traefikPlan, cert, env: { GOMAXPROCS: "1" } },
+        ],
+      ];
+      for (const [key, what, options] of variants) {
+        const cg = accounting();
+        const t = await startTraefik({ ...options, readyPath: "/", wrap: cg.wrap });
+        started.push(t);
+        targets.push(
+          target(
+            key,
+            `fjord rendered Traefik ${t.version}, ${what}`,
+            `https://localhost:${t.httpsPort}/`,
+            cg,
+          ),
+        );
+      }
+    }
+    if (goAvailable()) {
       const cg = accounting();
-      const t = await startTraefik({
-        plan: { ...tlsPlan, kind: "traefik" },
-        cert,
-        readyPath: "/",
-        wrap: cg.wrap,
-      });
-      started.push(t);
+      const g = await startGoProxy(up.httpPort, cert, cg.wrap);
+      started.push(g);
       targets.push(
         target(
-          "traefikTls",
-          `fjord rendered Traefik ${t.version}, HTTPS`,
-          `https://localhost:${t.httpsPort}/`,
+          "goProxyTls",
+          "Go standard library reverse proxy, HTTPS (diagnostic: Go's floor)",
+          `https://localhost:${g.httpsPort}/`,
           cg,
         ),
       );
@@ -276,7 +312,7 @@ export async function benchGateway(): Promise<
       "- Hand-tuned: the seed's upstream block (`keepalive 64`, `proxy_http_version 1.1`, `Connection \"\"`), access log in nginx's default format. Naive: the same without those three lines, so every request opens a new upstream TCP connection.",
       "- TLS: the rendered config as deployed (TLS 1.2/1.3, ECDSA P-256 test certificate, shared session cache; tickets are off here because the bench plan has no ticket key files, and wrk would not resume anyway). wrk does not resume sessions and keeps its connections open; nginx closes a client connection after 1000 requests (its default `keepalive_requests`), so a full handshake happens about every 1000 requests per connection. The TLS ratio is bulk AES-GCM cost plus those handshakes.",
       "- Diagnostics (no goal): the rendered file with its access log off, and with its `buffer=4k flush=1s` taken away, to size what the log and one `write()` per request cost; the rendered file without limit_req, the random request id, HSTS and the headers beyond `Host` and `Connection`, to size what those features cost together; the hand-tuned config behind TLS (`ssl_protocols TLSv1.2 TLSv1.3`, OpenSSL's default suites, shared session cache), to size what TLS costs on this machine independently of fjord's settings.",
-      "- Traefik: the rendered static and dynamic files for the same plan (every middleware on: rate limit, PII headers, circuit breaker, retry; JSON access log; Prometheus entrypoint and service series), log level WARN (nothing per request), built by `testkit/tools/traefik.sh` the way upstream builds its releases (CGO off, `-trimpath`, `-s -w`). Go picks GOMAXPROCS 2 from the machine. wrk speaks HTTP/1.1 over TLS, so HTTP/2 plays no part; Traefik keeps its upstream connections (64 established to the upstream during a run, none opened per request).",
+      "- Traefik: the rendered static and dynamic files for the same plan (every middleware on: rate limit, PII headers, circuit breaker, retry; JSON access log; Prometheus entrypoint and service series), log level WARN (nothing per request), built by `testkit/tools/traefik.sh` the way upstream builds its releases (CGO off, `-trimpath`, `-s -w`). Go picks GOMAXPROCS 2 from the machine. wrk speaks HTTP/1.1 over TLS, so HTTP/2 plays no part; Traefik keeps its upstream connections (64 established to the upstream during a run, none opened per request). Diagnostics beside it: the same files with the access log off; with no middleware, access log or metrics (the router, TLS and service only: Traefik's floor as a TLS proxy); and the full files under `GOMAXPROCS=1`. A CPU profile of the full config (`api.debug`, `/debug/pprof/profile`) agrees: the access log handler, logrus and `encoding/json` are the largest single item, the write() syscalls to the client, upstream and log the next.",
       `- Non-2xx answers or socket errors in any run: ${bad.length ? bad.map((t) => t.key).join(", ") : "none"}.`,
       "",
       "### Raw numbers",

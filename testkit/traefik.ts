@@ -9,6 +9,7 @@ import { mkdirSync, writeFileSync } from "fs";
 import * as http from "http";
 import * as https from "https";
 import * as path from "path";
+import { parse, stringify } from "yaml";
 import type { GatewayPlan } from "../components/plan/gateway";
 import {
   renderTraefikDynamic,
@@ -53,7 +54,17 @@ export interface StartTraefikOptions {
   readyTimeoutMs?: number;
   /** argv prefix Traefik is started through (e.g. joining an accounting cgroup); see startProcess. */
   wrap?: string[];
+  /**
+   * Changes the rendered files before Traefik reads them, for benchmarks that size what one
+   * feature costs (e.g. the same config without its access log). @default no change
+   */
+  edit?: (files: { static: TraefikDoc; dynamic: TraefikDoc }) => void;
+  /** Extra environment for the Traefik process (e.g. GOMAXPROCS). @default none */
+  env?: Record<string, string>;
 }
+
+/** A parsed Traefik YAML file, as `edit` receives it. */
+export type TraefikDoc = Record<string, unknown>;
 
 export interface TraefikInstance {
   httpPort: number;
@@ -130,17 +141,28 @@ async function startOnce(
     ports,
   );
   const accessLogPath = path.join(prefix, "access.log");
-  const dynamicFile = file("dynamic.yml", renderTraefikDynamic(plan));
-  const staticFile = file(
-    "traefik.yml",
+  const dynamicFile = path.join(prefix, "dynamic.yml");
+  const texts = {
+    dynamic: renderTraefikDynamic(plan),
     // No watch: tests never edit the file, and one fewer inotify user keeps parallel runs quiet.
-    renderTraefikStatic(plan, {
+    static: renderTraefikStatic(plan, {
       dynamicFile,
       watch: false,
       logLevel: opts.logLevel ?? "WARN",
       accessLogPath,
     }),
-  );
+  };
+  if (opts.edit) {
+    const docs = {
+      static: parse(texts.static) as TraefikDoc,
+      dynamic: parse(texts.dynamic) as TraefikDoc,
+    };
+    opts.edit(docs);
+    texts.static = stringify(docs.static);
+    texts.dynamic = stringify(docs.dynamic);
+  }
+  file("dynamic.yml", texts.dynamic);
+  const staticFile = file("traefik.yml", texts.static);
   const logPath = path.join(makeTempDir("fjord-traefik-log-"), "traefik.log");
   let proc: ServerProcess | undefined;
   try {
@@ -151,6 +173,7 @@ async function startOnce(
       user,
       cwd: prefix,
       wrap: opts.wrap,
+      env: opts.env ? { ...process.env, ...opts.env } : undefined,
     });
     const readyPath = opts.readyPath ?? plan.routes[0]?.path ?? "/";
     const domain = plan.domains[0]!;

@@ -1,0 +1,3 @@
+module fjord.local/goproxy
+
+go 1.25
