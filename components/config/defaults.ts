@@ -10,7 +10,6 @@ export const GATEWAY_DEFAULTS = {
     hstsIncludeSubdomains: true,
     hstsPreload: false,
     sniStrict: true,
-    sessionTickets: false,
   },
   listen: { http: 8080, https: 8443, publicHttpsPort: 443 },
   client: {

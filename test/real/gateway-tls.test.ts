@@ -26,7 +26,6 @@ function plan(tickets: boolean): GatewayPlan {
       certFile: "tls/ecdsa.crt",
       keyFile: "tls/ecdsa.key",
       rsaFallback: { certFile: "tls/rsa.crt", keyFile: "tls/rsa.key" },
-      sessionTickets: tickets,
       ...(tickets
         ? { sessionTicketKeyFiles: ["tickets/current.key", "tickets/previous.key"] }
         : {}),

@@ -66,7 +66,6 @@ const VARIANTS: Array<[string, GatewayPlan]> = [
         certFile: "x",
         keyFile: "x",
         sniStrict: false,
-        sessionTickets: true,
         // Relative paths resolve against the config's directory, the launcher's prefix.
         sessionTicketKeyFiles: ["tls/ticket.key"],
       },

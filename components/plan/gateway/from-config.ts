@@ -36,7 +36,7 @@ export function gatewayPlanFromSpec(spec: Spec, bind: GatewayTargetBinding): Gat
       hstsMaxAgeSeconds: g.tls.hstsMaxAgeSeconds,
       ...(bind.rsaFallback ? { rsaFallback: bind.rsaFallback } : {}),
       ...(bind.sessionTicketKeyFiles?.length
-        ? { sessionTickets: true, sessionTicketKeyFiles: bind.sessionTicketKeyFiles }
+        ? { sessionTicketKeyFiles: bind.sessionTicketKeyFiles }
         : {}),
     },
     listen: { publicHttpsPort: bind.publicHttpsPort },

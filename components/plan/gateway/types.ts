@@ -35,16 +35,13 @@ export interface GatewayTls {
    */
   sniStrict: boolean;
   /**
-   * Stateless session tickets (nginx; Traefik keeps Go's per-process keys). Only with
-   * `sessionTicketKeyFiles`: keys nginx made up itself would die with the process, so a restarted
-   * replica could resume nothing, and every replica would refuse the others' tickets.
-   * @default false
-   */
-  sessionTickets: boolean;
-  /**
    * Ticket key files (80 random bytes each, from a Secret), newest first: the first encrypts new
    * tickets, the rest only decrypt, so a rotation does not invalidate tickets already handed out.
    * Every replica mounts the same files, so a ticket survives a restart and a change of replica.
+   * Stateless session tickets (nginx; Traefik keeps Go's per-process keys) are on exactly when
+   * there are files: keys nginx made up itself would die with the process, so a restarted replica
+   * could resume nothing, and every replica would refuse the others' tickets.
+   * @default none (tickets off)
    */
   sessionTicketKeyFiles?: string[];
   /**

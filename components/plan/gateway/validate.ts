@@ -41,10 +41,6 @@ export function validateGatewayPlan(plan: GatewayPlan): string[] {
   need(FILE_PATH.test(plan.tls.keyFile), "tls.keyFile: unsafe or empty path");
   need(isInt(plan.tls.hstsMaxAgeSeconds, 0), "tls.hstsMaxAgeSeconds: non-negative integer");
   const tickets = plan.tls.sessionTicketKeyFiles ?? [];
-  need(
-    !plan.tls.sessionTickets || tickets.length > 0,
-    "tls.sessionTickets: needs sessionTicketKeyFiles (keys nginx makes itself die with the process)",
-  );
   for (const f of tickets)
     need(FILE_PATH.test(f), `tls.sessionTicketKeyFiles: unsafe or empty path ${JSON.stringify(f)}`);
   for (const f of dupes(tickets)) errs.push(`tls.sessionTicketKeyFiles: duplicate ${f}`);

@@ -20,7 +20,6 @@ const bound = (kind: "nginx" | "traefik", rsa = false) => {
     tls: {
       certFile: "/etc/fjord/tls/tls.crt",
       keyFile: "/etc/fjord/tls/tls.key",
-      sessionTickets: true,
       sessionTicketKeyFiles: TICKETS,
       ...(rsa
         ? { rsaFallback: { certFile: "/etc/fjord/tls/rsa.crt", keyFile: "/etc/fjord/tls/rsa.key" } }

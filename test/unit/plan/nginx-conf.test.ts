@@ -87,14 +87,14 @@ describe("renderNginxConf: TLS", () => {
     }
   });
 
-  it("prefers server ciphers, caches sessions, tickets off unless asked", () => {
+  it("prefers server ciphers, caches sessions, tickets off unless ticket keys are mounted", () => {
     const conf = renderNginxConf(plan());
     expect(nginxDirectives(conf, "ssl_prefer_server_ciphers")).toEqual([["on"]]);
     expect(nginxDirectives(conf, "ssl_session_cache")[0]![0]).toMatch(/^shared:/);
     expect(nginxDirectives(conf, "ssl_session_tickets")).toEqual([["off"]]);
     const on = renderNginxConf(
       plan({
-        tls: { certFile: "/c", keyFile: "/k", sessionTickets: true, sessionTicketKeyFiles: ["/t"] },
+        tls: { certFile: "/c", keyFile: "/k", sessionTicketKeyFiles: ["/t"] },
       }),
     );
     expect(nginxDirectives(on, "ssl_session_tickets")).toEqual([["on"]]);

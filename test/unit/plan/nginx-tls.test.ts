@@ -66,7 +66,6 @@ describe("nginx session tickets", () => {
   it("lists the ticket keys newest first, so the first encrypts and the others still decrypt", () => {
     const conf = renderNginxConf(
       plan({
-        sessionTickets: true,
         sessionTicketKeyFiles: ["/etc/gw/tickets/current.key", "/etc/gw/tickets/previous.key"],
       }),
     );
@@ -77,17 +76,13 @@ describe("nginx session tickets", () => {
     ]);
   });
 
-  it("refuses tickets without key files: nginx's own keys would not survive a restart", () => {
-    expect(validateGatewayPlan(plan({ sessionTickets: true }))).toContain(
-      "tls.sessionTickets: needs sessionTicketKeyFiles (keys nginx makes itself die with the process)",
-    );
-  });
-
-  it("renders no ticket keys while tickets are off, and keeps the shared session cache", () => {
-    const conf = renderNginxConf(plan({ sessionTicketKeyFiles: ["/etc/gw/tickets/current.key"] }));
-    expect(nginxDirectives(conf, "ssl_session_tickets")).toEqual([["off"]]);
-    expect(nginxDirectives(conf, "ssl_session_ticket_key")).toEqual([]);
-    expect(nginxDirectives(conf, "ssl_session_cache")).toEqual([["shared:gw_tls:10m"]]);
+  it("GIVEN no ticket key files WHEN rendered THEN tickets are off, since nginx's own keys would not survive a restart, and the shared session cache stays", () => {
+    for (const files of [undefined, []]) {
+      const conf = renderNginxConf(plan(files ? { sessionTicketKeyFiles: files } : {}));
+      expect(nginxDirectives(conf, "ssl_session_tickets")).toEqual([["off"]]);
+      expect(nginxDirectives(conf, "ssl_session_ticket_key")).toEqual([]);
+      expect(nginxDirectives(conf, "ssl_session_cache")).toEqual([["shared:gw_tls:10m"]]);
+    }
   });
 });
 

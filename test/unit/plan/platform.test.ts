@@ -182,7 +182,6 @@ describe("planPlatform", () => {
       rsaFallback: true,
     });
     expect(gw.plan.tls.rsaFallback).toEqual(GATEWAY_RSA_FILES);
-    expect(gw.plan.tls.sessionTickets).toBe(true);
     expect(gw.plan.tls.sessionTicketKeyFiles).toEqual([
       `${GATEWAY_TICKET_DIR}/current.key`,
       `${GATEWAY_TICKET_DIR}/previous.key`,

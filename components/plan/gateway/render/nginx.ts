@@ -131,11 +131,12 @@ function renderTls(c: Conf, plan: GatewayPlan): void {
   // The cache resumes sessions within one replica (and TLS 1.3 resumption when tickets are off).
   c.d("ssl_session_cache", "shared:gw_tls:10m");
   c.d("ssl_session_timeout", "1d");
-  c.d("ssl_session_tickets", plan.tls.sessionTickets ? "on" : "off");
-  // Keys from a Secret every replica mounts: a ticket outlives a restart and works on any replica.
-  // The first key encrypts; older ones only decrypt, so a rotation does not end live sessions.
-  if (plan.tls.sessionTickets)
-    for (const f of plan.tls.sessionTicketKeyFiles ?? []) c.d("ssl_session_ticket_key", f);
+  // Tickets only with keys from a Secret every replica mounts: a ticket then outlives a restart and
+  // works on any replica. The first key encrypts; older ones only decrypt, so a rotation does not
+  // end live sessions.
+  const ticketKeys = plan.tls.sessionTicketKeyFiles ?? [];
+  c.d("ssl_session_tickets", ticketKeys.length > 0 ? "on" : "off");
+  for (const f of ticketKeys) c.d("ssl_session_ticket_key", f);
 }
 
 /**
