@@ -213,3 +213,27 @@ export function checkPreconditions(
   }
   return { errors, warnings };
 }
+
+/** The facts step's outcome: the facts when they could be read, and every failed precondition. */
+export interface FactsVerdict extends PreconditionResult {
+  facts?: NodeFacts;
+}
+
+/**
+ * Reads the facts step's stdout and checks it. Facts that cannot be read are one more failed
+ * precondition (naming the node and what came back), not an exception: the caller fails its
+ * preconditions step with the errors, which stops the update cleanly.
+ */
+export function judgeFacts(
+  node: Pick<Node, "name" | "class" | "allowNonKvm">,
+  stdout: string,
+  opts: PreconditionOptions = {},
+): FactsVerdict {
+  let facts: NodeFacts;
+  try {
+    facts = parseFacts(node.name, stdout);
+  } catch (e) {
+    return { errors: [(e as Error).message], warnings: [] };
+  }
+  return { facts, ...checkPreconditions(node, facts, opts) };
+}

@@ -3,10 +3,12 @@ export { VpsNode, type VpsNodeArgs, type VpsNodeK3sArgs } from "./vps-node";
 export { K3sCluster, K3sNodes, type K3sClusterArgs, type K3sNodesArgs } from "./cluster";
 export {
   checkPreconditions,
+  judgeFacts,
   parseFacts,
   renderFactsBody,
   stealPercent,
   type DiskFacts,
+  type FactsVerdict,
   type NodeFacts,
   type PreconditionOptions,
   type PreconditionResult,

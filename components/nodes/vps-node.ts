@@ -3,7 +3,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import type { Node } from "../config";
-import { checkPreconditions, parseFacts, renderFactsBody, type NodeFacts } from "./facts";
+import { judgeFacts, renderFactsBody, type NodeFacts } from "./facts";
 import { renderNftables, renderFirewallBody } from "./firewall";
 import { renderPrepBody } from "./host";
 import {
@@ -188,12 +188,9 @@ export class VpsNode extends pulumi.ComponentResource {
 
     const factsCmd = step("facts", renderStep(ctx("facts"), renderFactsBody(sample)));
     const verdict = factsCmd.stdout.apply((out) => {
-      const facts = parseFacts(node.name, out);
-      const { errors, warnings } = checkPreconditions(node, facts, {
-        maxStealPercent: args.maxStealPercent ?? 2,
-      });
-      for (const w of warnings) pulumi.log.warn(w, this);
-      return { facts, errors };
+      const v = judgeFacts(node, out, { maxStealPercent: args.maxStealPercent ?? 2 });
+      for (const w of v.warnings) pulumi.log.warn(w, this);
+      return v;
     });
     // A failed precondition fails this resource instead of throwing in an apply: a throw leaves
     // every step that depends on the gated ones waiting forever under the Automation API
@@ -208,7 +205,11 @@ export class VpsNode extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    this.facts = pulumi.all([verdict, preconditions.stdout]).apply(([v]) => v.facts);
+    this.facts = pulumi.all([verdict, preconditions.stdout]).apply(([v]) => {
+      // Only reached once the preconditions step succeeded, which it does only with facts.
+      if (v.facts === undefined) throw new pulumi.ResourceError(v.errors.join("\n"), this);
+      return v.facts;
+    });
     // Later steps read the checked facts, so nothing changes on a node that failed a precondition.
     const gated = (script: string) => this.facts.apply(() => script);
 
