@@ -108,7 +108,7 @@ describe("docker log shipping", () => {
     }
   });
 
-  it("GIVEN only a spec, a container name or a destination WHEN the destination, tag and log config are derived THEN they follow from those inputs alone", () => {
+  it("GIVEN each stack's spec, or a container and a destination WHEN the destination, tag and log config are derived THEN they are the loopback port, the user's agent or none, the Kubernetes-style tag, and json-file without a destination", () => {
     expect(logShipping(specs.dev)).toEqual({ address: "127.0.0.1:24300" });
     expect(logShipping(specs.own)).toEqual({ address: "10.0.0.5:24224" });
     expect(logShipping(specs.none)).toBeUndefined();

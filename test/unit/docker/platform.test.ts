@@ -44,7 +44,7 @@ describe("docker Platform (dev stack file)", () => {
     ]);
   });
 
-  it("GIVEN the dev stack file WHEN the Platform is built THEN each service's database runs on its own internal network only, unpublished, with a named volume", () => {
+  it("GIVEN the dev stack file WHEN the Platform is built THEN each service's database runs on its own internal network only, unpublished, with a named volume, and the only other volumes are Loki's and Prometheus'", () => {
     const dbs = containers().filter((r) => labelMap(r)["fjord.role"] === "database");
     expect(dbs.map((r) => r.inputs.name).sort()).toEqual(["dev-inventory-db", "dev-orders-db"]);
     for (const db of dbs) {
