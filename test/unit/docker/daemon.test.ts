@@ -17,7 +17,7 @@ async function fakeDaemon(socket: string): Promise<ChildProcess> {
 }
 
 describe("docker daemon check", () => {
-  it("prefers fjord:docker.host, then DOCKER_HOST, then the default socket", () => {
+  it("GIVEN fjord:docker.host, DOCKER_HOST, both or neither WHEN the Docker host is resolved THEN fjord:docker.host wins, then DOCKER_HOST, then the default socket", () => {
     expect(dockerHost("tcp://10.0.0.1:2375", { DOCKER_HOST: "unix:///x.sock" })).toBe(
       "tcp://10.0.0.1:2375",
     );
@@ -25,7 +25,7 @@ describe("docker daemon check", () => {
     expect(dockerHost(undefined, {})).toBe("unix:///var/run/docker.sock");
   });
 
-  it("says in one line what is wrong and what to do when nothing answers", () => {
+  it("GIVEN a socket where nothing answers WHEN the daemon is checked THEN one line names the host and the error and says to start Docker or set the key", () => {
     const msg = checkDockerDaemon(`unix://${dir}/absent.sock`)!;
     expect(msg).toMatch(
       /^fjord: no Docker daemon at unix:\/\/.*absent\.sock \(ENOENT\): start Docker, or set fjord:docker\.host \/ DOCKER_HOST/,
@@ -33,7 +33,7 @@ describe("docker daemon check", () => {
     expect(msg).not.toContain("\n");
   });
 
-  it("passes when a daemon answers /_ping", async () => {
+  it("GIVEN a daemon that answers /_ping WHEN it is checked THEN the check passes", async () => {
     const socket = path.join(dir, "docker.sock");
     const child = await fakeDaemon(socket);
     try {
@@ -43,7 +43,7 @@ describe("docker daemon check", () => {
     }
   });
 
-  it("leaves schemes it cannot probe (ssh://) to the provider", () => {
+  it("GIVEN an ssh:// host it cannot probe WHEN the daemon is checked THEN the check reports nothing, leaving it to the provider", () => {
     expect(checkDockerDaemon("ssh://dev@example")).toBeUndefined();
   });
 });

@@ -42,7 +42,7 @@ const staticConfig = (stack: string) =>
   );
 
 describe("Docker gateway and HTTP/3", () => {
-  it("GIVEN Traefik with the default THEN UDP is published on the HTTPS host port and websecure listens on it", () => {
+  it("GIVEN Traefik with the default WHEN the dev Platform is built THEN UDP is published on the HTTPS host port and websecure listens on it", () => {
     expect(ports("traefik-default")).toEqual([
       { internal: 8080, external: 8080, ip: "127.0.0.1", protocol: "tcp" },
       { internal: 8443, external: 8443, ip: "127.0.0.1", protocol: "tcp" },
@@ -51,12 +51,12 @@ describe("Docker gateway and HTTP/3", () => {
     expect(staticConfig("traefik-default")).toMatch(/http3:\s*\n\s+advertisedPort: 8443/);
   });
 
-  it("GIVEN Traefik with http3 false THEN no UDP port and no http3 entry point", () => {
+  it("GIVEN Traefik with http3 false WHEN the dev Platform is built THEN no UDP port and no http3 entry point", () => {
     expect(ports("traefik-off").map((p) => p.protocol)).toEqual(["tcp", "tcp"]);
     expect(staticConfig("traefik-off")).not.toMatch(/http3/);
   });
 
-  it("GIVEN nginx with the default THEN no UDP port", () => {
+  it("GIVEN nginx with the default WHEN the dev Platform is built THEN the gateway publishes no UDP port", () => {
     expect(ports("nginx-default").map((p) => p.protocol)).toEqual(["tcp", "tcp"]);
   });
 });

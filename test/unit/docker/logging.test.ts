@@ -43,7 +43,7 @@ const byName = (n: string): Recorded => containerNamed(rec, n);
 const JSON_FILE = { logDriver: "json-file", logOpts: { "max-size": "10m", "max-file": "3" } };
 
 describe("docker log shipping", () => {
-  it("ships every container but Loki and Fluent Bit to the shipper's loopback port, never blocking", () => {
+  it("GIVEN the dev stack with the log shipper WHEN the Platform is built THEN every container but Loki and Fluent Bit ships to the shipper's loopback port, never blocking, and those two keep json-file", () => {
     const shipped = of("dev").filter((c) => c.inputs.logDriver === "fluentd");
     expect(shipped.map((c) => c.inputs.name).sort()).toEqual(
       of("dev")
@@ -63,7 +63,7 @@ describe("docker log shipping", () => {
       expect(byName(n).inputs).toMatchObject(JSON_FILE);
   });
 
-  it("tags each container with the namespace, pod and container it has on Kubernetes", () => {
+  it("GIVEN the dev stack with the log shipper WHEN the Platform is built THEN each shipping container is tagged with the namespace, pod and container it has on Kubernetes", () => {
     const tags = Object.fromEntries(
       of("dev")
         .filter((c) => c.inputs.logDriver === "fluentd")
@@ -82,7 +82,7 @@ describe("docker log shipping", () => {
     for (const t of Object.values(tags)) expect(t).toMatch(/^docker\.[^.]+\.[^.]+\.[^.]+$/);
   });
 
-  it("publishes the forward input on 127.0.0.1 at docker.logForwardPort, whatever publishAddress says", () => {
+  it("GIVEN publishAddress 0.0.0.0 and a docker.logForwardPort WHEN the Platform is built THEN the forward input is published on 127.0.0.1 at that port while the gateway uses 0.0.0.0", () => {
     const shipper = byName("dev-log-shipper");
     expect(shipper.inputs.ports).toEqual([
       { internal: 24224, external: 24300, ip: "127.0.0.1", protocol: "tcp" },
@@ -93,7 +93,7 @@ describe("docker log shipping", () => {
     expect(byName("dev-gateway").inputs.ports[0].ip).toBe("0.0.0.0");
   });
 
-  it("ships to the user's own agent instead, and runs no Fluent Bit", () => {
+  it("GIVEN docker.logForward and the log shipper off WHEN the Platform is built THEN containers but Loki ship to the user's own agent and no Fluent Bit runs", () => {
     expect(of("own").map((c) => c.inputs.name)).not.toContain("own-log-shipper");
     for (const c of of("own")) {
       if (c.inputs.name === "own-loki") continue;
@@ -101,14 +101,14 @@ describe("docker log shipping", () => {
     }
   });
 
-  it("keeps json-file alone when nothing ships logs", () => {
+  it("GIVEN the log shipper off without logForward, or observability off WHEN the Platform is built THEN every container keeps json-file alone", () => {
     for (const stack of ["none", "dark"]) {
       expect(of(stack).length).toBeGreaterThan(0);
       for (const c of of(stack)) expect(c.inputs, c.inputs.name).toMatchObject(JSON_FILE);
     }
   });
 
-  it("derives the destination and tag from the spec alone", () => {
+  it("GIVEN each stack's spec, or a container and a destination WHEN the destination, tag and log config are derived THEN they are the loopback port, the user's agent or none, the Kubernetes-style tag, and json-file without a destination", () => {
     expect(logShipping(specs.dev)).toEqual({ address: "127.0.0.1:24300" });
     expect(logShipping(specs.own)).toEqual({ address: "10.0.0.5:24224" });
     expect(logShipping(specs.none)).toBeUndefined();

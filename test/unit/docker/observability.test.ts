@@ -53,7 +53,7 @@ const PARTS = {
 };
 
 describe("docker Observability: Alertmanager, Grafana, Loki, Fluent Bit", () => {
-  it("runs the four containers, labelled, non-root, on the internal metrics network (Grafana and Fluent Bit also on front)", () => {
+  it("GIVEN the dev stack with every observability part WHEN the Platform is built THEN the four containers run labelled, non-root, without capabilities, on the internal metrics network (Grafana and Fluent Bit also on front)", () => {
     for (const [name, role] of Object.entries(PARTS)) {
       const c = byName(name);
       expect(labelMap(c), name).toEqual({ "fjord.stack": "dev", "fjord.role": role });
@@ -70,7 +70,7 @@ describe("docker Observability: Alertmanager, Grafana, Loki, Fluent Bit", () => 
     expect(byName("dev-loki").inputs.user).toBe("10001:10001");
   });
 
-  it("uploads the rendered files read-only at the paths Kubernetes mounts them", () => {
+  it("GIVEN the dev stack with an alert webhook WHEN the Platform is built THEN the rendered files are uploaded read-only at the paths Kubernetes mounts them, and Prometheus accepts the ruler's remote write", () => {
     for (const name of Object.keys(PARTS))
       for (const u of uploads(byName(name))) expect(u.permissions, u.file).toBe("0444");
     expect(file(byName("dev-alertmanager"), "/etc/alertmanager/alertmanager.yml")).toBe(
@@ -108,7 +108,7 @@ describe("docker Observability: Alertmanager, Grafana, Loki, Fluent Bit", () => 
     ]);
   });
 
-  it("passes Grafana's generated password only as secret env, with anonymous access off", async () => {
+  it("GIVEN the dev stack with Grafana WHEN the Platform is built THEN Grafana's generated password is passed only as secret env, with anonymous access off, and the password output is secret", async () => {
     const g = byName("dev-grafana");
     expect(() => env(g)).toThrow();
     const e = env(g, true);
@@ -125,7 +125,7 @@ describe("docker Observability: Alertmanager, Grafana, Loki, Fluent Bit", () => 
     expect(await valueOf(fullPlatform.grafanaUrl)).toBe("http://127.0.0.1:3001/");
   });
 
-  it("publishes Grafana at fjord:docker.grafanaPort and the log input at docker.logForwardPort, on 127.0.0.1", () => {
+  it("GIVEN fjord:docker.grafanaPort 3001 and the default docker.logForwardPort WHEN the Platform is built THEN Grafana and the log input are published there on 127.0.0.1, Alertmanager and Loki not at all", () => {
     expect(byName("dev-grafana").inputs.ports).toEqual([
       { internal: 3000, external: 3001, ip: "127.0.0.1", protocol: "tcp" },
     ]);
@@ -135,7 +135,7 @@ describe("docker Observability: Alertmanager, Grafana, Loki, Fluent Bit", () => 
     for (const n of ["dev-alertmanager", "dev-loki"]) expect(byName(n).inputs.ports, n).toEqual([]);
   });
 
-  it("keeps Loki's data on a labelled named volume", async () => {
+  it("GIVEN the dev stack with Loki WHEN the Platform is built THEN Loki's data is on a labelled named volume listed in the volumes output", async () => {
     expect(byName("dev-loki").inputs.volumes).toEqual([
       { containerPath: "/loki", volumeName: "dev-loki-data" },
     ]);
@@ -146,7 +146,7 @@ describe("docker Observability: Alertmanager, Grafana, Loki, Fluent Bit", () => 
     expect(await valueOf(fullPlatform.volumes)).toContain("dev-loki-data");
   });
 
-  it("points Prometheus at Alertmanager and scrapes the four parts", () => {
+  it("GIVEN the dev stack with every observability part WHEN the Platform is built THEN Prometheus points at Alertmanager and scrapes the four parts", () => {
     const yml = file(byName("dev-prometheus"), "/etc/prometheus/prometheus.yml");
     expect(yml).toMatch(/alerting:/);
     for (const t of [
@@ -178,7 +178,7 @@ describe("docker Observability: Alertmanager, Grafana, Loki, Fluent Bit", () => 
     ]);
   });
 
-  it("runs none of them, pulls none of their images, when observability.components says so", async () => {
+  it("GIVEN observability.components switching off Alertmanager, Grafana, Loki and Fluent Bit WHEN the Platform is built THEN none of them runs or has its image pulled, and Prometheus, the volumes and the outputs do not refer to them", async () => {
     const names = rec
       .ofType(C)
       .map((r) => r.inputs.name as string)

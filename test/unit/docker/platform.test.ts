@@ -30,7 +30,7 @@ const containers = () => rec.ofType(C);
 const byName = (n: string): Recorded => containerNamed(rec, n);
 
 describe("docker Platform (dev stack file)", () => {
-  it("creates one internal network per service and per database, plus front and metrics", () => {
+  it("GIVEN the dev stack file WHEN the Platform is built THEN there is one internal network per service and per database, plus front and an internal metrics network", () => {
     const nets = rec
       .ofType("docker:index/network:Network")
       .map((r) => [r.inputs.name, r.inputs.internal]);
@@ -44,7 +44,7 @@ describe("docker Platform (dev stack file)", () => {
     ]);
   });
 
-  it("runs one database per service, on its own internal network only, with a named volume", () => {
+  it("GIVEN the dev stack file WHEN the Platform is built THEN each service's database runs on its own internal network only, unpublished, with a named volume, and the only other volumes are Loki's and Prometheus'", () => {
     const dbs = containers().filter((r) => labelMap(r)["fjord.role"] === "database");
     expect(dbs.map((r) => r.inputs.name).sort()).toEqual(["dev-inventory-db", "dev-orders-db"]);
     for (const db of dbs) {
@@ -62,7 +62,7 @@ describe("docker Platform (dev stack file)", () => {
     ]);
   });
 
-  it("mounts the rendered database config read-only and passes the server args", () => {
+  it("GIVEN a PostgreSQL and a MariaDB database WHEN the Platform is built THEN each gets its rendered config read-only, and PostgreSQL the args that load it", () => {
     const pg = byName("dev-orders-db");
     const conf = uploads(pg).find((u) => u.file === "/etc/fjord/postgresql.conf")!;
     expect(conf.permissions).toBe("0444");
@@ -72,7 +72,7 @@ describe("docker Platform (dev stack file)", () => {
     expect(uploads(maria).map((u) => u.file)).toEqual(["/etc/mysql/conf.d/fjord.cnf"]);
   });
 
-  it("runs one container per replica, named <stack>-<service>-<i>, reaching only its own database", () => {
+  it("GIVEN a service with two replicas WHEN the Platform is built THEN one container per replica is named <stack>-<service>-<i>, on its own database network and the api networks it needs only", () => {
     const orders = containers().filter(
       (r) => labelMap(r)["fjord.role"] === "service" && labelMap(r)["fjord.service"] === "orders",
     );
@@ -85,7 +85,7 @@ describe("docker Platform (dev stack file)", () => {
     ]);
   });
 
-  it("passes database passwords only as secret env, with the same variables as Kubernetes", () => {
+  it("GIVEN services with databases WHEN the Platform is built THEN the DB_* variables are set and database passwords are passed only as secret env", () => {
     const env = envOf(byName("dev-orders-0"), true);
     expect(env).toMatchObject({
       DB_ENGINE: "postgres",
@@ -105,7 +105,7 @@ describe("docker Platform (dev stack file)", () => {
     expect(Array.isArray(byName("dev-node-exporter").inputs.envs)).toBe(true);
   });
 
-  it("publishes only the gateway, Prometheus, Grafana and the log input, on 127.0.0.1", () => {
+  it("GIVEN the dev stack file WHEN the Platform is built THEN only the gateway, Prometheus, Grafana and the log input are published, the gateway and Prometheus on 127.0.0.1", () => {
     const published = containers().filter((r) => (r.inputs.ports ?? []).length > 0);
     expect(published.map((r) => r.inputs.name).sort()).toEqual([
       "dev-gateway",
@@ -123,7 +123,7 @@ describe("docker Platform (dev stack file)", () => {
     ]);
   });
 
-  it("sets memory (without swap) and CPU limits, a restart policy and dropped capabilities everywhere", () => {
+  it("GIVEN the dev stack file WHEN the Platform is built THEN every container has memory (without swap) and CPU limits, a restart policy, no capabilities, no-new-privileges and a numeric user", () => {
     for (const c of containers()) {
       expect(c.inputs.memory, c.inputs.name).toBeGreaterThan(0);
       expect(c.inputs.memorySwap, c.inputs.name).toBe(c.inputs.memory);
@@ -142,7 +142,7 @@ describe("docker Platform (dev stack file)", () => {
     expect(byName("dev-orders-db").inputs).toMatchObject({ memory: 512, cpus: "0.5" });
   });
 
-  it("labels every container, network and volume with the stack, role and service", () => {
+  it("GIVEN the dev stack file WHEN the Platform is built THEN every container, network and volume is labelled with the stack and role, and a service's containers with the service", () => {
     for (const r of [
       ...containers(),
       ...rec.ofType("docker:index/network:Network"),
@@ -159,7 +159,7 @@ describe("docker Platform (dev stack file)", () => {
     });
   });
 
-  it("renders the gateway with one upstream server per replica and Docker's resolver", () => {
+  it("GIVEN an nginx gateway WHEN the Platform is built THEN its config has one upstream server per replica and Docker's resolver, and the TLS pairs and ticket keys are uploaded readable by nginx only", () => {
     const gw = byName("dev-gateway");
     const conf = String(uploads(gw, true).find((u) => u.file === "/etc/fjord/nginx.conf")!.content);
     expect(conf).toMatch(/server dev-orders-0:8080 max_fails=3/);
@@ -190,7 +190,7 @@ describe("docker Platform (dev stack file)", () => {
     expect(exporter.inputs.networkMode).toMatch(/^container:/);
   });
 
-  it("uses the pinned default images, and per-role overrides from fjord:images", () => {
+  it("GIVEN an nginx image override in fjord:images WHEN the Platform is built THEN the override and the pinned defaults are pulled and kept locally", () => {
     const imgs = rec
       .ofType("docker:index/remoteImage:RemoteImage")
       .map((r) => r.inputs.name)
@@ -205,7 +205,7 @@ describe("docker Platform (dev stack file)", () => {
     expect(byName("dev-gateway").inputs.image).toBe("sha256:fjord-local/nginx:1.22.1-abc");
   });
 
-  it("scrapes every replica and database exporter with Prometheus, from the shared renderer", () => {
+  it("GIVEN the dev stack file WHEN the Platform is built THEN Prometheus scrapes every replica, database exporter, the gateway and the node exporter, with alert rules, and is on no database network", () => {
     const prom = byName("dev-prometheus");
     const yml = String(
       uploads(prom).find((u) => u.file === "/etc/prometheus/prometheus.yml")!.content,
@@ -225,7 +225,7 @@ describe("docker Platform (dev stack file)", () => {
     expect(networksOf(prom).filter((n) => n.startsWith("dev-db-"))).toEqual([]);
   });
 
-  it("gives every long-running container a health check and waits for it", () => {
+  it("GIVEN the dev stack file WHEN the Platform is built THEN the services, databases, gateway and Prometheus have a health check that up waits for", () => {
     for (const n of [
       "dev-orders-0",
       "dev-orders-db",

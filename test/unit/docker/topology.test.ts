@@ -9,7 +9,7 @@ const topo = dockerTopology(spec);
 const keys = (n: Array<{ key: string }>) => n.map((x) => x.key);
 
 describe("dockerTopology (dev stack file)", () => {
-  it("has a front network, a metrics network, and per service an api and a database network", () => {
+  it("GIVEN the dev stack WHEN its topology is derived THEN it has a front network, a metrics network, and per service an api and a database network", () => {
     expect(topo.networks.map((n) => [n.name, n.internal])).toEqual([
       ["dev-front", false],
       ["dev-metrics", true],
@@ -20,13 +20,13 @@ describe("dockerTopology (dev stack file)", () => {
     ]);
   });
 
-  it("names one container per replica <stack>-<service>-<i>", () => {
+  it("GIVEN the dev stack WHEN its topology is derived THEN it names one container per replica <stack>-<service>-<i> and the database <stack>-<service>-db", () => {
     expect(topo.replicas("orders")).toEqual(["dev-orders-0", "dev-orders-1"]);
     expect(topo.replicas("inventory")).toEqual(["dev-inventory-0"]);
     expect(topo.databaseHost("orders")).toBe("dev-orders-db");
   });
 
-  it("puts a service on its own database network, its own api network and its callees' api networks only", () => {
+  it("GIVEN a service that calls another WHEN its networks are derived THEN it is on its own database network, its own api network and its callees' api networks only", () => {
     expect(topo.serviceNetworks("orders")).toEqual([
       { key: "db-orders", aliases: [] },
       { key: "svc-orders", aliases: ["orders"] },
@@ -35,7 +35,7 @@ describe("dockerTopology (dev stack file)", () => {
     expect(keys(topo.serviceNetworks("inventory"))).toEqual(["db-inventory", "svc-inventory"]);
   });
 
-  it("never shares a database network between services", () => {
+  it("GIVEN the dev stack WHEN its topology is derived THEN no service, nor the gateway or Prometheus, is on another service's database network", () => {
     for (const s of spec.services) {
       const others = spec.services.filter((o) => o.name !== s.name);
       for (const o of others)
@@ -45,7 +45,7 @@ describe("dockerTopology (dev stack file)", () => {
     expect(topo.prometheusNetworks.some((k) => k.startsWith("db-"))).toBe(false);
   });
 
-  it("gives a service without a database its api network as primary, without an alias", () => {
+  it("GIVEN a service without a database or callees WHEN its networks are derived THEN it is only on its api network, without an alias", () => {
     const t = dockerTopology(devSpec({ services: [{ ...rawService("solo"), calls: [] }] }));
     expect(t.serviceNetworks("solo")).toEqual([{ key: "svc-solo", aliases: [] }]);
   });
@@ -56,7 +56,7 @@ describe("dockerTopology (dev stack file)", () => {
     );
   });
 
-  it("scrapes every replica, the database exporters, the gateway and the node exporter", () => {
+  it("GIVEN the dev plan and topology WHEN the scrape jobs are built THEN they scrape every replica, the database exporters, the gateway and the node exporter", () => {
     const jobs = dockerScrapeJobs(planPlatform(spec), topo, {
       gateway: { endpoint: "dev-gateway:9113", path: "/metrics" },
       nodeExporter: "dev-node-exporter",

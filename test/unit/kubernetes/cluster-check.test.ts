@@ -46,7 +46,7 @@ afterAll(() => {
 });
 
 describe("kubeconfig reachability check", () => {
-  it("passes when the current context's API server answers with a certificate it trusts", () => {
+  it("GIVEN a kubeconfig whose API server answers with a certificate its CA, inline or in a file, trusts WHEN checked THEN nothing is reported", () => {
     // GIVEN a kubeconfig with the CA inline WHEN checked THEN nothing is reported
     const kc = kubeconfig({
       server: `https://127.0.0.1:${port}`,
@@ -61,7 +61,7 @@ describe("kubeconfig reachability check", () => {
     expect(checkClusterReachable(file)).toBeUndefined();
   });
 
-  it("names the key, the server and the fix when nothing listens", () => {
+  it("GIVEN a kubeconfig pointing at a loopback port where nothing listens WHEN checked THEN one line names the key, the context, the server and the fix", () => {
     // GIVEN port 1 on loopback, where nothing listens
     const kc = kubeconfig({
       server: "https://127.0.0.1:1",
@@ -75,7 +75,7 @@ describe("kubeconfig reachability check", () => {
     expect(msg).not.toContain("\n");
   });
 
-  it("tells a certificate the kubeconfig does not trust from a cluster that is down", () => {
+  it("GIVEN a server whose certificate the kubeconfig's CA does not sign WHEN checked THEN the message is about the certificate, unless insecure-skip-tls-verify is set", () => {
     // GIVEN the right server but another CA WHEN checked THEN the message is about the certificate
     const kc = kubeconfig({
       server: `https://127.0.0.1:${port}`,
@@ -111,14 +111,17 @@ describe("kubeconfig reachability check", () => {
       }),
       /names a CA file that cannot be read .*absent\.crt/,
     ],
-  ])("says what is wrong with %s, without connecting", (_what, text, expected) => {
-    const r = clusterEndpoint(text);
-    expect(typeof r).toBe("string");
-    expect(r).toMatch(expected);
-    expect(checkClusterReachable(text)).toBe(r);
-  });
+  ])(
+    "GIVEN a bad kubeconfig: %s WHEN its endpoint is read or it is checked THEN both say what is wrong, in the same message",
+    (_what, text, expected) => {
+      const r = clusterEndpoint(text);
+      expect(typeof r).toBe("string");
+      expect(r).toMatch(expected);
+      expect(checkClusterReachable(text)).toBe(r);
+    },
+  );
 
-  it("reads the current context's cluster, not the first one", () => {
+  it("GIVEN a kubeconfig whose current context is not the first WHEN its endpoint is read THEN it is the current context's cluster, with its insecure flag", () => {
     const kc = stringify({
       "current-context": "b",
       contexts: [

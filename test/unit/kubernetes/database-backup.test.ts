@@ -84,7 +84,7 @@ beforeAll(async () => {
 });
 
 describe("Kubernetes database backups", () => {
-  it("runs a backup sidecar from the server's image with its metrics port, restricted like the server", () => {
+  it("GIVEN backed-up PostgreSQL and MariaDB databases WHEN the Platform is built THEN each pod runs a backup sidecar from the server's image with its metrics port and small resources, restricted like the server", () => {
     for (const [app, engine] of [
       ["orders-db", "postgres"],
       ["inventory-db", "mysql"],
@@ -111,7 +111,7 @@ describe("Kubernetes database backups", () => {
     }
   });
 
-  it("shares the data volume and the socket emptyDir with the server, and gives the runner its own scratch", () => {
+  it("GIVEN a backed-up MariaDB database WHEN the Platform is built THEN the sidecar shares the data volume and the socket emptyDir with the server, mounts the backup files read-only and has its own scratch", () => {
     const mounts = (c: Json) =>
       Object.fromEntries(c.volumeMounts.map((m: Json) => [m.mountPath, m.name]));
     const server = mounts(container("inventory-db", "mysql"));
@@ -133,7 +133,7 @@ describe("Kubernetes database backups", () => {
     expect(files.readOnly).toBe(true);
   });
 
-  it("puts the backup files in a ConfigMap, pgbackrest.conf only for PostgreSQL", () => {
+  it("GIVEN backed-up PostgreSQL and MariaDB databases and one with backups off WHEN the Platform is built THEN the backup files are in a ConfigMap, pgbackrest.conf only for PostgreSQL, and none for the one off", () => {
     const pg = rec.get(CM, "orders-db-backup").inputs;
     expect(pg.metadata.name).toBe("orders-db-backup");
     expect(Object.keys(pg.data).sort()).toEqual(["pgbackrest.conf", "restore.sh", "run.sh"]);
@@ -146,7 +146,7 @@ describe("Kubernetes database backups", () => {
     );
   });
 
-  it("keeps the generated cipher and the object store's keys in the database's Secret", () => {
+  it("GIVEN the object store's keys WHEN the Platform is built THEN a generated cipher and the keys are in the backed-up database's Secret, and none in the Secret of one with backups off", () => {
     expect(
       rec.get("random:index/randomPassword:RandomPassword", "orders-db-backup-cipher"),
     ).toBeTruthy();
@@ -160,7 +160,7 @@ describe("Kubernetes database backups", () => {
     expect(Object.keys(payment).filter((k) => k.startsWith("backup-"))).toEqual([]);
   });
 
-  it("gives the PostgreSQL server the backup env for archive_command, credentials by secretKeyRef", () => {
+  it("GIVEN a backed-up PostgreSQL database WHEN the Platform is built THEN the server and the sidecar get the same backup env, credentials by secretKeyRef, as does the MariaDB sidecar's cipher", () => {
     const server = container("orders-db", "postgres");
     const ref = (name: string) => envOf(server, name)?.valueFrom?.secretKeyRef;
     expect(ref("PGBACKREST_REPO1_CIPHER_PASS")).toEqual({
@@ -178,7 +178,7 @@ describe("Kubernetes database backups", () => {
     expect(envOf(mysql, "FJORD_BACKUP_CIPHER").valueFrom.secretKeyRef.key).toBe("backup-cipher");
   });
 
-  it("never puts a secret in plain env", () => {
+  it("GIVEN the object store's keys and generated passwords WHEN the Platform is built THEN no StatefulSet has them in plain text, and every secret-looking env var is a secretKeyRef", () => {
     const json = JSON.stringify(rec.ofType(STS).map((r) => r.inputs));
     for (const s of [ACCESS_KEY, SECRET_KEY, "mock-password"]) expect(json).not.toContain(s);
     const secretish = /PASS|SECRET|KEY|CIPHER/;
@@ -191,7 +191,7 @@ describe("Kubernetes database backups", () => {
     }
   });
 
-  it("restores into a new claim named after the restore point, through an init container", () => {
+  it("GIVEN a PostgreSQL restore to a point in time WHEN the Platform is built THEN the server uses a new claim named after the restore point, filled by a restricted init container from the server's image", () => {
     const s = sts("orders-db").spec;
     expect(s.volumeClaimTemplates.map((t: Json) => t.metadata.name)).toEqual([
       "data-restore-20261204101500",
@@ -212,13 +212,13 @@ describe("Kubernetes database backups", () => {
     });
   });
 
-  it("has no init container and keeps the claim 'data' without a restore", () => {
+  it("GIVEN a database without a restore WHEN the Platform is built THEN it has no init container and keeps the claim 'data'", () => {
     const s = sts("inventory-db").spec;
     expect(s.template.spec.initContainers).toBeUndefined();
     expect(s.volumeClaimTemplates.map((t: Json) => t.metadata.name)).toEqual(["data"]);
   });
 
-  it("marks a database whose backups are off, and runs nothing for it", () => {
+  it("GIVEN a database whose backups are off with a reason WHEN the Platform is built THEN its StatefulSet is annotated with the reason, and it has no backup container, init container or backup env", () => {
     expect(sts("payment-db").metadata.annotations).toEqual({
       "fjord.io/backup-off": "payment data is rebuilt from the ledger",
     });
@@ -229,7 +229,7 @@ describe("Kubernetes database backups", () => {
     expect(env.filter((n: string) => /BACKUP|PGBACKREST/.test(n))).toEqual([]);
   });
 
-  it("lets the database pod out to the object store's port and Prometheus in to the runner's metrics", () => {
+  it("GIVEN backed-up databases and one with backups off WHEN the Platform is built THEN the backed-up pods may reach the object store's port and Prometheus the runner's metrics, and the one off gets no egress policy", () => {
     const egress = rec.get(NP, "orders-db-backup-egress").inputs.spec;
     expect(egress).toEqual({
       podSelector: { matchLabels: { app: "orders-db" } },
@@ -254,7 +254,7 @@ describe("Kubernetes database backups", () => {
     expect(() => rec.get(NP, "payment-db-backup-egress")).toThrow();
   });
 
-  it("refuses a backed-up database without the object store's keys, naming the config keys", () => {
+  it("GIVEN a backed-up database without the object store's keys WHEN the database is built THEN it is refused naming the config keys", () => {
     const inventory = planPlatform(spec).services.find((s) => s.spec.name === "inventory")!;
     expect(
       () =>
@@ -288,37 +288,46 @@ describe("Kubernetes database backups: a plan the target cannot build", () => {
   }
 
   it("GIVEN backup files in two directories WHEN the database is built THEN a ResourceError names the database", () => {
+    // GIVEN
     const db = inventory().database!;
     const backup = db.plan.backup!;
     const files = { ...backup.files, "/elsewhere/extra.sh": "true" };
+    // WHEN
     const e = buildError("twodirs-db", {
       ...db,
       plan: { ...db.plan, backup: { ...backup, files } },
     });
+    // THEN
     expect(e).toBeInstanceOf(pulumi.ResourceError);
     expect((e as pulumi.ResourceError).resource).toBeInstanceOf(ServiceDatabase);
     expect((e as Error).message).toMatch(/share one directory.*\/elsewhere/);
   });
 
   it("GIVEN a backup endpoint that is not host or host:port WHEN the database is built THEN a ResourceError names the database and the config key", () => {
+    // GIVEN
     const db = inventory().database!;
     const backup = db.plan.backup!;
     const env = backup.env.map((v) =>
       v.name === "FJORD_BACKUP_ENDPOINT" ? { name: v.name, value: "s3:x:y" } : v,
     );
+    // WHEN
     const e = buildError("badendpoint-db", {
       ...db,
       plan: { ...db.plan, backup: { ...backup, env } },
     });
+    // THEN
     expect(e).toBeInstanceOf(pulumi.ResourceError);
     expect((e as pulumi.ResourceError).resource).toBeInstanceOf(ServiceDatabase);
     expect((e as Error).message).toMatch(/^fjord:backups\.target\.endpoint: "s3:x:y"/);
   });
 
   it("GIVEN a plan whose socket directory is not a scratch directory WHEN the database is built THEN a ResourceError names the database", () => {
+    // GIVEN
     const db = inventory().database!;
     const scratchDirs = db.plan.scratchDirs.filter((d) => d !== db.plan.socketDir);
+    // WHEN
     const e = buildError("nosocket-db", { ...db, plan: { ...db.plan, scratchDirs } });
+    // THEN
     expect(e).toBeInstanceOf(pulumi.ResourceError);
     expect((e as pulumi.ResourceError).resource).toBeInstanceOf(ServiceDatabase);
     expect((e as Error).message).toMatch(/database inventory-db: the plan mounts \/run\/mysqld/);

@@ -55,7 +55,7 @@ beforeAll(async () => {
 });
 
 describe("ServiceDatabase", () => {
-  it("creates the StatefulSet with a volume claim, limits equal to requests, and a tuned ConfigMap", () => {
+  it("GIVEN a PostgreSQL database with 2Gi and 20Gi of storage WHEN it is built THEN one StatefulSet replica has a 20Gi claim, limits equal to requests, and a ConfigMap tuned to the limit", () => {
     const sts = rec.get("kubernetes:apps/v1:StatefulSet", "orders-db-statefulset").inputs;
     expect(sts.spec.replicas).toBe(1);
     expect(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe("20Gi");
@@ -70,7 +70,7 @@ describe("ServiceDatabase", () => {
     expect(conf).toMatch(/^shared_buffers\s*=\s*'?512MB'?/m);
   });
 
-  it("keeps the password in a Secret and out of every pod spec", async () => {
+  it("GIVEN a PostgreSQL database WHEN it is built THEN its generated password is in a Secret, referenced by secretKeyRef and out of every pod spec, and the password output is secret", async () => {
     expect(
       rec.get("random:index/randomPassword:RandomPassword", "orders-db-password"),
     ).toBeTruthy();
@@ -90,7 +90,7 @@ describe("ServiceDatabase", () => {
     expect(await valueOf(orders.password)).toBe("mock-password-orders-db-password");
   });
 
-  it("is reachable only through a ClusterIP Service and only from its owner", async () => {
+  it("GIVEN a PostgreSQL database owned by orders WHEN it is built THEN it is reachable only through a ClusterIP Service, on its port and only from its owner, at the endpoint output", async () => {
     const svc = rec.get("kubernetes:core/v1:Service", "orders-db-service").inputs;
     expect(svc.spec.type).toBe("ClusterIP");
     const np = rec.get("kubernetes:networking.k8s.io/v1:NetworkPolicy", "orders-db-ingress").inputs
@@ -106,7 +106,7 @@ describe("ServiceDatabase", () => {
     expect(await valueOf(orders.endpoint)).toBe("orders-db.fjord-orders.svc.cluster.local:5432");
   });
 
-  it("gives MariaDB its own root password and config in conf.d", () => {
+  it("GIVEN a MariaDB database WHEN it is built THEN it gets its own root password by secretKeyRef, config in fjord.cnf and an exporter", () => {
     expect(
       rec.get("random:index/randomPassword:RandomPassword", "inventory-db-root-password"),
     ).toBeTruthy();

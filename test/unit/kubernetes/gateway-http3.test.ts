@@ -55,7 +55,7 @@ const ingress = (n: string): Port[] =>
     .ingress[0].ports;
 
 describe("Kubernetes gateway and HTTP/3", () => {
-  it("GIVEN Traefik with the default THEN the pod, the Service and the NetworkPolicy admit UDP on HTTPS", () => {
+  it("GIVEN Traefik with the default WHEN the prod Platform is built THEN the pod, the Service and the NetworkPolicy admit UDP on HTTPS", () => {
     const https = container("h3").find((p) => p.name === "https")!.containerPort;
     expect(udp(container("h3"))).toEqual([
       { name: "http3", containerPort: https, protocol: "UDP" },
@@ -66,10 +66,13 @@ describe("Kubernetes gateway and HTTP/3", () => {
     expect(udp(ingress("h3"))).toEqual([{ protocol: "UDP", port: https }]);
   });
 
-  it.each(["off", "ngx"])("GIVEN %s THEN no UDP anywhere on the gateway", (n) => {
-    expect(udp(container(n))).toEqual([]);
-    expect(udp(service(n))).toEqual([]);
-    expect(udp(ingress(n))).toEqual([]);
-    expect(ingress(n).map((p) => p.protocol)).toEqual(["TCP", "TCP"]);
-  });
+  it.each(["off", "ngx"])(
+    "GIVEN stack %s (Traefik with http3 false, or nginx) WHEN the prod Platform is built THEN no UDP anywhere on the gateway, and the ingress policy admits two TCP ports",
+    (n) => {
+      expect(udp(container(n))).toEqual([]);
+      expect(udp(service(n))).toEqual([]);
+      expect(udp(ingress(n))).toEqual([]);
+      expect(ingress(n).map((p) => p.protocol)).toEqual(["TCP", "TCP"]);
+    },
+  );
 });

@@ -64,7 +64,7 @@ beforeAll(async () => {
 });
 
 describe("ApiGateway", () => {
-  it("runs Traefik from rendered static and dynamic files, never with an insecure API", () => {
+  it("GIVEN a Traefik gateway plan WHEN the ApiGateway is built THEN one container runs Traefik from the rendered static and dynamic files, never with an insecure API", () => {
     const data = rec.get("kubernetes:core/v1:ConfigMap", "edge-config").inputs.data;
     const staticCfg = parse(data["traefik.yml"]);
     expect(staticCfg.api?.insecure).not.toBe(true);
@@ -78,7 +78,7 @@ describe("ApiGateway", () => {
     expect(JSON.stringify(c[0])).not.toContain("insecure");
   });
 
-  it("publishes HTTP/3 over UDP 443 only for Traefik with http3 on", () => {
+  it("GIVEN a Traefik gateway with http3 on and an nginx one WHEN both are built THEN only Traefik's Service publishes HTTP/3 over UDP 443", () => {
     const udp = (name: string) =>
       rec
         .get("kubernetes:core/v1:Service", `${name}-service`)
@@ -89,7 +89,7 @@ describe("ApiGateway", () => {
     expect(udp("web")).toEqual([]);
   });
 
-  it("uses an existing TLS Secret when named, else stores the given certificate", () => {
+  it("GIVEN one gateway naming an existing TLS Secret and one given a certificate WHEN both are built THEN the first mounts the named Secret and creates none, the second stores a kubernetes.io/tls Secret", () => {
     expect(rec.resources.some((r) => r.name === "edge-tls")).toBe(false);
     const vol = rec
       .get("kubernetes:apps/v1:Deployment", "edge-deployment")
@@ -98,7 +98,7 @@ describe("ApiGateway", () => {
     expect(rec.get("kubernetes:core/v1:Secret", "web-tls").inputs.type).toBe("kubernetes.io/tls");
   });
 
-  it("adds the nginx exporter sidecar, because stub_status is not Prometheus format", () => {
+  it("GIVEN an nginx gateway WHEN it is built THEN an exporter sidecar scrapes stub_status on loopback and the pod is annotated with its port", () => {
     const pod = rec.get("kubernetes:apps/v1:Deployment", "web-deployment").inputs.spec.template;
     expect(pod.spec.containers.map((c: { name: string }) => c.name)).toEqual(["nginx", "exporter"]);
     expect(pod.spec.containers[1].args[0]).toMatch(
@@ -116,14 +116,14 @@ describe("ApiGateway", () => {
     ]);
   });
 
-  it("keeps the ECDSA and RSA pairs in the TLS Secret nginx reads them from", () => {
+  it("GIVEN an nginx gateway given ECDSA and RSA pairs WHEN it is built THEN both pairs are in the TLS Secret and nginx.conf serves the RSA one", () => {
     const data = secretInput(rec.get("kubernetes:core/v1:Secret", "web-tls").inputs.stringData);
     expect(Object.keys(data).sort()).toEqual(["rsa.crt", "rsa.key", "tls.crt", "tls.key"]);
     const conf = rec.get("kubernetes:core/v1:ConfigMap", "web-config").inputs.data["nginx.conf"];
     expect(conf).toContain("ssl_certificate /etc/fjord/tls/rsa.crt;");
   });
 
-  it("mounts the ticket keys from a Secret of their own at the paths nginx.conf names", () => {
+  it("GIVEN session ticket keys WHEN an nginx gateway is built THEN they are in a Secret of their own, secret in state too, mounted at the paths nginx.conf names", () => {
     // Secret in state as a whole, not only in the cluster.
     const data = secretInput(rec.get("kubernetes:core/v1:Secret", "web-tickets").inputs.data);
     expect(data).toEqual({
@@ -142,7 +142,7 @@ describe("ApiGateway", () => {
     for (const f of TICKETS) expect(conf).toContain(`ssl_session_ticket_key ${f};`);
   });
 
-  it("refuses an RSA fallback in the config without an RSA pair to serve", () => {
+  it("GIVEN a plan with an RSA fallback and a certificate without an RSA pair WHEN the gateway is built THEN it is refused", () => {
     expect(
       () =>
         new ApiGateway("norsa", {
@@ -159,7 +159,7 @@ describe("ApiGateway", () => {
     ).toThrow(/RSA fallback certificate but was given no RSA pair/);
   });
 
-  it("refuses to start without any certificate source", async () => {
+  it("GIVEN neither a certificate nor an existing TLS Secret WHEN the gateway is built THEN it is refused", async () => {
     expect(
       () =>
         new ApiGateway("bad", {

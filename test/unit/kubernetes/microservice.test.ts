@@ -38,14 +38,14 @@ const deployment = (name: string) =>
   rec.get("kubernetes:apps/v1:Deployment", `${name}-deployment`).inputs;
 
 describe("Microservice", () => {
-  it("registers as a fjord component with its children parented", () => {
+  it("GIVEN a Microservice named payment WHEN it is built THEN it is recorded as a fjord component with payment-deployment, payment-service and payment-pdb", () => {
     expect(rec.get("fjord:kubernetes:Microservice", "payment").custom).toBe(false);
     for (const role of ["deployment", "service", "pdb"]) {
       expect(rec.resources.some((r) => r.name === `payment-${role}`)).toBe(true);
     }
   });
 
-  it("requires anti-affinity on the hostname when replicas > 1 (the seed's payment Deployment)", () => {
+  it("GIVEN three replicas (the seed's payment Deployment) WHEN the Microservice is built THEN anti-affinity on the hostname is required and rollouts never surge", () => {
     const spec = deployment("payment").spec;
     expect(spec.replicas).toBe(3);
     const term =
@@ -58,13 +58,13 @@ describe("Microservice", () => {
     expect(spec.strategy.rollingUpdate).toEqual({ maxSurge: 0, maxUnavailable: 1 });
   });
 
-  it("omits anti-affinity for a single replica and surges instead", () => {
+  it("GIVEN a single replica WHEN the Microservice is built THEN there is no anti-affinity and rollouts surge instead", () => {
     const spec = deployment("single").spec;
     expect(spec.template.spec.affinity).toBeUndefined();
     expect(spec.strategy.rollingUpdate).toEqual({ maxSurge: 1, maxUnavailable: 0 });
   });
 
-  it("sets probes, requests/limits, scrape annotations and a restricted security context", () => {
+  it("GIVEN a health path, a metrics path and resources WHEN the Microservice is built THEN its pod has those probes, requests/limits and scrape annotations, a restricted security context and no service account token", () => {
     const pod = deployment("payment").spec.template;
     const c = pod.spec.containers[0];
     expect(c.resources).toEqual(resources);
@@ -85,7 +85,7 @@ describe("Microservice", () => {
     expect(pod.spec.automountServiceAccountToken).toBe(false);
   });
 
-  it("exposes a ClusterIP Service and a PodDisruptionBudget on the same selector", async () => {
+  it("GIVEN a Microservice WHEN it is built THEN a ClusterIP Service and a PodDisruptionBudget use the same selector, and the endpoint output is the Service's DNS name and port", async () => {
     const service = rec.get("kubernetes:core/v1:Service", "payment-service").inputs;
     expect(service.spec.type).toBe("ClusterIP");
     expect(service.spec.selector).toEqual({ app: "payment" });
@@ -94,7 +94,7 @@ describe("Microservice", () => {
     expect(await valueOf(svc.endpoint)).toBe("payment.fjord-payment.svc.cluster.local:8080");
   });
 
-  it("adds a headless Service that lists only ready pods, on the same selector and port", async () => {
+  it("GIVEN a Microservice WHEN it is built THEN a headless Service lists only ready pods on the same selector and port, named in the podsServiceName output", async () => {
     const pods = rec.get("kubernetes:core/v1:Service", "payment-pods").inputs;
     expect(pods.metadata).toMatchObject({ name: "payment-pods", namespace: "fjord-payment" });
     expect(pods.spec).toEqual({

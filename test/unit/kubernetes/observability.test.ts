@@ -44,7 +44,7 @@ const podSpec = (r: { inputs: any }) => r.inputs.spec.template.spec;
 const container = (r: { inputs: any }) => podSpec(r).containers[0];
 
 describe("Observability (prod stack, mocked)", () => {
-  it("runs Prometheus and Loki as StatefulSets with volumes, the rest as Deployments and DaemonSets", () => {
+  it("GIVEN the prod stack with Prometheus retention and storage set WHEN Observability is built THEN Prometheus and Loki run as StatefulSets with their volumes, the rest as Deployments and DaemonSets, behind ClusterIP Services", () => {
     const sts = rec.ofType(T.sts).map((r) => r.inputs.metadata.name);
     expect(sts.sort()).toEqual(["loki", "prometheus"]);
     const prom = rec.get(T.sts, "obs-prometheus");
@@ -76,7 +76,7 @@ describe("Observability (prod stack, mocked)", () => {
     for (const svc of rec.ofType(T.svc)) expect(svc.inputs.spec.type, svc.name).toBe("ClusterIP");
   });
 
-  it("takes every image from spec.images", () => {
+  it("GIVEN the prod stack's spec.images WHEN Observability is built THEN every workload's image is taken from it", () => {
     const images = [...rec.ofType(T.sts), ...rec.ofType(T.deploy), ...rec.ofType(T.ds)].map(
       (r) => container(r).image,
     );
@@ -86,7 +86,7 @@ describe("Observability (prod stack, mocked)", () => {
     );
   });
 
-  it("lets Prometheus read pods for discovery and nothing else", () => {
+  it("GIVEN the prod stack WHEN Observability is built THEN Prometheus' one ClusterRole may only read pods, and no other workload gets an API token", () => {
     const roles = rec.ofType(T.role);
     expect(roles).toHaveLength(1);
     expect(roles[0].inputs.rules).toEqual([
@@ -103,7 +103,7 @@ describe("Observability (prod stack, mocked)", () => {
     }
   });
 
-  it("puts every config file in a ConfigMap under the key the policy pack scans", () => {
+  it("GIVEN the prod stack with an alert webhook WHEN Observability is built THEN every config file and dashboard is in a ConfigMap under the key the policy pack scans, with the webhook in alertmanager.yml", () => {
     const keys = rec.ofType(T.cm).flatMap((r) => Object.keys(r.inputs.data));
     for (const k of [
       "prometheus.yml",
@@ -128,7 +128,7 @@ describe("Observability (prod stack, mocked)", () => {
     expect(am).toContain("https://hooks.example.no/fjord");
   });
 
-  it("keeps the Grafana admin password secret end to end, with no anonymous access", async () => {
+  it("GIVEN the prod stack WHEN Observability is built THEN the Grafana admin password is in a Secret, passed by secretKeyRef and a secret output, with no anonymous access", async () => {
     const secret = rec.get(T.secret, "obs-grafana-admin").inputs;
     expect(secretInput(secret.stringData)["admin-password"]).toMatch(/^mock-password-/);
     expect(await isSecret(obs.grafanaAdminPassword)).toBe(true);
@@ -147,7 +147,7 @@ describe("Observability (prod stack, mocked)", () => {
     expect(JSON.stringify(env)).not.toContain("mock-password");
   });
 
-  it("runs every workload non-root with no capabilities, except the log shipper's uid 0", () => {
+  it("GIVEN the prod stack WHEN Observability is built THEN every workload runs without capabilities, host network or PID, non-root except the log shipper, with host mounts read-only", () => {
     for (const r of [...rec.ofType(T.sts), ...rec.ofType(T.deploy), ...rec.ofType(T.ds)]) {
       const sc = container(r).securityContext;
       expect(sc.allowPrivilegeEscalation, r.name).toBe(false);
@@ -165,7 +165,7 @@ describe("Observability (prod stack, mocked)", () => {
       expect(m.readOnly, m.name).toBe(true);
   });
 
-  it("puts the hostPath agents in their own privileged namespaces, default-deny like the rest", () => {
+  it("GIVEN the hostPath agents WHEN Observability is built THEN they are in their own privileged namespaces, labelled NO and default-deny like the rest", () => {
     const ns = rec.ofType(T.ns).map((r) => r.inputs.metadata);
     expect(ns.map((n) => n.name).sort()).toEqual(["fjord-log-shipper", "fjord-node-exporter"]);
     for (const n of ns) {
@@ -185,7 +185,7 @@ describe("Observability (prod stack, mocked)", () => {
     }
   });
 
-  it("opens only the flows the stack needs", () => {
+  it("GIVEN the prod stack with a webhook WHEN Observability is built THEN Prometheus gets out to fjord namespaces and the nodes' API only, the gateway is scraped on its port, Alertmanager gets out on 443 only and Loki admits only its three peers", () => {
     const policy = (name: string) =>
       rec
         .ofType(T.np)
@@ -218,7 +218,7 @@ describe("Observability (prod stack, mocked)", () => {
     ).toEqual(["grafana", "log-shipper", "prometheus"]);
   });
 
-  it("exposes in-cluster URLs", async () => {
+  it("GIVEN the prod stack WHEN Observability is built THEN the Grafana and Prometheus URL outputs are in-cluster addresses", async () => {
     expect(await valueOf(obs.grafanaUrl)).toBe(
       "http://grafana.fjord-system.svc.cluster.local:3000",
     );
@@ -258,7 +258,7 @@ describe("Observability with observability.components switched off (mocked)", ()
     await rec.settle();
   });
 
-  it("runs only Prometheus and the node exporter, with no Grafana password", async () => {
+  it("GIVEN every optional part off WHEN Observability is built THEN only Prometheus and the node exporter run, with no Secret, no generated password and no Grafana outputs", async () => {
     const workloads = [...mine(T.sts), ...mine(T.deploy), ...mine(T.ds)].map(
       (r) => r.inputs.metadata.name,
     );
@@ -273,7 +273,7 @@ describe("Observability with observability.components switched off (mocked)", ()
     expect(await valueOf(lean.grafanaAdminPassword)).toBeUndefined();
   });
 
-  it("leaves no privileged namespace for the absent shipper, and no policy for absent parts", () => {
+  it("GIVEN every optional part off WHEN Observability is built THEN only the node exporter's namespace exists and no policy names an absent part or admits Prometheus from no peer", () => {
     expect(mine(T.ns).map((r) => r.inputs.metadata.name)).toEqual(["fjord-node-exporter"]);
     const policies = mine(T.np).map(
       (p) => `${p.inputs.metadata.namespace}/${p.inputs.metadata.name}`,
@@ -284,7 +284,7 @@ describe("Observability with observability.components switched off (mocked)", ()
     expect(policies).not.toContain("fjord-system/prometheus-ingress");
   });
 
-  it("points Prometheus at no Alertmanager and takes no remote write", () => {
+  it("GIVEN every optional part off WHEN Observability is built THEN Prometheus' config names no Alertmanager or log shipper and it takes no remote write", () => {
     const prom = mine(T.cm).find((r) => r.inputs.metadata.name === "prometheus-config")!;
     expect(prom.inputs.data["prometheus.yml"]).not.toMatch(
       /alerting:|alertmanager|fjord-log-shipper/,

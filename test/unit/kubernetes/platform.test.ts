@@ -46,7 +46,7 @@ beforeAll(async () => {
 });
 
 describe("Platform (prod stack file)", () => {
-  it("gives every service its own namespace, each starting from default-deny", () => {
+  it("GIVEN the prod stack file WHEN the Platform is built THEN every service has its own restricted namespace, only the node agents' are looser, and each namespace starts from default-deny", () => {
     const all = rec.ofType("kubernetes:core/v1:Namespace");
     const namespaces = all.map((r) => r.inputs.metadata.name);
     const restricted = all.filter(
@@ -82,7 +82,7 @@ describe("Platform (prod stack file)", () => {
     });
   });
 
-  it("creates exactly one database per service that declares one", () => {
+  it("GIVEN the prod stack file's three services with databases WHEN the Platform is built THEN there is exactly one database StatefulSet per such service, behind ClusterIP Services", () => {
     const owners = rec
       .ofType("kubernetes:apps/v1:StatefulSet")
       .filter((r) => r.inputs.metadata.labels["app.kubernetes.io/component"] === "database")
@@ -95,7 +95,7 @@ describe("Platform (prod stack file)", () => {
     }
   });
 
-  it("wires each service to its own database through Secret references", () => {
+  it("GIVEN orders with a database WHEN the Platform is built THEN its DB_HOST is its own database and DB_PASSWORD a Secret reference", () => {
     const orders = rec.get("kubernetes:apps/v1:Deployment", "orders-deployment").inputs.spec
       .template.spec.containers[0];
     const env = Object.fromEntries(
@@ -110,7 +110,7 @@ describe("Platform (prod stack file)", () => {
     });
   });
 
-  it("lets traffic in only from the gateway and from callers, and out only to the own DB and callees", () => {
+  it("GIVEN services that call each other WHEN the Platform is built THEN traffic comes in only from the gateway and callers, and goes out only to the own database and callees", () => {
     const inventoryIn = rec.get(NP, "inventory-np-ingress").inputs.spec;
     const sources = inventoryIn.ingress[0].from.map(
       (f: {
@@ -143,7 +143,7 @@ describe("Platform (prod stack file)", () => {
     ]);
   });
 
-  it("renders the gateway config from the spec: TLS 1.2/1.3, the seed's rate limit, PII headers stripped", () => {
+  it("GIVEN the prod stack file WHEN the Platform is built THEN nginx.conf has TLS 1.2/1.3, the seed's rate limit, PII headers stripped and the routed upstreams' endpoint placeholders", () => {
     const conf: string = rec.get("kubernetes:core/v1:ConfigMap", "fjord-gateway-config").inputs
       .data["nginx.conf"];
     expect(conf).toMatch(/ssl_protocols\s+TLSv1\.2 TLSv1\.3;/);
@@ -154,7 +154,7 @@ describe("Platform (prod stack file)", () => {
     expect(conf).not.toContain("payment.fjord-payment");
   });
 
-  it("sends the gateway to every ready pod: a headless Service per service, re-resolved by the gateway", () => {
+  it("GIVEN the prod services WHEN the Platform is built THEN each gets a headless Service of ready pods beside its ClusterIP one, and the gateway's watcher resolves the routed ones before nginx starts", () => {
     const svc = "kubernetes:core/v1:Service";
     for (const name of ["orders", "inventory", "payment"]) {
       // GIVEN the prod services THEN each keeps its ClusterIP Service and gets a headless one
@@ -189,7 +189,7 @@ describe("Platform (prod stack file)", () => {
     expect(container.volumeMounts).toContainEqual({ name: "tmp", mountPath: "/tmp" });
   });
 
-  it("keeps the gateway's private key secret and the Service's client IP", () => {
+  it("GIVEN the prod stack file WHEN the Platform is built THEN the gateway's private key is in a secret Secret and its Service keeps the client IP on ports 80 and 443", () => {
     const tls = rec.get("kubernetes:core/v1:Secret", "fjord-gateway-tls").inputs;
     expect(secretInput(tls.stringData)["tls.key"]).toContain("PRIVATE KEY");
     const svc = rec.get("kubernetes:core/v1:Service", "fjord-gateway-service").inputs.spec;
@@ -197,7 +197,7 @@ describe("Platform (prod stack file)", () => {
     expect(svc.ports.map((p: { port: number }) => p.port)).toEqual([80, 443]);
   });
 
-  it("spreads every multi-replica workload across nodes and sets limits on every container", () => {
+  it("GIVEN the prod stack file WHEN the Platform is built THEN every multi-replica Deployment has pod anti-affinity and every container a memory limit and a CPU request", () => {
     for (const d of rec.ofType("kubernetes:apps/v1:Deployment")) {
       const pod = d.inputs.spec.template.spec;
       if (d.inputs.spec.replicas > 1) expect(pod.affinity?.podAntiAffinity, d.name).toBeDefined();
@@ -208,7 +208,7 @@ describe("Platform (prod stack file)", () => {
     }
   });
 
-  it("exposes the generated Grafana admin password only as a secret", async () => {
+  it("GIVEN the prod stack file WHEN the Platform is built THEN the generated Grafana admin password output is secret", async () => {
     expect(await isSecret(platform.grafanaAdminPassword)).toBe(true);
     expect(await valueOf(platform.grafanaAdminPassword)).toBe(
       "mock-password-fjord-observability-grafana-admin-password",

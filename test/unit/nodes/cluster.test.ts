@@ -50,7 +50,7 @@ const plain = (v: unknown): any => (isSecretInput(v) ? secretInput(v) : v); // e
 const input = (name: string, key: string) => plain(rec.get(CMD, name).inputs[key]);
 
 describe("K3sCluster (mocks)", () => {
-  it("renders every step for every node, with the type tokens and names of the conventions", () => {
+  it("GIVEN a three-node air-gapped cluster WHEN K3sCluster is built THEN every step of every node is a command, with the type tokens and names of the conventions, and the provider's kubeconfig is secret", () => {
     const names = rec
       .ofType(CMD)
       .map((r) => r.name)
@@ -81,7 +81,7 @@ describe("K3sCluster (mocks)", () => {
     expect(String(provider.enableServerSideApply)).toBe("true");
   });
 
-  it("tags every command with the node and region, and keeps scripts off the command line", () => {
+  it("GIVEN the three-node cluster WHEN it is built THEN every command is tagged with the node and region, connects with a secret connection, and takes its script on stdin, not the command line", () => {
     for (const c of rec.ofType(CMD)) {
       expect(c.inputs.environment).toEqual({
         FJORD_NODE: expect.stringMatching(/^osl-\d$/),
@@ -101,7 +101,7 @@ describe("K3sCluster (mocks)", () => {
     }
   });
 
-  it("installs k3s air-gapped with the right role, server URL and region label, token only on stdin", () => {
+  it("GIVEN the three-node cluster WHEN it is built THEN k3s is installed air-gapped with the role, server URL and region label, the token only on secret stdin, and no triggers that would uninstall", () => {
     const agent = { ...rec.get(CMD, "cluster-nodes-osl-3-k3s").inputs };
     expect(isSecretInput(agent.stdin)).toBe(true);
     agent.stdin = plain(agent.stdin);
@@ -117,20 +117,20 @@ describe("K3sCluster (mocks)", () => {
     expect(rec.get(CMD, "cluster-nodes-osl-1-prep").inputs.triggers).toHaveLength(1);
   });
 
-  it("drains agents through the first server, servers through themselves", () => {
+  it("GIVEN an agent and the first server WHEN the cluster is built THEN the agent is drained through the first server and the server through itself", () => {
     expect(input("cluster-nodes-osl-3-drain", "connection").host).toBe("192.0.2.11");
     expect(input("cluster-nodes-osl-3-drain", "stdin")).toContain("n='osl-3'");
     expect(input("cluster-nodes-osl-1-drain", "connection").host).toBe("192.0.2.11");
   });
 
-  it("firewalls each node for its role and peers", () => {
+  it("GIVEN a gateway agent and a plain agent WHEN the cluster is built THEN each node's firewall opens 80/443 only on the gateway and admits its peers", () => {
     const gw = input("cluster-nodes-osl-2-firewall", "stdin") as string;
     expect(gw).toContain("tcp dport { 80, 443 } accept");
     expect(gw).toContain("elements = { 192.0.2.11, 192.0.2.13 }");
     expect(input("cluster-nodes-osl-3-firewall", "stdin")).not.toContain("80, 443");
   });
 
-  it("opens UDP 443 on gateway nodes exactly when the gateway serves HTTP/3", async () => {
+  it("GIVEN a cluster whose gateway serves HTTP/3 and one whose gateway does not WHEN both are built THEN UDP 443 is open on the gateway nodes of the first only", async () => {
     // GIVEN the cluster above (http3: true) and one whose gateway serves no HTTP/3
     new K3sNodes("noh3", {
       nodes: [node("h-1", "server", "192.0.2.61", { gateway: true })],
@@ -150,14 +150,14 @@ describe("K3sCluster (mocks)", () => {
     expect(off).not.toMatch(udp);
   });
 
-  it("exposes facts per node and a kubeconfig addressed by the first server's host", async () => {
+  it("GIVEN the three-node cluster WHEN it is built THEN it outputs facts per node and a kubeconfig addressed by the first server's host", async () => {
     const facts = await valueOf(cluster.nodeFacts);
     expect(Object.keys(facts).sort()).toEqual(["osl-1", "osl-2", "osl-3"]);
     expect(facts["osl-2"]).toMatchObject({ virtualization: "kvm", hasNvme: true });
     expect(await valueOf(cluster.kubeconfig)).toContain("server: https://192.0.2.11:6443");
   });
 
-  it("changes the live system only without a root; a root builds images, one per node", async () => {
+  it("GIVEN no root, an image root per node, or root / WHEN the nodes are built THEN only no root and / change the live system, and an image root gets its own node's paths", async () => {
     for (const c of rec.ofType(CMD).filter((r) => r.name.startsWith("cluster-"))) {
       expect(plain(c.inputs.stdin)).toContain("\nFJORD_ROOT=''\nFJORD_LIVE=1\n");
     }
@@ -196,7 +196,7 @@ describe("K3sCluster (mocks)", () => {
     expect(input("slash-s-1-prep", "stdin")).toContain("\nFJORD_ROOT=''\nFJORD_LIVE=1\n");
   });
 
-  it("keeps the token, the kubeconfig and the private key secret", async () => {
+  it("GIVEN a private key WHEN the nodes are built THEN the token, the kubeconfig, the install's stdin and connection are secret, and the kubeconfig command logs only stderr", async () => {
     expect(await isSecret(cluster.kubeconfig)).toBe(true);
     const inner = new K3sNodes("other", {
       nodes: [node("x-1", "server", "192.0.2.31")],

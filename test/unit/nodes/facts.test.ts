@@ -3,7 +3,7 @@ import { checkPreconditions, parseFacts, stealPercent } from "../../../component
 import { factsLine, node } from "./fixtures";
 
 describe("parseFacts", () => {
-  it("reads the facts line among other output", () => {
+  it("GIVEN a facts line among other output WHEN parsed THEN every fact and disk is read from it", () => {
     const f = parseFacts("osl-1", `some noise\n${factsLine()}\n`);
     expect(f).toMatchObject({
       virtualization: "kvm",
@@ -19,7 +19,7 @@ describe("parseFacts", () => {
     ]);
   });
 
-  it("tells NVMe from virtio and rotational disks", () => {
+  it("GIVEN a virtio and a rotational disk WHEN the facts are parsed THEN neither is NVMe and only the rotational one is marked so", () => {
     const f = parseFacts(
       "osl-1",
       factsLine({
@@ -43,14 +43,17 @@ describe("parseFacts", () => {
       JSON.stringify({ virtualization: "kvm", disks: [], stat1: "cpu 1", stat2: "cpu 2" }),
       "not a /proc/stat cpu line",
     ],
-  ])("names the node and the step for bad output %#", (out, why) => {
-    expect(() => parseFacts("osl-2", out)).toThrow(/^fjord: node osl-2: facts failed: .*/);
-    expect(() => parseFacts("osl-2", out)).toThrow(why);
-  });
+  ])(
+    "GIVEN bad facts output %# WHEN parsed THEN the error names the node, the step and what is wrong",
+    (out, why) => {
+      expect(() => parseFacts("osl-2", out)).toThrow(/^fjord: node osl-2: facts failed: .*/);
+      expect(() => parseFacts("osl-2", out)).toThrow(why);
+    },
+  );
 });
 
 describe("stealPercent", () => {
-  it("is the steal share of all CPU time between samples", () => {
+  it("GIVEN two /proc/stat cpu samples WHEN steal is computed THEN it is the steal share of all CPU time between them", () => {
     expect(stealPercent("cpu  100 0 0 800 0 0 0 0 0 0", "cpu  150 0 0 850 0 0 0 100 0 0")).toBe(50);
     expect(stealPercent("cpu  1 2 3 4 5 6 7 8 0 0", "cpu  1 2 3 4 5 6 7 8 0 0")).toBe(0);
   });
@@ -59,14 +62,14 @@ describe("stealPercent", () => {
 describe("checkPreconditions", () => {
   const facts = (o: Parameters<typeof factsLine>[0] = {}) => parseFacts("n", factsLine(o));
 
-  it("passes a KVM node with NVMe and low steal", () => {
+  it("GIVEN a KVM node with NVMe and low steal WHEN its preconditions are checked THEN there are no errors or warnings", () => {
     expect(checkPreconditions(node("osl-1", "server", "192.0.2.1"), facts())).toEqual({
       errors: [],
       warnings: [],
     });
   });
 
-  it("refuses OpenVZ and LXC unless allowNonKvm, naming the node, the step and the fix", () => {
+  it("GIVEN an OpenVZ or LXC node WHEN its preconditions are checked THEN one error names the node, the step and the fix, and with allowNonKvm it is only a warning", () => {
     for (const virt of ["openvz", "lxc"]) {
       const r = checkPreconditions(
         node("osl-1", "agent", "192.0.2.1"),
@@ -86,7 +89,7 @@ describe("checkPreconditions", () => {
     expect(allowed.warnings[0]).toContain('"lxc"');
   });
 
-  it("refuses class.disk nvme without an NVMe disk and lists the disks", () => {
+  it("GIVEN class.disk nvme and no NVMe disk WHEN the preconditions are checked THEN the error lists the disks, and class.disk ssd passes", () => {
     const r = checkPreconditions(
       node("osl-3", "agent", "192.0.2.3"),
       facts({ disks: [{ name: "vda", rotational: 0, sectors: 1 }] }),
@@ -102,7 +105,7 @@ describe("checkPreconditions", () => {
     ).toEqual([]);
   });
 
-  it("warns (does not fail) on steal over the limit, fewer vCPUs or less memory", () => {
+  it("GIVEN steal over the limit, fewer vCPUs and less memory than the class WHEN the preconditions are checked THEN each is a warning, not an error, and a higher steal limit silences the steal one", () => {
     const r = checkPreconditions(
       node("osl-1", "server", "192.0.2.1"),
       facts({ busy: [950, 50], vcpus: 2, memTotalKb: 4_000_000 }),

@@ -15,7 +15,7 @@ const rules = (o: Partial<FirewallOptions> = {}) => renderNftables({ ...base, ..
 const chain = (text: string) => text.slice(text.indexOf("chain input"));
 
 describe("renderNftables", () => {
-  it("denies inbound by default and replaces only its own table", () => {
+  it("GIVEN a server node WHEN its nftables rules are rendered THEN inbound is dropped by default except established, loopback and ICMP, and only its own table is replaced", () => {
     const t = rules();
     expect(t).toMatch(/^#!\/usr\/sbin\/nft -f\n/);
     expect(t).toContain("table inet fjord {}\ndelete table inet fjord\ntable inet fjord {");
@@ -31,7 +31,7 @@ describe("renderNftables", () => {
     }
   });
 
-  it("admits SSH and the API from admin CIDRs and the deployer only", () => {
+  it("GIVEN admin CIDRs and SSH on 2222 WHEN the rules are rendered THEN SSH and the API are admitted from the admin CIDRs and the deployer only", () => {
     const t = rules({ sshPort: 2222 });
     expect(t).toContain(
       "set admin4 { type ipv4_addr; flags interval; elements = { 198.51.100.0/24 } }",
@@ -45,14 +45,14 @@ describe("renderNftables", () => {
     expect(chain(t)).not.toMatch(/^\s+tcp dport 2222 accept$/m);
   });
 
-  it("opens SSH to anyone when no admin CIDR is configured (documented lockout trade-off)", () => {
+  it("GIVEN no admin CIDR (documented lockout trade-off) WHEN the rules are rendered THEN SSH is open to anyone, and the API too on a server but not on an agent", () => {
     const t = rules({ adminCidrs: [] });
     expect(chain(t)).toMatch(/^\s+tcp dport 22 accept$/m);
     expect(chain(t)).toMatch(/^\s+tcp dport 6443 accept$/m);
     expect(rules({ adminCidrs: [], role: "agent" })).not.toMatch(/^\s+tcp dport 6443 accept$/m);
   });
 
-  it("opens 80/443 on gateway nodes only, and UDP 443 only for a gateway serving HTTP/3", () => {
+  it("GIVEN gateway and non-gateway nodes, with and without HTTP/3 WHEN the rules are rendered THEN 80/443 open on gateway nodes only, and UDP 443 only for a gateway serving HTTP/3", () => {
     expect(chain(rules({ gateway: true, http3: true }))).toMatch(
       /tcp dport \{ 80, 443 \} accept\n.*\n\s+udp dport 443 accept\n/,
     );
@@ -63,7 +63,7 @@ describe("renderNftables", () => {
     expect(chain(rules({ http3: true }))).not.toContain("udp dport 443");
   });
 
-  it("opens k3s ports to the other nodes only, etcd to servers, wireguard when asked", () => {
+  it("GIVEN peers, server peers and wireguard WHEN a server's or an agent's rules are rendered THEN k3s ports open to the peers only, etcd to servers, wireguard when asked, and an agent gets neither etcd nor wireguard", () => {
     const t = rules({ serverPeers: ["192.0.2.13", "192.0.2.12"], wireguard: true });
     expect(t).toContain(
       "set peers4 { type ipv4_addr; flags interval; elements = { 192.0.2.11, 192.0.2.12 } }",
@@ -81,12 +81,12 @@ describe("renderNftables", () => {
     expect(agent).not.toContain("51820");
   });
 
-  it("lets pods reach host-network endpoints", () => {
+  it("GIVEN the default or a configured pod CIDR WHEN the rules are rendered THEN that CIDR may reach host-network endpoints", () => {
     expect(chain(rules())).toContain("ip saddr 10.42.0.0/16 accept");
     expect(chain(rules({ podCidr: "10.99.0.0/16" }))).toContain("ip saddr 10.99.0.0/16 accept");
   });
 
-  it("rejects host names, which nft cannot admit reliably", () => {
+  it("GIVEN a peer given as a host name, which nft cannot admit reliably WHEN the rules are rendered THEN it is refused as not an IP address", () => {
     expect(() => rules({ peers: ["node-2.example.no"] })).toThrow(
       /peer "node-2.example.no" is not an IP address/,
     );

@@ -8,7 +8,7 @@ import {
 import { KUBECONFIG, node } from "./fixtures";
 
 describe("planCluster", () => {
-  it("orders first server, the other servers one at a time, then agents", () => {
+  it("GIVEN three servers and two agents in mixed order WHEN the cluster is planned THEN the first server comes first, the other servers one at a time, then the agents, with their server URL, peers and drain node", () => {
     const p = planCluster([
       node("a1", "agent", "192.0.2.21"),
       node("s1", "server", "192.0.2.11"),
@@ -51,14 +51,17 @@ describe("planCluster", () => {
       /host 192.0.2.1:22 is used by both s1 and a/,
     ],
     [[node("s1", "server", "osl-1.example.no")], /s1: host osl-1.example.no is not an IP address/],
-  ])("rejects node sets that cannot form a cluster %#", (nodes, msg) => {
-    expect(() => planCluster(nodes)).toThrow(ClusterPlanError);
-    expect(() => planCluster(nodes)).toThrow(msg);
-  });
+  ])(
+    "GIVEN node set %# that cannot form a cluster WHEN it is planned THEN a ClusterPlanError says why",
+    (nodes, msg) => {
+      expect(() => planCluster(nodes)).toThrow(ClusterPlanError);
+      expect(() => planCluster(nodes)).toThrow(msg);
+    },
+  );
 });
 
 describe("renderK3sConfig", () => {
-  it("renders the first server with etcd, secrets encryption, region label and 0600 kubeconfig", () => {
+  it("GIVEN the first server on a gateway node WHEN its k3s config is rendered THEN it has etcd, secrets encryption, the region and gateway labels, a 0600 kubeconfig and no server URL", () => {
     const c = renderK3sConfig({
       node: "osl-1",
       role: "server",
@@ -80,7 +83,7 @@ describe("renderK3sConfig", () => {
     expect(c).not.toContain("server:");
   });
 
-  it("renders an agent with only agent options and the server URL", () => {
+  it("GIVEN an agent WHEN its k3s config is rendered THEN it has the server URL and no server-only options", () => {
     const c = renderK3sConfig({
       node: "osl-2",
       role: "agent",
@@ -105,7 +108,7 @@ describe("renderK3sConfig", () => {
 });
 
 describe("rewriteKubeconfig", () => {
-  it("points the kubeconfig at the server's address", () => {
+  it("GIVEN a kubeconfig and an IPv4 or IPv6 server address WHEN it is rewritten THEN it points at that address, not loopback", () => {
     expect(rewriteKubeconfig(KUBECONFIG, "192.0.2.11")).toContain(
       "server: https://192.0.2.11:6443",
     );

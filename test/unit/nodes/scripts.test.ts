@@ -62,7 +62,7 @@ function run(c: StepContext, body: string, action: "create" | "update" | "delete
 }
 
 describe("step wrapper", () => {
-  it("reports a failure with node, step and hint first on stderr", () => {
+  it("GIVEN a step body whose second command fails WHEN it runs THEN it stops there, and stderr starts with the node, step, error and exit code and ends with the hint", () => {
     const r = run(ctx(tempRoot(), "prep"), "echo working\nls /definitely/not/here\necho never");
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(
@@ -72,21 +72,24 @@ describe("step wrapper", () => {
     expect(r.stdout).toBe("working\n");
   });
 
-  it("passes the action and keeps stdin away from commands in the body", () => {
+  it("GIVEN a body that prints FJORD_ACTION and runs cat WHEN it runs as update THEN it prints update, and cat reads nothing of the script on stdin", () => {
     const r = run(ctx(tempRoot(), "x"), 'echo "$FJORD_ACTION"\ncat\necho after', "update");
     expect(r).toMatchObject({ code: 0, stdout: "update\nafter\n" });
   });
 });
 
 describe("prep script", () => {
-  it("writes sysctl, modules, udev and timesync files under the root and turns swap off in fstab", () => {
+  it("GIVEN an image root whose fstab has swap WHEN the prep script runs twice THEN the first run writes sysctl, modules, udev and timesync files and comments swap out, and the second changes nothing", () => {
+    // GIVEN
     const root = tempRoot();
     mkdirSync(path.join(root, "etc"));
     writeFileSync(
       path.join(root, "etc/fstab"),
       "UUID=1 / ext4 defaults 0 1\n/swapfile none swap sw 0 0\n",
     );
+    // WHEN
     const r = run(ctx(root, "prep"), renderPrepBody({ nvme: true }));
+    // THEN
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(readFileSync(path.join(root, "etc/sysctl.d/90-fjord.conf"), "utf8")).toBe(
@@ -138,10 +141,13 @@ describe("k3s script (image root, air-gapped, the test's recording installer)", 
       },
     });
 
-  it("places the files, runs the installer into the root without starting k3s, never prints the token", () => {
+  it("GIVEN an image root with the air-gap files staged WHEN the k3s script runs THEN it places the files, runs the installer into the root without starting k3s, and never prints the token", () => {
+    // GIVEN
     const root = tempRoot();
     stage(root);
+    // WHEN
     const r = run(ctx(root, "k3s"), body(root));
+    // THEN
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(readInstallRecord(root)).toEqual({
@@ -174,7 +180,7 @@ describe("k3s script (image root, air-gapped, the test's recording installer)", 
     expect(r.stdout + r.stderr + record).not.toContain("s3cret");
   });
 
-  it("uninstalls on delete only when no newer copy of the resource claims the node", () => {
+  it("GIVEN k3s created twice on a node, as a replacement does WHEN the older copy is deleted THEN k3s stays, and after an update the last delete removes it", () => {
     const root = tempRoot();
     stage(root);
     expect(run(ctx(root, "k3s"), body(root), "create").code).toBe(0);
@@ -192,7 +198,7 @@ describe("k3s script (image root, air-gapped, the test's recording installer)", 
     expect(existsSync(path.join(root, "usr/local/lib/fjord/k3s-install.sh"))).toBe(false);
   });
 
-  it("fails clearly when an air-gap upload is missing", () => {
+  it("GIVEN an image root without the air-gap files WHEN the k3s script runs THEN it fails naming the node, the step and the missing file, and the installer never runs", () => {
     const root = tempRoot();
     const r = run(ctx(root, "k3s"), body(root));
     expect(r.code).not.toBe(0);
@@ -202,7 +208,7 @@ describe("k3s script (image root, air-gapped, the test's recording installer)", 
 });
 
 describe("kubeconfig script", () => {
-  it("reads nothing from an image root, where k3s never started", () => {
+  it("GIVEN an image root, where k3s never started WHEN the kubeconfig script runs THEN it succeeds, prints nothing and says there is no kubeconfig", () => {
     const r = run(ctx(tempRoot(), "kubeconfig"), renderKubeconfigBody({ timeoutSeconds: 2 }));
     expect(r.code).toBe(0);
     expect(r.stdout).toBe("");
@@ -211,7 +217,7 @@ describe("kubeconfig script", () => {
 });
 
 describe("drain script", () => {
-  it("does nothing until deleted, and skips the drain when the API is not there", () => {
+  it("GIVEN a drain step and no API WHEN it is created, then deleted THEN creating only announces the drain, and deleting removes the node without one", () => {
     const root = tempRoot();
     const c = { ...ctx(root, "drain osl-2") };
     expect(run(c, renderDrainBody({ target: "osl-2" }), "create").stdout).toContain(
@@ -268,16 +274,19 @@ describe("every rendered script", () => {
     ["drain", renderDrainBody({ target: "a1", timeoutSeconds: 60 })],
     ["kubeconfig", renderKubeconfigBody()],
   ];
-  it.each(bodies)("%s is valid bash, and its launcher valid sh", (step, body) => {
-    const c = { ...ctx("", step), live: true };
-    const script = spawnSync("bash", ["-n"], { input: renderStep(c, body), encoding: "utf8" });
-    expect(script.stderr).toBe("");
-    expect(script.status).toBe(0);
-    const sh = spawnSync("sh", ["-n", "-c", launcher(c, "delete")], { encoding: "utf8" });
-    expect(sh.stderr).toBe("");
-  });
+  it.each(bodies)(
+    "GIVEN the %s step WHEN its script and launcher are syntax-checked THEN the script is valid bash and the launcher valid sh",
+    (step, body) => {
+      const c = { ...ctx("", step), live: true };
+      const script = spawnSync("bash", ["-n"], { input: renderStep(c, body), encoding: "utf8" });
+      expect(script.stderr).toBe("");
+      expect(script.status).toBe(0);
+      const sh = spawnSync("sh", ["-n", "-c", launcher(c, "delete")], { encoding: "utf8" });
+      expect(sh.stderr).toBe("");
+    },
+  );
 
-  it("refuses k3s versions that are not a k3s release", () => {
+  it("GIVEN the k3s version latest WHEN the k3s script is rendered THEN it is refused as not a k3s release", () => {
     expect(() => renderK3sBody({ role: "agent", version: "latest", config, token: "t" })).toThrow(
       /not a k3s release/,
     );

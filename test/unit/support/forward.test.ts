@@ -31,18 +31,21 @@ const eventTime = (sec: number, nsec: number) => {
   return codec;
 };
 
-it("decodes Message mode with EventTime, split across writes", async () => {
+it("GIVEN a Message-mode entry with EventTime split across two writes WHEN the receiver reads it THEN it decodes one record with its tag, time and fields", async () => {
+  // GIVEN
   const bytes = encode(["docker.a.b.c", ET, { log: "hi" }], {
     extensionCodec: eventTime(10, 5e8),
   });
+  // WHEN
   sock.write(bytes.subarray(0, 5));
   await new Promise((r) => setTimeout(r, 20));
   sock.write(bytes.subarray(5));
   const r = await rx.waitFor((x) => x.record.log === "hi", 2000, "hi");
+  // THEN
   expect(r).toEqual({ tag: "docker.a.b.c", time: 10.5, record: { log: "hi" } });
 });
 
-it("decodes Forward and gzip PackedForward modes, and acks a chunk", async () => {
+it("GIVEN a Forward-mode entry and a gzip PackedForward one with a chunk id WHEN the receiver reads them THEN it acks the chunk and decodes all four records in order", async () => {
   sock.write(
     encode([
       "t1",
@@ -65,7 +68,7 @@ it("decodes Forward and gzip PackedForward modes, and acks a chunk", async () =>
   ]);
 });
 
-it("reports what is not the forward protocol, and times out naming the tags seen", async () => {
+it("GIVEN a message that is not the forward protocol WHEN a record is awaited THEN the wait times out naming what it waited for, and the receiver reports the bad message", async () => {
   sock.write(encode({ not: "forward" }));
   await expect(rx.waitFor(() => false, 200, "never")).rejects.toThrow(
     /no forwarded log line never/,
