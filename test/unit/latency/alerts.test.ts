@@ -9,7 +9,7 @@ import { observabilityModel } from "../../../components/plan/observability";
 import { specWith } from "./fixtures";
 
 describe("latency budgets and p99 alerts", () => {
-  it("give every route a p99 alert at exactly the budget the latency model checks", () => {
+  it("GIVEN one route with its own budget and one on the default WHEN the alerts are built THEN each route has one p99 alert at exactly the budget the latency model checks", () => {
     const spec = specWith(
       [
         { name: "orders", route: { path: "/orders/", budgetMs: 250 }, calls: ["payment"] },

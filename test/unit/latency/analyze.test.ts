@@ -15,7 +15,7 @@ import {
 import { model, specWith, svc } from "./fixtures";
 
 describe("RTT table", () => {
-  it("uses the upper bound of each measured range as the worst case", () => {
+  it("GIVEN the default RTT table WHEN measured pairs are looked up THEN each gives the upper bound of its measured range", () => {
     const t = rttTable();
     expect(rttBetween(t, "no-osl1", "no-osl1").ms).toBe(2);
     expect(rttBetween(t, "no-osl1", "de-fra1").ms).toBe(35);
@@ -24,7 +24,7 @@ describe("RTT table", () => {
     expect(rttBetween(t, "no-osl1", "nl-ams1").ms).toBe(20);
   });
 
-  it("covers every pair of catalog regions, and is symmetric", () => {
+  it("GIVEN the catalog regions WHEN every pair is looked up in the default table THEN each is known and symmetric, and every key is in canonical order", () => {
     const regions = [
       "no-osl1",
       "no-osl2",
@@ -46,14 +46,14 @@ describe("RTT table", () => {
       expect(pairKey(...(k.split("/") as [string, string]))).toBe(k);
   });
 
-  it("lets stack overrides win in either key order, taking the larger of conflicting ones", () => {
+  it("GIVEN stack overrides in either key order, two of them conflicting WHEN pairs are looked up THEN the overrides win, the larger conflicting one counts, and other pairs come from the table", () => {
     const t = rttTable({ "de-fra1/no-osl1": 28, "se-sto1/no-osl1": 12, "no-osl1/se-sto1": 15 });
     expect(rttBetween(t, "no-osl1", "de-fra1")).toEqual({ ms: 28, source: "override" });
     expect(rttBetween(t, "no-osl1", "se-sto1").ms).toBe(15);
     expect(rttBetween(t, "no-osl1", "us-east1").source).toBe("table");
   });
 
-  it("falls back to same-region and to a pessimistic number for unmeasured pairs", () => {
+  it("GIVEN a region outside the catalog WHEN paired with itself and with a catalog region THEN it gets the same-region RTT, and a number above every measured one", () => {
     const t = rttTable();
     expect(rttBetween(t, "my-dc", "my-dc")).toEqual({
       ms: SAME_REGION_RTT_MS,
@@ -68,7 +68,7 @@ describe("RTT table", () => {
 });
 
 describe("analyzeRoutes", () => {
-  it("sums the gateway hop, processing and the deepest call chain", () => {
+  it("GIVEN a service calling two others WHEN its route is analyzed THEN the worst case sums the gateway hop, processing and the costliest call chain, and names the costliest hop", () => {
     const m = model(
       [
         svc("a", { processingBudgetMs: 25, calls: ["b", "c"] }),
@@ -87,7 +87,7 @@ describe("analyzeRoutes", () => {
     expect(r.overBudget).toBe(false);
   });
 
-  it("counts sequential fan-out n times, including everything below the callee", () => {
+  it("GIVEN a sequential fan-out of 3 to a service that calls another WHEN analyzed THEN the fan-out counts 3 times, including everything below the callee", () => {
     const m = model(
       [
         svc("a", {
@@ -106,7 +106,7 @@ describe("analyzeRoutes", () => {
     expect(r.hops[2].costMs).toBe(18);
   });
 
-  it("counts parallel fan-out once", () => {
+  it("GIVEN a parallel fan-out of 8 WHEN analyzed THEN it counts once", () => {
     const m = model(
       [
         svc("a", {
@@ -122,7 +122,7 @@ describe("analyzeRoutes", () => {
     expect(r.hops[1]).toMatchObject({ fanOut: 8, mode: "parallel", multiplier: 1 });
   });
 
-  it("prices cross-region hops from the callers' regions, gateway first", () => {
+  it("GIVEN services in Frankfurt and US East behind an Oslo gateway WHEN analyzed THEN each hop is priced from its caller's region, gateway first, and the route is over budget", () => {
     const m = model(
       [
         svc("a", { region: "de-fra1", processingBudgetMs: 10, calls: ["b"] }),
@@ -144,7 +144,7 @@ describe("analyzeRoutes", () => {
     });
   });
 
-  it("applies the stack's RTT overrides", () => {
+  it("GIVEN an RTT override for the gateway's hop WHEN analyzed THEN the worst case uses it and the hop says so", () => {
     const services = [svc("a", { region: "de-fra1", processingBudgetMs: 10 })];
     const base = analyzeRoutes(model(services, [{ path: "/a/", service: "a" }]))[0];
     const tuned = analyzeRoutes(
@@ -155,7 +155,7 @@ describe("analyzeRoutes", () => {
     expect(tuned.hops[0].rttSource).toBe("override");
   });
 
-  it("reports exactly 100% as within budget and anything above as over", () => {
+  it("GIVEN one route at exactly its budget and one above WHEN analyzed THEN the first is within budget at 100% and the second over", () => {
     const m = model(
       [svc("a", { processingBudgetMs: 48 })],
       [
@@ -168,7 +168,7 @@ describe("analyzeRoutes", () => {
     expect([over.percent, over.overBudget]).toEqual([125, true]);
   });
 
-  it("rejects a call cycle, naming it", () => {
+  it("GIVEN a call cycle WHEN analyzed THEN it is refused, naming the cycle", () => {
     const m = model(
       [svc("a", { calls: ["b"] }), svc("b", { calls: ["c"] }), svc("c", { calls: ["a"] })],
       [{ path: "/a/", service: "a" }],
@@ -177,7 +177,7 @@ describe("analyzeRoutes", () => {
     expect(() => analyzeRoutes(m)).toThrow("synchronous call cycle a → b → c → a");
   });
 
-  it("rejects unknown callees and routes to unknown services, listing each", () => {
+  it("GIVEN a call and a route to services that do not exist WHEN analyzed THEN both are refused, each listed", () => {
     const m = model([svc("a", { calls: ["ghost"] })], [{ path: "/x/", service: "nobody" }]);
     try {
       analyzeRoutes(m);
@@ -190,7 +190,7 @@ describe("analyzeRoutes", () => {
     }
   });
 
-  it("formats the costliest hop with its parts", () => {
+  it("GIVEN a sequential fan-out of 3 to US East WHEN the costliest hop is formatted THEN it shows its parts", () => {
     const m = model(
       [
         svc("a", { calls: [{ service: "b", fanOut: 3 }] }),
@@ -205,7 +205,7 @@ describe("analyzeRoutes", () => {
 });
 
 describe("callResidency", () => {
-  it("flags every call into a jurisdiction outside the allowed ones, with the routes it carries", () => {
+  it("GIVEN calls into US and DE jurisdictions WHEN only NO is allowed THEN each such call is flagged with the routes it carries, and none when all are allowed", () => {
     const m = model(
       [
         svc("a", { jurisdiction: "NO", calls: ["b"] }),
@@ -227,7 +227,7 @@ describe("callResidency", () => {
 });
 
 describe("latencyModelFromSpec", () => {
-  it("takes placement, budgets, calls, route budgets and overrides from the spec", () => {
+  it("GIVEN a spec with regions, budgets, calls, a default route budget and an RTT override WHEN the latency model is built THEN all of them are taken from the spec", () => {
     const spec = specWith(
       [
         {

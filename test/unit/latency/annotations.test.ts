@@ -36,7 +36,7 @@ function workloads() {
 }
 
 describe("latency annotations", () => {
-  it("put each service's model on it and the routes, region and overrides on the gateway", () => {
+  it("GIVEN a spec with routes, calls and an RTT override WHEN annotations are made THEN each service carries its own model and the gateway the routes, region and overrides, all as strings", () => {
     const a = latencyAnnotations(spec);
     expect(JSON.parse(a.services.payment[LATENCY_KEY])).toEqual({
       service: "payment",
@@ -58,7 +58,7 @@ describe("latency annotations", () => {
       expect(typeof v).toBe("string");
   });
 
-  it("decode back to the model the spec gives", () => {
+  it("GIVEN the annotated workloads WHEN decoded THEN they give the spec's latency model and the ids of the gateway and services", () => {
     const decoded = decodeLatencyModel(workloads());
     expect(decoded.problems).toEqual([]);
     expect(decoded.model).toEqual(latencyModelFromSpec(spec));
@@ -66,14 +66,14 @@ describe("latency annotations", () => {
     expect(decoded.serviceIds.payment).toBe("urn:payment");
   });
 
-  it("count identical copies once (one Docker container per replica)", () => {
+  it("GIVEN every workload twice under other ids (one Docker container per replica) WHEN decoded THEN each service counts once", () => {
     const ws = workloads();
     const decoded = decodeLatencyModel([...ws, ...ws.map((w) => ({ ...w, id: `${w.id}-2` }))]);
     expect(decoded.problems).toEqual([]);
     expect(decoded.model!.services.map((s) => s.name)).toEqual(["orders", "inventory", "payment"]);
   });
 
-  it("layer the gateway's overrides over the given base table", () => {
+  it("GIVEN a base RTT table WHEN the workloads are decoded over it THEN the gateway's overrides are layered on top of it", () => {
     const decoded = decodeLatencyModel(workloads(), {
       "no-osl1/se-sto1": 50,
       "de-fra1/no-osl1": 31,
@@ -82,7 +82,7 @@ describe("latency annotations", () => {
     expect(decoded.model!.rtt.base).toEqual({ "no-osl1/se-sto1": 50, "de-fra1/no-osl1": 31 });
   });
 
-  it("report malformed annotations as problems instead of throwing", () => {
+  it("GIVEN malformed JSON, missing fields, a bad call mode, routes without a region and bad route and RTT entries WHEN decoded THEN each is a problem on its workload, nothing throws", () => {
     const decoded = decodeLatencyModel([
       { id: "u1", annotations: { [LATENCY_KEY]: "{not json" } },
       {
@@ -116,7 +116,7 @@ describe("latency annotations", () => {
     expect(decoded.model?.routes).toEqual([]);
   });
 
-  it("say there is nothing to check when no workload has routes", () => {
+  it("GIVEN no gateway workload WHEN decoded THEN there is no model to check and no problem", () => {
     const decoded = decodeLatencyModel(workloads().filter((w) => w.id !== "urn:gateway"));
     expect(decoded.model).toBeUndefined();
     expect(decoded.problems).toEqual([]);

@@ -37,7 +37,7 @@ beforeAll(async () => {
 });
 
 describe("latency annotations on the prod Platform", () => {
-  it("are on every service Deployment and on the gateway's", () => {
+  it("GIVEN the prod Platform under mocks WHEN its Deployments are read THEN every service carries its latency model and the gateway its routes", () => {
     for (const s of spec.services) {
       const ann = rec.get(DEPLOYMENT, `${s.name}-deployment`).inputs.metadata.annotations;
       expect(JSON.parse(ann[LATENCY_KEY])).toMatchObject({ service: s.name, region: s.region });
@@ -49,7 +49,7 @@ describe("latency annotations on the prod Platform", () => {
     ]);
   });
 
-  it("give the policies the same verdict as the analysis of the spec", async () => {
+  it("GIVEN the prod Platform's Deployments WHEN the latency policies run THEN they pass as the analysis of the spec does, and fail /orders/ once the pack's RTT table is tightened", async () => {
     const resources = rec
       .ofType(DEPLOYMENT)
       .map((r) => ({ type: r.type, name: r.name, props: r.inputs }));

@@ -39,11 +39,11 @@ const PROD_LIKE = [
 ];
 
 describe("latency-route-budget", () => {
-  it("passes a stack whose chains fit their budgets", async () => {
+  it("GIVEN a prod-like stack whose chains fit their budgets WHEN latency-route-budget runs THEN it passes", async () => {
     expect(await run(latencyRouteBudget, stack(PROD_LIKE))).toEqual([]);
   });
 
-  it("fails an over-budget route, naming the route, the chain and the costliest hop", async () => {
+  it("GIVEN a route the config would refuse as over budget WHEN latency-route-budget runs THEN it fails on the gateway at the configured level, naming the route, the chain and the costliest hop", async () => {
     const services = [
       PROD_LIKE[0],
       PROD_LIKE[1],
@@ -73,7 +73,7 @@ describe("latency-route-budget", () => {
     expect(found[0].urn).toContain("gateway-deployment");
   });
 
-  it("uses the pack's RTT table under the stack's own overrides", async () => {
+  it("GIVEN a route to Frankfurt, a slower pack RTT table, then a stack override WHEN latency-route-budget runs THEN the pack's table decides unless the stack's own override is set", async () => {
     const services = [
       {
         name: "api",
@@ -96,7 +96,7 @@ describe("latency-route-budget", () => {
     );
   });
 
-  it("counts sequential fan-out in the decoded model", async () => {
+  it("GIVEN a sequential and a parallel fan-out of 10 WHEN latency-route-budget runs THEN only the sequential one is over budget, counted 10 times", async () => {
     const feed = { name: "feed", route: { path: "/feed/", budgetMs: 100 }, processingBudgetMs: 10 };
     const post = { name: "post", processingBudgetMs: 5 };
     const seq = [{ ...feed, calls: [{ service: "post", fanOut: 10 }] }, post];
@@ -111,7 +111,7 @@ describe("latency-route-budget", () => {
     expect(await run(latencyRouteBudget, stack(par, {}, budget("/feed/", 80)))).toEqual([]);
   });
 
-  it("reports a call cycle written by a program fjord did not check", async () => {
+  it("GIVEN an annotation edited into a call cycle WHEN latency-route-budget runs THEN it reports the cycle and how to break it", async () => {
     const rs = stack(PROD_LIKE);
     const payment = rs.find((r) => r.name === "payment-deployment")!;
     const ann = payment.props.metadata.annotations as Record<string, string>;
@@ -122,7 +122,7 @@ describe("latency-route-budget", () => {
     ]);
   });
 
-  it("reports a malformed annotation on the workload that carries it", async () => {
+  it("GIVEN a latency annotation that is not JSON WHEN latency-route-budget runs THEN it reports it on the workload that carries it", async () => {
     const rs = stack(PROD_LIKE);
     (rs[0].props.metadata.annotations as Record<string, string>)[LATENCY_KEY] = "{";
     const found = (await run(latencyRouteBudget, rs)) as Finding[];
@@ -132,7 +132,7 @@ describe("latency-route-budget", () => {
     );
   });
 
-  it("cannot verify (advisory) when an annotation is computed at preview", async () => {
+  it("GIVEN a routes annotation still unknown at preview WHEN latency-route-budget runs THEN it reports, as advisory, that it cannot verify", async () => {
     const rs = stack(PROD_LIKE);
     (rs[3].props.metadata.annotations as Record<string, string>)[ROUTES_KEY] =
       "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -141,13 +141,13 @@ describe("latency-route-budget", () => {
     expect(found[0].message).toContain("Cannot verify latency at preview");
   });
 
-  it("is not applicable to a stack without gateway routes", async () => {
+  it("GIVEN a stack without the gateway's routes WHEN latency-route-budget runs THEN it is not applicable", async () => {
     expect(await run(latencyRouteBudget, stack(PROD_LIKE).slice(0, 3))).toMatch(
       /^not applicable: No workload carries fjord.io\/routes/,
     );
   });
 
-  it("reads the same keys from Docker container labels", async () => {
+  it("GIVEN the annotations as Docker container labels WHEN latency-route-budget runs THEN it passes, and fails both routes on the gateway once the pack's same-region RTT is 150 ms", async () => {
     const rs = stack(PROD_LIKE, {}).map((r) => ({
       type: "docker:index/container:Container",
       name: r.props.metadata.name as string,
@@ -173,11 +173,11 @@ describe("latency-route-budget", () => {
 });
 
 describe("latency-call-residency", () => {
-  it("passes when every call stays in an allowed jurisdiction", async () => {
+  it("GIVEN a prod-like stack whose calls stay in allowed jurisdictions WHEN latency-call-residency runs THEN it passes", async () => {
     expect(await run(latencyCallResidency, stack(PROD_LIKE))).toEqual([]);
   });
 
-  it("fails a call into a jurisdiction the pack does not allow, on the caller", async () => {
+  it("GIVEN a call into US that the stack allows but the pack does not WHEN latency-call-residency runs THEN it fails on the caller with the fix, and passes once the pack allows US", async () => {
     const services = [PROD_LIKE[0], PROD_LIKE[1], { name: "payment", region: "us-east1" }];
     const found = (await run(
       latencyCallResidency,
@@ -196,7 +196,7 @@ describe("latency-call-residency", () => {
     ).toEqual([]);
   });
 
-  it("judges regions by the pack's catalog, not the stack's claim", async () => {
+  it("GIVEN a stack that claims an unknown region is in NO WHEN latency-call-residency runs THEN the pack's catalog (US) decides, and the stack's claim counts only where the pack has none", async () => {
     const services = [{ name: "api", route: { path: "/api/" }, region: "eu-x1" }];
     const rs = stack(services, { regions: { "eu-x1": { jurisdiction: "NO", eea: true } } });
     const found = (await run(latencyCallResidency, rs, {

@@ -23,7 +23,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 describe.each(["dev", "prod"])("npm run report -- %s", (stack) => {
-  it("prints every route and writes a non-empty SVG and PNG naming every service", async () => {
+  it("GIVEN the stack's file WHEN the report runs THEN it prints every route and writes a non-empty SVG and PNG naming every service, database and node", async () => {
     const { spec } = loadStackSpec(ROOT, stack);
     const result = await runReport({ root: ROOT, stack, outDir: path.join(tmp, stack) });
     for (const s of spec.services.filter((x) => x.route))
@@ -69,7 +69,7 @@ describe("report contents", () => {
   const model = latencyModelFromSpec(spec);
   const routes = analyzeRoutes(model);
 
-  it("draws the over-budget chain in red and marks calls leaving the allowed jurisdictions", () => {
+  it("GIVEN a route over budget with a call outside the allowed jurisdictions WHEN the topology is drawn THEN the over-budget chain is red and the call is marked as not allowed", () => {
     const dot = topologyDot(spec, model, routes, { fontFamily: "DejaVu Sans" });
     const edge = (from: string, to: string) =>
       dot.split("\n").find((l) => l.includes(`"${from}" -> "${to}"`)) ?? "";
@@ -80,7 +80,7 @@ describe("report contents", () => {
     expect(dot).toContain("1 route over budget");
   });
 
-  it("prints the verdict, residency findings and override keys naming unknown regions", () => {
+  it("GIVEN a route over budget, a call outside the allowed jurisdictions and an override naming an unknown region WHEN the table is printed THEN it gives the verdict, the residency finding and a warning about the key", () => {
     const text = formatRouteTable(spec, model, routes);
     expect(text).toContain("Over budget: /api/ (152 of 100 ms)."); // 2 + 20 + 110 + 20
     expect(text).toContain("Residency: api → far goes to us-east1 (US); allowed: NO.");
@@ -89,7 +89,7 @@ describe("report contents", () => {
 });
 
 describe("docs/latency.md", () => {
-  it("shows the prod table as the report prints it today", async () => {
+  it("GIVEN the prod stack WHEN its route table is printed THEN docs/latency.md shows every route line as printed today", async () => {
     const { spec } = loadStackSpec(ROOT, "prod");
     const model = latencyModelFromSpec(spec);
     const text = formatRouteTable(spec, model, analyzeRoutes(model));
@@ -100,7 +100,7 @@ describe("docs/latency.md", () => {
 });
 
 describe("report inputs", () => {
-  it("names the known stacks when the stack does not exist", () => {
+  it("GIVEN an unknown stack name, or a path WHEN the report loads it THEN both are refused, the unknown name with the known stacks", () => {
     expect(() => loadStackSpec(ROOT, "staging")).toThrow(ReportError);
     expect(() => loadStackSpec(ROOT, "staging")).toThrow(
       /no stack "staging".*Stacks here: .*dev.*prod/,
@@ -108,7 +108,7 @@ describe("report inputs", () => {
     expect(() => loadStackSpec(ROOT, "../etc/passwd")).toThrow(ReportError);
   });
 
-  it("fails with the spec's own error for a bad config", () => {
+  it("GIVEN a stack file with a call cycle WHEN the report loads it THEN it fails with the spec's own error", () => {
     const root = mkdtempSync(path.join(tmp, "bad-"));
     writeFileSync(
       path.join(root, "Pulumi.broken.yaml"),
@@ -129,7 +129,7 @@ describe("report inputs", () => {
     expect(() => loadStackSpec(root, "broken")).toThrow("synchronous call cycle a → b → a");
   });
 
-  it("prints the error, not a stack trace, from the CLI", async () => {
+  it("GIVEN an unknown stack WHEN the CLI runs THEN it exits 1 with the error and no stack trace", async () => {
     const tsx = path.join(ROOT, "node_modules/tsx/dist/cli.mjs");
     const run = promisify(execFile)(process.execPath, [tsx, "scripts/report.ts", "nosuch"], {
       cwd: ROOT,
@@ -145,13 +145,13 @@ describe("report inputs", () => {
 });
 
 describe("report font", () => {
-  it("reads the family name out of the font file", () => {
+  it("GIVEN the font the report finds WHEN its file is read THEN the family name is the one found, and the file is the first of its files", () => {
     const font = findReportFont({});
     expect(fontFamilyOf(readFileSync(font.file))).toBe(font.family);
     expect(font.files[0]).toBe(font.file);
   });
 
-  it("explains what to install when the machine has no font", () => {
+  it("GIVEN no font on the machine, or FJORD_REPORT_FONT naming a missing file WHEN the font is looked up THEN it is refused, explaining what to install or set", () => {
     expect(() => findReportFont({}, [path.join(tmp, "no-fonts-here")])).toThrow(
       /no font found, so the PNG would have no text[\s\S]*fonts-dejavu-core[\s\S]*FJORD_REPORT_FONT/,
     );

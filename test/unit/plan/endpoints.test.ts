@@ -37,7 +37,7 @@ function plan(kind: GatewayKind, endpoints = true): GatewayPlan {
 }
 
 describe("endpoint-aware upstreams: renderers", () => {
-  it("nginx: one template server line per discovered upstream, fixed servers stay as they are", () => {
+  it("GIVEN an nginx plan with one upstream with endpoints and one without WHEN nginx.conf is rendered THEN the discovered one is a single template server line, the fixed one keeps its server, and retries move to the next server", () => {
     // GIVEN an upstream with endpoints and one without WHEN nginx.conf is rendered
     const conf = renderNginxConf(plan("nginx"));
     const servers = (name: string) =>
@@ -54,7 +54,7 @@ describe("endpoint-aware upstreams: renderers", () => {
     expect(conf).toMatch(/proxy_next_upstream error timeout http_502 http_503 http_504;/);
   });
 
-  it("traefik: one template server URL per discovered upstream", () => {
+  it("GIVEN a Traefik plan with one upstream with endpoints and one without WHEN the dynamic file is rendered THEN the discovered one is a single template server URL, the fixed one keeps its URL, and each judges servers on their own", () => {
     const doc = parse(renderTraefikDynamic(plan("traefik")));
     expect(doc.http.services.orders.loadBalancer.servers).toEqual([
       { url: `http://${endpointsMarker("orders")}` },
@@ -71,7 +71,7 @@ describe("endpoint-aware upstreams: renderers", () => {
       });
   });
 
-  it("refuses an endpoints name that could break out of a directive", () => {
+  it("GIVEN an endpoints host that could break out of a directive WHEN the plan is validated THEN it is refused, naming the upstream", () => {
     const p = plan("nginx");
     p.upstreams[0]!.endpoints = { host: "x; include /etc/passwd", port: 8080 };
     expect(validateGatewayPlan(p)).toContain("upstreams.orders: invalid endpoints host");
@@ -79,7 +79,7 @@ describe("endpoint-aware upstreams: renderers", () => {
 });
 
 describe("endpoint-aware upstreams: gateway files", () => {
-  it("nginx: the watcher starts nginx on the expanded config and reloads it with SIGHUP", () => {
+  it("GIVEN an nginx plan with endpoints WHEN the gateway files are made THEN the watcher starts nginx on the expanded config and reloads it with SIGHUP", () => {
     // GIVEN a plan with endpoints WHEN the files are made for /etc/fjord
     const f = gatewayFiles(plan("nginx"), "/etc/fjord");
     // THEN the watcher runs first and execs nginx on the config it writes under /tmp
@@ -104,7 +104,7 @@ describe("endpoint-aware upstreams: gateway files", () => {
     expect(sh).toMatch(/PROXY=\$\$\nwatch &\nexec "\$@"\n$/);
   });
 
-  it("traefik: the static file points the file provider at the expanded dynamic file; no signal", () => {
+  it("GIVEN a Traefik plan with endpoints WHEN the gateway files are made THEN the static file points the file provider at the expanded dynamic file, and the watcher sends no signal", () => {
     const f = gatewayFiles(plan("traefik"), "/etc/fjord");
     expect(f.command).toEqual([
       "sh",
@@ -122,7 +122,7 @@ describe("endpoint-aware upstreams: gateway files", () => {
   });
 
   it.each(["nginx", "traefik"] as const)(
-    "%s without endpoints (Docker: one server per replica container) needs no watcher",
+    "GIVEN %s without endpoints (Docker: one server per replica container) WHEN the gateway files are made THEN there is no watcher and no endpoints marker",
     (kind) => {
       const f = gatewayFiles(plan(kind, false), "/etc/fjord");
       expect(f.files["endpoints.sh"]).toBeUndefined();
@@ -135,14 +135,14 @@ describe("endpoint-aware upstreams: gateway files", () => {
     },
   );
 
-  it("changes the config hash (and so rolls the gateway) only when the plan changes", () => {
+  it("GIVEN the same plan twice, then a changed one WHEN the gateway files are made THEN the config hash (and so the gateway's rollout) changes only with the plan", () => {
     const a = gatewayFiles(plan("nginx"), "/etc/fjord");
     const b = gatewayFiles(plan("nginx"), "/etc/fjord");
     expect(a.hash).toBe(b.hash);
     expect(gatewayFiles(plan("nginx", false), "/etc/fjord").hash).not.toBe(a.hash);
   });
 
-  it("tunes the watcher's poll and settle counts", () => {
+  it("GIVEN a poll interval and a settle count WHEN the watcher is rendered THEN it uses them", () => {
     const sh = renderEndpointWatcher(plan("nginx"), {
       configDir: "/c",
       runtimeDir: "/r",

@@ -60,7 +60,7 @@ describe("defaults", () => {
     expect(s.circuitBreaker.expression).toContain("NetworkErrorRatio()");
   });
 
-  it("merges overrides deeply and replaces arrays", () => {
+  it("GIVEN overrides of one rate-limit field and of stripHeaders WHEN planned THEN objects merge deeply, arrays are replaced, and the defaults are left unchanged", () => {
     const p = plan({ rateLimit: { burst: 7 }, stripHeaders: ["X-Email"] });
     expect(p.rateLimit).toEqual({ average: 100, burst: 7 });
     expect(p.stripHeaders).toEqual(["X-Email"]);
@@ -72,12 +72,15 @@ describe("renderNginxConf: TLS", () => {
   it.each([
     ["1.2", ["TLSv1.2", "TLSv1.3"]],
     ["1.3", ["TLSv1.3"]],
-  ] as const)("min %s gives exactly %j", (minVersion, expected) => {
-    const conf = renderNginxConf(plan({ tls: { certFile: "/c", keyFile: "/k", minVersion } }));
-    expect(nginxDirectives(conf, "ssl_protocols")).toEqual([expected]);
-  });
+  ] as const)(
+    "GIVEN TLS min version %s WHEN rendered THEN ssl_protocols is exactly %j",
+    (minVersion, expected) => {
+      const conf = renderNginxConf(plan({ tls: { certFile: "/c", keyFile: "/k", minVersion } }));
+      expect(nginxDirectives(conf, "ssl_protocols")).toEqual([expected]);
+    },
+  );
 
-  it("only allows ECDHE AEAD ciphers", () => {
+  it("GIVEN the default plan WHEN rendered THEN ssl_ciphers lists only ECDHE AEAD ciphers", () => {
     const [[list]] = nginxDirectives(renderNginxConf(plan()), "ssl_ciphers") as [[string]];
     const ciphers = list.split(":");
     expect(ciphers.length).toBeGreaterThan(0);
@@ -87,7 +90,7 @@ describe("renderNginxConf: TLS", () => {
     }
   });
 
-  it("prefers server ciphers, caches sessions, tickets off unless ticket keys are mounted", () => {
+  it("GIVEN a plan without and with ticket key files WHEN rendered THEN server ciphers are preferred, sessions are cached in shared memory, and tickets are on only with the keys", () => {
     const conf = renderNginxConf(plan());
     expect(nginxDirectives(conf, "ssl_prefer_server_ciphers")).toEqual([["on"]]);
     expect(nginxDirectives(conf, "ssl_session_cache")[0]![0]).toMatch(/^shared:/);
@@ -100,7 +103,7 @@ describe("renderNginxConf: TLS", () => {
     expect(nginxDirectives(on, "ssl_session_tickets")).toEqual([["on"]]);
   });
 
-  it("listens with ssl http2 (1.22 syntax) and uses the plan's cert paths", () => {
+  it("GIVEN the default plan WHEN rendered THEN the main server listens with ssl http2 (1.22 syntax) and uses the plan's cert paths", () => {
     const p = plan();
     const conf = renderNginxConf(p);
     const s = mainServer(conf, p);
@@ -110,7 +113,7 @@ describe("renderNginxConf: TLS", () => {
     expect(nginxDirectives(conf, "http2")).toEqual([]);
   });
 
-  it("sends HSTS always, with values from the plan", () => {
+  it("GIVEN default and custom HSTS settings WHEN rendered THEN the main server always sends HSTS with the plan's values", () => {
     const p = plan();
     expect(args(mainServer(renderNginxConf(p), p), "add_header")).toEqual([
       ["Strict-Transport-Security", "max-age=31536000; includeSubDomains", "always"],
@@ -131,7 +134,7 @@ describe("renderNginxConf: TLS", () => {
     ]);
   });
 
-  it("rejects unknown SNI / Host when sniStrict, otherwise serves as default", () => {
+  it("GIVEN sniStrict on and off WHEN rendered THEN unknown SNI / Host is rejected when on, and the main server is the default when off", () => {
     const strict = renderNginxConf(plan());
     expect(nginxDirectives(strict, "ssl_reject_handshake")).toEqual([["on"]]);
     expect(nginxDirectives(strict, "return")).toContainEqual(["444"]);
@@ -143,7 +146,7 @@ describe("renderNginxConf: TLS", () => {
 });
 
 describe("renderNginxConf: plain HTTP and internal port", () => {
-  it("only redirects to https on the http port", () => {
+  it("GIVEN the default plan WHEN rendered THEN the domain's server on the http port only redirects to https, with no proxy_pass or location", () => {
     const conf = renderNginxConf(plan());
     const [redirect] = serversListening(conf, 8080).filter(
       (s) => args(s, "server_name")[0]?.[0] !== "_",
@@ -153,7 +156,7 @@ describe("renderNginxConf: plain HTTP and internal port", () => {
     expect(nginxDirectives(children(redirect!), "location")).toEqual([]);
   });
 
-  it("names the public https port in the redirect when it is not 443", () => {
+  it("GIVEN a public https port of 8443 WHEN rendered THEN the redirect names that port", () => {
     const conf = renderNginxConf(
       plan({ listen: { http: 8080, https: 8443, publicHttpsPort: 8443 } }),
     );
@@ -163,7 +166,7 @@ describe("renderNginxConf: plain HTTP and internal port", () => {
     ]);
   });
 
-  it("serves health and stub_status on the metrics port only", () => {
+  it("GIVEN a metrics port and allowed CIDRs WHEN rendered THEN stub_status is served only on that port, to those CIDRs", () => {
     const conf = renderNginxConf(plan({ metrics: { port: 9913, allowCidrs: ["127.0.0.1"] } }));
     const [m] = serversListening(conf, 9913);
     expect(m).toBeDefined();
@@ -178,7 +181,7 @@ describe("renderNginxConf: plain HTTP and internal port", () => {
     expect(nginxDirectives(conf, "stub_status")).toHaveLength(1);
   });
 
-  it("binds to listen.address when given", () => {
+  it("GIVEN listen.address WHEN rendered THEN every listen binds to it", () => {
     const conf = renderNginxConf(plan({ listen: { address: "127.0.0.1" } }));
     for (const [a] of nginxDirectives(conf, "listen")) expect(a).toMatch(/^127\.0\.0\.1:\d+$/);
   });
@@ -189,21 +192,24 @@ describe("renderNginxConf: rate limiting", () => {
     [100, 50],
     [5, 0],
     [1000, 2000],
-  ])("average %i burst %i", (average, burst) => {
-    const conf = renderNginxConf(plan({ rateLimit: { average, burst } }));
-    expect(nginxDirectives(conf, "limit_req_zone")).toEqual([
-      ["$binary_remote_addr", "zone=gw_per_ip:10m", `rate=${average}r/s`],
-    ]);
-    const burstArg = burst > 0 ? [`burst=${burst}`] : []; // nginx refuses burst=0
-    expect(nginxDirectives(conf, "limit_req")).toEqual([
-      ["zone=gw_per_ip", ...burstArg, "nodelay"],
-    ]);
-    expect(nginxDirectives(conf, "limit_req_status")).toEqual([["429"]]);
-  });
+  ])(
+    "GIVEN a rate limit of average %i and burst %i WHEN rendered THEN limit_req_zone and limit_req carry them and excess answers 429",
+    (average, burst) => {
+      const conf = renderNginxConf(plan({ rateLimit: { average, burst } }));
+      expect(nginxDirectives(conf, "limit_req_zone")).toEqual([
+        ["$binary_remote_addr", "zone=gw_per_ip:10m", `rate=${average}r/s`],
+      ]);
+      const burstArg = burst > 0 ? [`burst=${burst}`] : []; // nginx refuses burst=0
+      expect(nginxDirectives(conf, "limit_req")).toEqual([
+        ["zone=gw_per_ip", ...burstArg, "nodelay"],
+      ]);
+      expect(nginxDirectives(conf, "limit_req_status")).toEqual([["429"]]);
+    },
+  );
 });
 
 describe("renderNginxConf: upstreams", () => {
-  it("keeps connections alive with values from the plan", () => {
+  it("GIVEN upstream keepalive and failure settings WHEN rendered THEN the upstream block keeps connections alive with those values over HTTP/1.1", () => {
     const conf = renderNginxConf(
       plan({
         upstream: {
@@ -227,7 +233,7 @@ describe("renderNginxConf: upstreams", () => {
     expect(nginxDirectives(conf, "proxy_http_version")).toEqual([["1.1"]]);
   });
 
-  it("bounds timeouts and retries", () => {
+  it("GIVEN upstream timeouts and a retry count WHEN rendered THEN the main server bounds timeouts and retries with them", () => {
     const p = plan({
       upstream: {
         connectTimeoutMs: 500,
@@ -248,7 +254,7 @@ describe("renderNginxConf: upstreams", () => {
 });
 
 describe("renderNginxConf: routes and headers", () => {
-  it("emits one location per route, bounded by the route budget", () => {
+  it("GIVEN two routes WHEN rendered THEN each gets one location, its timeouts bounded by its budget, plus a catch-all /", () => {
     const conf = renderNginxConf(plan());
     const orders = location(conf, "/orders/");
     expect(args(orders, "proxy_pass")).toEqual([["http://up_orders"]]);
@@ -260,7 +266,7 @@ describe("renderNginxConf: routes and headers", () => {
     expect(paths).toContain("/");
   });
 
-  it("does not add a catch-all when a route owns /", () => {
+  it("GIVEN a route that owns / WHEN rendered THEN no catch-all is added", () => {
     const conf = renderNginxConf(
       plan({
         routes: [{ name: "root", path: "/", public: true, upstream: "orders", budgetMs: 500 }],
@@ -271,7 +277,7 @@ describe("renderNginxConf: routes and headers", () => {
     expect(args(locs[0]!, "proxy_pass")).toEqual([["http://up_orders"]]);
   });
 
-  it("resets forwarding headers and keeps upstream connections reusable", () => {
+  it("GIVEN the default plan WHEN rendered THEN a route sets X-Forwarded-For and X-Real-IP to the client, blanks Forwarded, and clears Connection so upstream connections stay reusable", () => {
     const orders = location(renderNginxConf(plan()), "/orders/");
     const set = Object.fromEntries(args(orders, "proxy_set_header").map(([h, v]) => [h, v]));
     expect(set["X-Forwarded-For"]).toBe("$remote_addr");
@@ -284,7 +290,7 @@ describe("renderNginxConf: routes and headers", () => {
     [true, ["X-Email", "X-Ssn"], { "/orders/": false, "/catalog/": true }],
     [false, ["X-Email"], { "/orders/": false, "/catalog/": false }],
   ] as const)(
-    "stripCookieOnPublic=%s strips %j",
+    "GIVEN stripCookieOnPublic=%s and stripHeaders %j WHEN rendered THEN every route blanks those headers, and Cookie only on public routes when on",
     (stripCookieOnPublic, stripHeaders, cookieStripped) => {
       const conf = renderNginxConf(plan({ stripCookieOnPublic, stripHeaders: [...stripHeaders] }));
       for (const [path, stripped] of Object.entries(cookieStripped)) {
@@ -299,7 +305,7 @@ describe("renderNginxConf: routes and headers", () => {
 });
 
 describe("renderNginxConf: logging and process", () => {
-  it("hides the version and logs JSON without PII", () => {
+  it("GIVEN the default plan WHEN rendered THEN the version is hidden and the access log is buffered JSON without PII", () => {
     const conf = renderNginxConf(plan());
     expect(nginxDirectives(conf, "server_tokens")).toEqual([["off"]]);
     const [fmt] = nginxDirectives(conf, "log_format");
@@ -326,14 +332,14 @@ describe("renderNginxConf: logging and process", () => {
     ]);
   });
 
-  it("turns access logging off when disabled", () => {
+  it("GIVEN access logging disabled WHEN rendered THEN access_log is off in the http block", () => {
     const conf = renderNginxConf(plan({ accessLog: { enabled: false } }));
     expect(
       nginxDirectives(parseNginx(conf).find((d) => d.name === "http")!.children!, "access_log")[0],
     ).toEqual(["off"]);
   });
 
-  it("puts every writable path where the options say", () => {
+  it("GIVEN render options for pid, temp dir, error log, user and workers, or none WHEN rendered THEN every writable path is where the options say, or under /tmp by default", () => {
     const conf = renderNginxConf(plan(), {
       pidFile: "/run/x.pid",
       tempDir: "/var/tmp/gw",
@@ -370,13 +376,16 @@ describe("renderNginxConf: validation", () => {
     ["stripping a managed header", { stripHeaders: ["X-Forwarded-For"] }, /set by the gateway/],
     ["zero rate", { rateLimit: { average: 0 } }, /rateLimit.average/],
     ["bad domain", { domains: ["evil.test; include /etc/passwd"] }, /domains/],
-  ])("rejects %s", (_label, over, msg) => {
-    expect(() => renderNginxConf(plan(over))).toThrow(msg);
-  });
+  ])(
+    "GIVEN %s WHEN rendered THEN it is rejected with a message naming the problem",
+    (_label, over, msg) => {
+      expect(() => renderNginxConf(plan(over))).toThrow(msg);
+    },
+  );
 });
 
 describe("nginx-parse", () => {
-  it("handles comments, quotes, nesting and empty strings", () => {
+  it("GIVEN a config with comments, quotes, nesting and empty strings WHEN parsed THEN the directive tree is exact", () => {
     const conf = `# top\nhttp { a 1 "two words"; # trailing\n server { b ''; c "x;y" ; } }\n`;
     expect(parseNginx(conf)).toEqual([
       {
@@ -398,7 +407,7 @@ describe("nginx-parse", () => {
     expect(nginxDirectives(conf, "c")).toEqual([["x;y"]]);
   });
 
-  it("rejects broken configs", () => {
+  it("GIVEN an unclosed block, an unterminated directive or a stray } WHEN parsed THEN each is rejected with its own message", () => {
     expect(() => parseNginx("http { a 1;")).toThrow(/missing }/);
     expect(() => parseNginx("a 1")).toThrow(/not terminated/);
     expect(() => parseNginx("}")).toThrow(/unexpected/);

@@ -38,7 +38,7 @@ function mainServer(conf: string) {
 }
 
 describe("nginx certificates", () => {
-  it("serves the ECDSA pair first and the RSA pair after it, each key right after its certificate", () => {
+  it("GIVEN an RSA fallback pair WHEN rendered THEN the ECDSA pair is served first and the RSA pair after it, each key right after its certificate", () => {
     const conf = renderNginxConf(
       plan({ rsaFallback: { certFile: "/etc/gw/tls/rsa.crt", keyFile: "/etc/gw/tls/rsa.key" } }),
     );
@@ -51,19 +51,19 @@ describe("nginx certificates", () => {
     ]);
   });
 
-  it("serves one pair when there is no RSA fallback", () => {
+  it("GIVEN no RSA fallback WHEN rendered THEN one certificate is served", () => {
     const certs = mainServer(renderNginxConf(plan())).filter(([n]) => n === "ssl_certificate");
     expect(certs).toEqual([["ssl_certificate", "/etc/gw/tls/tls.crt"]]);
   });
 
-  it("refuses an RSA fallback path that could break out of the directive", () => {
+  it("GIVEN an RSA fallback path that could break out of the directive WHEN the plan is validated THEN it is refused, naming the key", () => {
     const errs = validateGatewayPlan(plan({ rsaFallback: { certFile: "/x;y", keyFile: "/k" } }));
     expect(errs).toContain("tls.rsaFallback.certFile: unsafe or empty path");
   });
 });
 
 describe("nginx session tickets", () => {
-  it("lists the ticket keys newest first, so the first encrypts and the others still decrypt", () => {
+  it("GIVEN two ticket key files, newest first WHEN rendered THEN tickets are on and the keys are listed in that order, so the first encrypts and the others still decrypt", () => {
     const conf = renderNginxConf(
       plan({
         sessionTicketKeyFiles: ["/etc/gw/tickets/current.key", "/etc/gw/tickets/previous.key"],
@@ -87,7 +87,7 @@ describe("nginx session tickets", () => {
 });
 
 describe("nginx access log", () => {
-  it("batches writes in PIPE_BUF-sized buffers flushed every second", () => {
+  it("GIVEN an access log on stdout WHEN rendered THEN writes are batched in PIPE_BUF-sized buffers flushed every second", () => {
     const [line] = nginxDirectives(
       renderNginxConf(plan(), { accessLogPath: "/dev/stdout" }),
       "access_log",
@@ -97,7 +97,7 @@ describe("nginx access log", () => {
 });
 
 describe("nginx client connections", () => {
-  it("keeps a client connection for 10000 requests, so a busy client seldom pays a new handshake", () => {
+  it("GIVEN the default plan WHEN rendered THEN the http block keeps a client connection for 10000 requests, so a busy client seldom pays a new handshake", () => {
     const http = parseNginx(renderNginxConf(plan())).find((d) => d.name === "http")!;
     const own = (http.children ?? []).filter((d) => d.name === "keepalive_requests");
     expect(own.map((d) => d.args)).toEqual([["10000"]]);

@@ -30,7 +30,7 @@ import { stackModel, stackSpec } from "./observability-fixtures";
 const prod = stackModel("prod");
 
 describe("observability model", () => {
-  it("takes routes with their budgets and databases with their engines from the spec", () => {
+  it("GIVEN the prod stack WHEN the observability model is built THEN routes with their budgets, databases with their engines and backup ages, the scrape interval and thresholds come from the spec", () => {
     expect(prod.routes).toEqual([
       { route: "orders", path: "/orders/", budgetMs: 200 },
       { route: "inventory", path: "/inventory/", budgetMs: 150 },
@@ -50,14 +50,14 @@ describe("observability model", () => {
     expect(prod.thresholds.cpuStealPercent).toBe(2);
   });
 
-  it("sizes rate windows to four scrape intervals, never under a minute", () => {
+  it("GIVEN scrape intervals from 5s to 30s WHEN the rate window is sized THEN it is four intervals, never under a minute", () => {
     expect(rateWindow("15s")).toBe("1m");
     expect(rateWindow("30s")).toBe("2m");
     expect(rateWindow("5s")).toBe("1m");
     expect(rateWindow("25s")).toBe("100s");
   });
 
-  it("rounds log retention up to whole days in hours", () => {
+  it("GIVEN retentions in days, hours and minutes WHEN converted to hours THEN they round up to whole days", () => {
     expect(retentionHours("7d")).toBe("168h");
     expect(retentionHours("36h")).toBe("48h");
     expect(retentionHours("1m")).toBe("24h");
@@ -74,7 +74,7 @@ describe("prometheus.yml", () => {
     }),
   );
 
-  it("discovers the node exporter, gateway, databases and annotated pods through the API", () => {
+  it("GIVEN Kubernetes discovery in two namespaces WHEN prometheus.yml is rendered THEN the node exporter, gateway, databases, backups and annotated pods are discovered as pods through the API, with the global interval and labels", () => {
     const jobs = k8s.scrape_configs.map((j: any) => j.job_name);
     expect(jobs).toEqual([
       JOBS.prometheus,
@@ -99,7 +99,7 @@ describe("prometheus.yml", () => {
     });
   });
 
-  it("scrapes each database pod's backup runner by its port's name, at the runner's path", () => {
+  it("GIVEN Kubernetes discovery WHEN prometheus.yml is rendered THEN each database pod's backup runner is scraped by its port's name, at the runner's path", () => {
     const backups = k8s.scrape_configs.find((j: any) => j.job_name === JOBS.backups);
     expect(backups.metrics_path).toBe(BACKUP_METRICS_PATH);
     expect(backups.kubernetes_sd_configs[0].namespaces.names).toEqual([
@@ -120,7 +120,7 @@ describe("prometheus.yml", () => {
     expect(db.metrics_path).toBeUndefined();
   });
 
-  it("gives the Docker target a static job per backup runner", () => {
+  it("GIVEN a backup runner's host on Docker WHEN its scrape job is made and rendered THEN it is a static job at the runner's port and path", () => {
     expect(backupScrapeJob({ service: "orders", host: "fjord-dev-orders-db-backup" })).toEqual({
       job: "backups-orders",
       targets: [`fjord-dev-orders-db-backup:${BACKUP_METRICS_PORT}`],
@@ -145,7 +145,7 @@ describe("prometheus.yml", () => {
     ]);
   });
 
-  it("keeps everything in the platform unless remote write is configured", () => {
+  it("GIVEN no remote write, then one WHEN prometheus.yml is rendered THEN metrics stay in the platform unless remote write is configured", () => {
     expect(k8s.remote_write).toBeUndefined();
     const withExport = parse(
       renderPrometheusConfig({
@@ -159,7 +159,7 @@ describe("prometheus.yml", () => {
     ]);
   });
 
-  it("renders static jobs with their paths and labels, and refuses duplicate job names", () => {
+  it("GIVEN static jobs, then two with the same name WHEN prometheus.yml is rendered THEN a job keeps its targets and labels, and the duplicate name is refused", () => {
     const text = renderPrometheusConfig({
       scrapeInterval: "5s",
       discovery: {
@@ -197,7 +197,7 @@ describe("prometheus.yml", () => {
 describe("alert rules", () => {
   const doc = parse(renderAlertRules(prod));
 
-  it("has one group per domain, and for nginx no Prometheus-side gateway recording rules", () => {
+  it("GIVEN the prod model with nginx WHEN the alert rules are rendered THEN there is one group per domain and no Prometheus-side gateway recording rules", () => {
     expect(doc.groups.map((g: any) => g.name)).toEqual([
       "fjord-node",
       "fjord-targets",
@@ -208,7 +208,7 @@ describe("alert rules", () => {
     ]);
   });
 
-  it("uses the spec's thresholds, so changing the spec changes the rule", () => {
+  it("GIVEN the prod model, then one with another CPU steal threshold WHEN the alerts are built THEN the rule follows the spec's threshold", () => {
     const steal = (m: typeof prod) => alertCatalogue(m).find((a) => a.name === "NodeCpuStealHigh")!;
     expect(steal(prod).expr).toMatch(/mode="steal".*\[1m\]\)\) > 2$/);
     expect(steal(prod).for).toBe("5m");
@@ -216,7 +216,7 @@ describe("alert rules", () => {
     expect(steal(tuned).expr).toMatch(/> 5$/);
   });
 
-  it("has one latency alert per route, each with its own budget", () => {
+  it("GIVEN the prod model WHEN the alerts are built THEN each route has one latency alert at its own budget", () => {
     const latency = alertCatalogue(prod).filter((a) => a.name === "GatewayRouteLatencyOverBudget");
     expect(latency.map((a) => [a.labels?.route, a.expr])).toEqual([
       ["orders", `${GATEWAY_SERIES.p99}{route="orders"} > 0.2`],
@@ -224,7 +224,7 @@ describe("alert rules", () => {
     ]);
   });
 
-  it("derives the per-route series from Traefik's histograms when Traefik is the gateway", () => {
+  it("GIVEN Traefik as the gateway WHEN the alert rules are rendered THEN a recording group derives the per-route series from Traefik's histograms, and there are no Loki gateway rules", () => {
     const traefik = stackModel("prod", {
       gateway: { kind: "traefik", domains: ["api.example.no"] },
     });
@@ -235,14 +235,14 @@ describe("alert rules", () => {
     expect(renderLokiGatewayRules(traefik)).toBeUndefined();
   });
 
-  it("for nginx, has the Loki ruler derive the same series from the JSON access log", () => {
+  it("GIVEN nginx as the gateway WHEN the Loki gateway rules are rendered THEN the ruler derives the same series from the JSON access log", () => {
     const rules = parse(renderLokiGatewayRules(prod)!);
     const records = rules.groups[0].rules;
     expect(records.map((r: any) => r.record)).toEqual(Object.values(GATEWAY_SERIES));
     expect(records[2].expr).toContain("unwrap duration_s");
   });
 
-  it("has one BackupFailed per schedule period, over the databases that are backed up", () => {
+  it("GIVEN daily, hourly and no backups WHEN the alerts are built THEN there is one BackupFailed per schedule period, over the databases that are backed up", () => {
     const failed = (m: typeof prod) => alertCatalogue(m).filter((a) => a.name === "BackupFailed");
     expect(failed(prod).map((a) => [a.labels?.window, a.expr])).toEqual([
       [
@@ -267,7 +267,7 @@ describe("alert rules", () => {
     expect(failed({ ...prod, databases: [] })).toEqual([]);
   });
 
-  it("links every backup alert to its runbook in docs/backups.md", () => {
+  it("GIVEN the prod model WHEN the alert rules are rendered THEN every backup alert links to its runbook in docs/backups.md and has its severity", () => {
     const rules = doc.groups.find((g: any) => g.name === "fjord-backups").rules;
     expect(rules.map((r: any) => [r.alert, r.annotations.runbook_url])).toEqual([
       ["BackupTooOld", "docs/backups.md#backup-too-old"],
@@ -277,7 +277,7 @@ describe("alert rules", () => {
     expect(rules.map((r: any) => r.labels.severity)).toEqual(["critical", "critical", "warning"]);
   });
 
-  it("reads the metrics the backup runner writes, on the port and path it serves", () => {
+  it("GIVEN each prod database's backup plan WHEN its runner is rendered THEN it serves on the port and path Prometheus scrapes and writes the metrics the alerts read (WAL ones for PostgreSQL only)", () => {
     const spec = stackSpec("prod");
     for (const s of spec.services.filter((x) => x.database)) {
       const backup = planDatabase(s.database!).backup!;
@@ -294,7 +294,7 @@ describe("alert rules", () => {
     }
   });
 
-  it("documents every alert: threshold, `for`, severity and how to change it", () => {
+  it("GIVEN the prod model's alerts WHEN docs/observability.md is read THEN each alert has a threshold, a severity and how to change it, and the doc lists it", () => {
     const docs = readFileSync(path.resolve(__dirname, "../../../docs/observability.md"), "utf8");
     for (const a of alertCatalogue(prod)) {
       expect(a.threshold, a.name).not.toBe("");
@@ -306,14 +306,14 @@ describe("alert rules", () => {
 });
 
 describe("alertmanager.yml", () => {
-  it("sends alerts nowhere outside by default", () => {
+  it("GIVEN no webhooks WHEN alertmanager.yml is rendered THEN alerts go nowhere outside", () => {
     const doc = parse(renderAlertmanagerConfig());
     expect(doc.route.receiver).toBe(DEFAULT_RECEIVER);
     expect(doc.route.routes).toBeUndefined();
     expect(doc.receivers).toEqual([{ name: DEFAULT_RECEIVER }]);
   });
 
-  it("adds each configured webhook as a receiver that gets every alert", () => {
+  it("GIVEN a webhook WHEN alertmanager.yml is rendered THEN it is a receiver that gets every alert, resolved ones too", () => {
     const doc = parse(
       renderAlertmanagerConfig({
         webhooks: [{ name: "oncall", url: "https://hooks.example.no/a" }],
@@ -327,7 +327,7 @@ describe("alertmanager.yml", () => {
 });
 
 describe("Grafana provisioning", () => {
-  it("provisions Prometheus and Loki with fixed UIDs, read-only", () => {
+  it("GIVEN Prometheus and Loki URLs WHEN Grafana provisioning is rendered THEN both data sources have fixed UIDs and are read-only, and so are the dashboards", () => {
     const p = renderGrafanaProvisioning({
       prometheusUrl: "http://prometheus:9090",
       lokiUrl: "http://loki:3100",
@@ -343,7 +343,7 @@ describe("Grafana provisioning", () => {
 });
 
 describe("loki.yaml", () => {
-  it("keeps logs for the spec's retention with the compactor enforcing it, and reports nothing out", () => {
+  it("GIVEN a retention of 7d WHEN loki.yaml is rendered THEN logs are kept 168h with the compactor enforcing it, nothing is reported out, and there is no ruler", () => {
     const doc = parse(renderLokiConfig({ retention: "7d" }));
     expect(doc.limits_config.retention_period).toBe("168h");
     expect(doc.compactor).toMatchObject({
@@ -358,7 +358,7 @@ describe("loki.yaml", () => {
     expect(doc.ruler).toBeUndefined();
   });
 
-  it("remote-writes recording rules only to the given (in-platform) Prometheus", () => {
+  it("GIVEN the in-platform Prometheus's write URL WHEN loki.yaml is rendered THEN the ruler remote-writes recording rules only to it", () => {
     const doc = parse(
       renderLokiConfig({
         retention: "7d",
@@ -377,7 +377,7 @@ describe("fluent-bit.yaml", () => {
     renderFluentBitConfig({ source: { kind: "kubernetes" }, lokiHost: "loki.fjord-system.svc" }),
   );
 
-  it("tails CRI container logs and ships to Loki with namespace, pod and container labels", () => {
+  it("GIVEN the Kubernetes source WHEN fluent-bit.yaml is rendered THEN it tails CRI container logs and ships them only to Loki with namespace, pod and container labels", () => {
     expect(doc.pipeline.inputs[0]).toMatchObject({
       name: "tail",
       "multiline.parser": "cri, docker",
@@ -389,7 +389,7 @@ describe("fluent-bit.yaml", () => {
       expect(out[0].labels).toContain(`${label}=$`);
   });
 
-  it("masks PII as the last step before the output", () => {
+  it("GIVEN the Kubernetes source WHEN fluent-bit.yaml is rendered THEN PII is masked by the last filter, after parsing", () => {
     const filters = doc.pipeline.filters;
     expect(filters.at(-1)).toMatchObject({ name: "lua", call: "fjord_mask_pii" });
     expect(filters.findIndex((f: any) => f.name === "parser")).toBeLessThan(filters.length - 1);

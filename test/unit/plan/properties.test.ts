@@ -60,7 +60,7 @@ const tuners = [
 
 describe("database tuning, over every limit, CPU, disk class and version", () => {
   for (const t of tuners) {
-    it(`${t.engine}: the worst-case memory account never exceeds the container limit`, () => {
+    it(`GIVEN any ${t.engine} memory limit, CPU, disk class and version WHEN tuned THEN the worst-case memory account plus headroom never exceeds the container limit`, () => {
       fc.assert(
         fc.property(
           memoryMiB(t.minMiB),
@@ -76,7 +76,7 @@ describe("database tuning, over every limit, CPU, disk class and version", () =>
       );
     });
 
-    it(`${t.engine}: caches never shrink when the memory limit grows`, () => {
+    it(`GIVEN any ${t.engine} memory limit and a larger one WHEN both are tuned THEN no cache is smaller at the larger limit`, () => {
       fc.assert(
         fc.property(
           memoryMiB(t.minMiB),
@@ -124,7 +124,7 @@ describe("rendered database configs read back as the plan", () => {
     disk,
   });
 
-  it("postgresql.conf: every parameter, and shared_buffers as the policy pack reads it", () => {
+  it("GIVEN any PostgreSQL tuning WHEN postgresql.conf is rendered and read back THEN every parameter has its planned value, and the policy pack reads the planned shared_buffers", () => {
     fc.assert(
       fc.property(input, fc.constantFrom(...PG_VERSIONS), (i, version) => {
         const s = tunePostgres({ ...i, version });
@@ -140,7 +140,7 @@ describe("rendered database configs read back as the plan", () => {
     );
   });
 
-  it("my.cnf: every parameter, and the buffer pool as the policy pack reads it", () => {
+  it("GIVEN any MariaDB or MySQL tuning WHEN my.cnf is rendered and read back THEN every parameter has its planned value, and the policy pack reads the planned buffer pool", () => {
     fc.assert(
       fc.property(input, fc.constantFrom(...MY_VERSIONS), (i, version) => {
         const s = tuneMysql({ ...i, version });
@@ -223,7 +223,7 @@ function pathCosts(model: LatencyModel, from: string, fromRegion: string): numbe
 }
 
 describe("latency analysis over generated call graphs", () => {
-  it("a route's worst case is at least every single path's cost, and equals the costliest", () => {
+  it("GIVEN any acyclic call graph WHEN its routes are analyzed THEN each worst case is at least every path's cost, equals the costliest, and its chain's hops sum to it", () => {
     fc.assert(
       fc.property(latencyModel, (model) => {
         for (const r of analyzeRoutes(model)) {
@@ -238,7 +238,7 @@ describe("latency analysis over generated call graphs", () => {
     );
   });
 
-  it("adding a call never lowers any route's worst case", () => {
+  it("GIVEN any acyclic call graph WHEN a call is added THEN no route's worst case goes down", () => {
     fc.assert(
       fc.property(latencyModel, fc.nat(), fc.nat(), (model, a, b) => {
         const n = model.services.length;

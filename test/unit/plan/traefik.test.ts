@@ -38,7 +38,7 @@ const dynamicDoc = (p: GatewayPlan): any => parse(renderTraefikDynamic(p));
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
 describe("renderTraefikStatic", () => {
-  it("never enables the insecure API, and keeps the dashboard off by default", () => {
+  it("GIVEN the dashboard off, then on WHEN the static file is rendered THEN the insecure API is never enabled and the api block is there only with the dashboard", () => {
     for (const dashboard of [{ enabled: false }, { enabled: true, usersFile: "/auth/users" }]) {
       const text = renderTraefikStatic(plan({ dashboard }));
       expect(text).not.toMatch(/insecure:\s*true/);
@@ -48,11 +48,11 @@ describe("renderTraefikStatic", () => {
     }
   });
 
-  it("opts out of phoning home", () => {
+  it("GIVEN the default plan WHEN the static file is rendered THEN it opts out of version checks and anonymous usage reports", () => {
     expect(staticDoc(plan()).global).toEqual({ checkNewVersion: false, sendAnonymousUsage: false });
   });
 
-  it("redirects web to the public https port permanently", () => {
+  it("GIVEN http, https and public https ports WHEN the static file is rendered THEN web redirects permanently to the public https port and websecure serves TLS", () => {
     const doc = staticDoc(plan({ listen: { http: 8000, https: 8443, publicHttpsPort: 443 } }));
     expect(doc.entryPoints.web.address).toBe(":8000");
     expect(doc.entryPoints.web.http.redirections.entryPoint).toEqual({
@@ -64,33 +64,36 @@ describe("renderTraefikStatic", () => {
     expect(doc.entryPoints.websecure.http.tls).toEqual({});
   });
 
-  it.each([true, false])("http3=%s toggles the websecure http3 block", (http3) => {
-    const doc = staticDoc(plan({ http3, listen: { publicHttpsPort: 4443 } }));
-    if (http3) expect(doc.entryPoints.websecure.http3).toEqual({ advertisedPort: 4443 });
-    else expect(doc.entryPoints.websecure.http3).toBeUndefined();
-  });
+  it.each([true, false])(
+    "GIVEN http3=%s WHEN the static file is rendered THEN websecure has an http3 block advertising the public port only when on",
+    (http3) => {
+      const doc = staticDoc(plan({ http3, listen: { publicHttpsPort: 4443 } }));
+      if (http3) expect(doc.entryPoints.websecure.http3).toEqual({ advertisedPort: 4443 });
+      else expect(doc.entryPoints.websecure.http3).toBeUndefined();
+    },
+  );
 
-  it("exposes metrics and ping on the internal entrypoint only", () => {
+  it("GIVEN a metrics port WHEN the static file is rendered THEN metrics and ping are on the internal entrypoint at that port", () => {
     const doc = staticDoc(plan({ metrics: { port: 9200 } }));
     expect(doc.entryPoints.internal.address).toBe(":9200");
     expect(doc.metrics.prometheus.entryPoint).toBe("internal");
     expect(doc.ping.entryPoint).toBe("internal");
   });
 
-  it("records entrypoint and service series (what dashboards and alerts read), not per-router ones", () => {
+  it("GIVEN the default plan WHEN the static file is rendered THEN Prometheus gets entrypoint and service series (what dashboards and alerts read), not per-router ones", () => {
     const { prometheus } = staticDoc(plan()).metrics;
     expect(prometheus.addEntryPointsLabels).toBe(true);
     expect(prometheus.addServicesLabels).toBe(true);
     expect(prometheus.addRoutersLabels).toBe(false);
   });
 
-  it("points the file provider at the dynamic file", () => {
+  it("GIVEN the default options, then a dynamic file path and no watch WHEN the static file is rendered THEN the file provider points at that dynamic file", () => {
     expect(staticDoc(plan()).providers.file.filename).toBe("/etc/traefik/dynamic.yml");
     const doc = staticDoc(plan(), { dynamicFile: "/cfg/dyn.yml", watch: false });
     expect(doc.providers).toEqual({ file: { filename: "/cfg/dyn.yml", watch: false } });
   });
 
-  it("logs JSON without headers or client identity", () => {
+  it("GIVEN access logging on, then off WHEN the static file is rendered THEN the access log is JSON without headers, client identity or path, and absent when off", () => {
     const { accessLog } = staticDoc(plan());
     expect(accessLog.format).toBe("json");
     expect(accessLog.fields.headers.defaultMode).toBe("drop");
@@ -100,7 +103,7 @@ describe("renderTraefikStatic", () => {
     expect(staticDoc(plan({ accessLog: { enabled: false } })).accessLog).toBeUndefined();
   });
 
-  it("binds to listen.address when given", () => {
+  it("GIVEN listen.address WHEN the static file is rendered THEN every entrypoint binds to it", () => {
     const doc = staticDoc(plan({ listen: { address: "127.0.0.1" } }));
     for (const ep of Object.values(doc.entryPoints) as Array<{ address: string }>) {
       expect(ep.address).toMatch(/^127\.0\.0\.1:\d+$/);
@@ -109,7 +112,7 @@ describe("renderTraefikStatic", () => {
 });
 
 describe("renderTraefikDynamic: TLS", () => {
-  it("requires TLS 1.2+ with ECDHE AEAD suites and strict SNI", () => {
+  it("GIVEN the default plan WHEN the dynamic file is rendered THEN TLS requires 1.2+ with ECDHE AEAD suites and strict SNI, with the plan's certificate", () => {
     const { tls } = dynamicDoc(plan());
     expect(tls.options.default.minVersion).toBe("VersionTLS12");
     expect(tls.options.default.sniStrict).toBe(true);
@@ -121,7 +124,7 @@ describe("renderTraefikDynamic: TLS", () => {
     expect(tls.certificates).toEqual([{ certFile: "/certs/tls.crt", keyFile: "/certs/tls.key" }]);
   });
 
-  it("drops 1.2 cipher suites when min is 1.3", () => {
+  it("GIVEN TLS min 1.3 and sniStrict off WHEN the dynamic file is rendered THEN there are no cipher suites and SNI is not strict", () => {
     const { tls } = dynamicDoc(
       plan({ tls: { certFile: "/c", keyFile: "/k", minVersion: "1.3", sniStrict: false } }),
     );
@@ -132,7 +135,7 @@ describe("renderTraefikDynamic: TLS", () => {
 });
 
 describe("renderTraefikDynamic: routing", () => {
-  it("routes each path under the Host rules", () => {
+  it("GIVEN one domain, then two WHEN the dynamic file is rendered THEN each route's router matches its path under the Host rules on websecure", () => {
     const one = dynamicDoc(plan()).http.routers;
     expect(one.orders.rule).toBe("Host(`api.example.test`) && PathPrefix(`/orders/`)");
     expect(one.orders.entryPoints).toEqual(["websecure"]);
@@ -143,7 +146,7 @@ describe("renderTraefikDynamic: routing", () => {
     );
   });
 
-  it("chains rate limit, headers, breaker and retry; strips cookies only on public routes", () => {
+  it("GIVEN a private and a public route, then cookie stripping off WHEN the dynamic file is rendered THEN routers chain rate limit, headers, breaker and retry, and strip cookies only on public routes when on", () => {
     const { routers } = dynamicDoc(plan()).http;
     expect(routers.orders.middlewares).toEqual([
       MW.rateLimit,
@@ -163,7 +166,7 @@ describe("renderTraefikDynamic: routing", () => {
     expect(off.middlewares[MW.stripCookie]).toBeUndefined();
   });
 
-  it("builds a dashboard router on the internal entrypoint behind basic auth", () => {
+  it("GIVEN the dashboard on with a users file, off, or on without one WHEN the dynamic file is rendered THEN its router is on the internal entrypoint behind basic auth, absent, or refused", () => {
     const { http } = dynamicDoc(plan({ dashboard: { enabled: true, usersFile: "/auth/users" } }));
     const dash = http.routers["gw-dashboard"];
     expect(dash.entryPoints).toEqual(["internal"]);
@@ -179,17 +182,20 @@ describe("renderTraefikDynamic: middlewares", () => {
   it.each([
     [100, 50],
     [7, 0],
-  ])("rate limits %i/s burst %i per client IP", (average, burst) => {
-    const mw = dynamicDoc(plan({ rateLimit: { average, burst } })).http.middlewares;
-    expect(mw[MW.rateLimit].rateLimit).toEqual({
-      average,
-      burst,
-      period: "1s",
-      sourceCriterion: { ipStrategy: { depth: 0 } },
-    });
-  });
+  ])(
+    "GIVEN a rate limit of %i/s with burst %i WHEN the dynamic file is rendered THEN the middleware limits each client IP to it",
+    (average, burst) => {
+      const mw = dynamicDoc(plan({ rateLimit: { average, burst } })).http.middlewares;
+      expect(mw[MW.rateLimit].rateLimit).toEqual({
+        average,
+        burst,
+        period: "1s",
+        sourceCriterion: { ipStrategy: { depth: 0 } },
+      });
+    },
+  );
 
-  it("removes configured headers and sets HSTS (preload off by default)", () => {
+  it("GIVEN headers to strip WHEN the dynamic file is rendered THEN the headers middleware removes them and sets HSTS (preload off by default), and the cookie middleware removes Cookie", () => {
     const h = dynamicDoc(plan({ stripHeaders: ["X-Email", "X-Ssn"] })).http.middlewares[
       MW.secureHeaders
     ].headers;
@@ -201,7 +207,7 @@ describe("renderTraefikDynamic: middlewares", () => {
     expect(mw[MW.stripCookie].headers.customRequestHeaders).toEqual({ Cookie: "" });
   });
 
-  it("configures the circuit breaker from the plan", () => {
+  it("GIVEN a circuit breaker in the plan, then the default WHEN the dynamic file is rendered THEN the middleware takes the plan's settings, or the default expression", () => {
     const cb = dynamicDoc(
       plan({
         circuitBreaker: {
@@ -225,7 +231,7 @@ describe("renderTraefikDynamic: middlewares", () => {
     expect(dflt.responseCode).toBeUndefined();
   });
 
-  it("retries with backoff, or not at all when attempts is 0", () => {
+  it("GIVEN 3 retry attempts, then 0 WHEN the dynamic file is rendered THEN it retries with backoff, or has no retry middleware at all", () => {
     const on = dynamicDoc(plan({ retry: { attempts: 3, initialIntervalMs: 50 } })).http;
     expect(on.middlewares[MW.retry]).toEqual({ retry: { attempts: 3, initialInterval: "50ms" } });
     const off = dynamicDoc(plan({ retry: { attempts: 0 } })).http;
@@ -235,7 +241,7 @@ describe("renderTraefikDynamic: middlewares", () => {
 });
 
 describe("renderTraefikDynamic: services", () => {
-  it("load-balances the upstream servers with keepalive and bounded timeouts", () => {
+  it("GIVEN upstream keepalive and timeouts WHEN the dynamic file is rendered THEN services load-balance the servers with keepalive, timeouts bounded by the route budget and the read timeout, and health checks", () => {
     const { services, serversTransports } = dynamicDoc(
       plan({
         upstream: {
@@ -269,7 +275,7 @@ describe("renderTraefikDynamic: services", () => {
     });
   });
 
-  it("rejects invalid plans before rendering", () => {
+  it("GIVEN a domain that could break out of the Host rule, or an http port on the metrics port WHEN rendered THEN the plan is refused before rendering", () => {
     expect(() => renderTraefikDynamic(plan({ domains: ["bad`) || Host(`x"] }))).toThrow(/domains/);
     expect(() => renderTraefikStatic(plan({ listen: { http: 9100 } }))).toThrow(
       /ports must differ/,
@@ -278,7 +284,7 @@ describe("renderTraefikDynamic: services", () => {
 });
 
 describe("renderTraefikDynamic without headers to strip", () => {
-  it("leaves customRequestHeaders out (Traefik rejects an empty map)", () => {
+  it("GIVEN no headers to strip WHEN the dynamic file is rendered THEN customRequestHeaders is left out (Traefik rejects an empty map)", () => {
     const dynamic = parse(renderTraefikDynamic({ ...plan(), stripHeaders: [] }));
     const headers = Object.values(
       dynamic.http.middlewares as Record<string, { headers?: Record<string, unknown> }>,
