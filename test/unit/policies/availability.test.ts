@@ -12,16 +12,16 @@ const dep = deployment();
 const k8s = (props: Record<string, unknown>) => ({ type: T.deployment, props });
 
 describe("replicas-anti-affinity", () => {
-  it("passes three replicas spread by hostname", async () => {
+  it("GIVEN three replicas with required anti-affinity on hostname WHEN judged THEN it passes", async () => {
     expect((await runResource(replicasAntiAffinity, k8s(dep))).violations).toEqual([]);
   });
-  it("refuses a single replica", async () => {
+  it("GIVEN a Deployment with replicas unset, so one WHEN judged THEN it is refused", async () => {
     const d = edit(dep, (x) => delete x.spec.replicas);
     expect((await runResource(replicasAntiAffinity, k8s(d))).mandatory).toEqual([
       "Deployment fjord-orders/orders runs 1 replica; run at least 2 so one node failure does not take it down.",
     ]);
   });
-  it("refuses replicas without required anti-affinity, and is advisory in dev", async () => {
+  it("GIVEN replicas without anti-affinity or a spread WHEN judged THEN it is refused, and WHEN judged as advisory (dev) THEN it only advises", async () => {
     const d = edit(dep, (x) => delete x.spec.template.spec.affinity);
     const msg =
       "Deployment fjord-orders/orders has neither required pod anti-affinity nor a DoNotSchedule topology spread constraint (maxSkew 1) on kubernetes.io/hostname selecting its own pods, so its replicas may share a node; add affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution or topologySpreadConstraints with topologyKey kubernetes.io/hostname and a labelSelector matching the pod labels.";
@@ -30,7 +30,7 @@ describe("replicas-anti-affinity", () => {
     expect(dev.mandatory).toEqual([]);
     expect(dev.advisory).toEqual([msg]);
   });
-  it("does not count anti-affinity that selects other pods", async () => {
+  it("GIVEN anti-affinity that selects another app's pods WHEN judged THEN it does not count and is refused", async () => {
     const d = edit(
       dep,
       (x) =>
@@ -52,7 +52,7 @@ describe("replicas-anti-affinity", () => {
       ];
     });
     const tsc = (x: typeof dep) => x.spec.template.spec.topologySpreadConstraints[0];
-    it("passes a hostname spread whose selector matches the pods", async () => {
+    it("GIVEN a DoNotSchedule hostname spread with maxSkew 1 selecting its own pods WHEN judged THEN it passes", async () => {
       expect((await runResource(replicasAntiAffinity, k8s(spreadDep))).violations).toEqual([]);
     });
     it.each([
@@ -64,29 +64,35 @@ describe("replicas-anti-affinity", () => {
       ["ScheduleAnyway", (x: typeof dep) => (tsc(x).whenUnsatisfiable = "ScheduleAnyway")],
       ["maxSkew 2", (x: typeof dep) => (tsc(x).maxSkew = 2)],
       ["a zone key", (x: typeof dep) => (tsc(x).topologyKey = "topology.kubernetes.io/zone")],
-    ])("refuses one with %s", async (_, change) => {
-      const r = await runResource(replicasAntiAffinity, k8s(edit(spreadDep, change)));
-      expect(r.mandatory).toHaveLength(1);
-      expect(r.mandatory[0]).toMatch(/^Deployment fjord-orders\/orders has neither required/);
-    });
+    ])(
+      "GIVEN a spread with %s WHEN judged THEN it does not count and is refused",
+      async (_, change) => {
+        const r = await runResource(replicasAntiAffinity, k8s(edit(spreadDep, change)));
+        expect(r.mandatory).toHaveLength(1);
+        expect(r.mandatory[0]).toMatch(/^Deployment fjord-orders\/orders has neither required/);
+      },
+    );
     it.each([
       ["maxSkew", (x: typeof dep) => (tsc(x).maxSkew = unknown("number"))],
       ["selector", (x: typeof dep) => (tsc(x).labelSelector = unknown("object"))],
-    ])("cannot verify one with a computed %s", async (_, change) => {
-      const r = await runResource(replicasAntiAffinity, k8s(edit(spreadDep, change)));
-      expect(r.mandatory).toEqual([]);
-      expect(r.advisory).toEqual([
-        "Cannot verify the spread of Deployment fjord-orders/orders at preview: its affinity, topology spread constraints or labels are computed.",
-      ]);
-    });
+    ])(
+      "GIVEN a spread with a computed %s WHEN judged THEN it is advised as unverifiable",
+      async (_, change) => {
+        const r = await runResource(replicasAntiAffinity, k8s(edit(spreadDep, change)));
+        expect(r.mandatory).toEqual([]);
+        expect(r.advisory).toEqual([
+          "Cannot verify the spread of Deployment fjord-orders/orders at preview: its affinity, topology spread constraints or labels are computed.",
+        ]);
+      },
+    );
   });
-  it("cannot verify computed replicas", async () => {
+  it("GIVEN computed replicas WHEN judged THEN it is advised as unverifiable", async () => {
     const d = edit(dep, (x) => (x.spec.replicas = unknown("number")));
     expect((await runResource(replicasAntiAffinity, k8s(d))).advisory).toEqual([
       "Cannot verify the replica count of Deployment fjord-orders/orders at preview: spec.replicas is computed.",
     ]);
   });
-  it("is not applicable to single-instance tiers and to StatefulSets by default", async () => {
+  it("GIVEN a StatefulSet or an observability-tier Deployment WHEN judged THEN the policy is not applicable", async () => {
     expect(
       (await runResource(replicasAntiAffinity, { type: T.statefulSet, props: dbStatefulSet() }))
         .notApplicable,
@@ -102,16 +108,16 @@ describe("replicas-anti-affinity", () => {
 });
 
 describe("readiness-probes", () => {
-  it("passes a main container with a probe", async () => {
+  it("GIVEN a main container with a readiness probe WHEN judged THEN it passes", async () => {
     expect((await runResource(readinessProbes, k8s(dep))).violations).toEqual([]);
   });
-  it("refuses a main container without one", async () => {
+  it("GIVEN a main container without a readiness probe WHEN judged THEN it is refused", async () => {
     const d = edit(dep, (x) => delete x.spec.template.spec.containers[0].readinessProbe);
     expect((await runResource(readinessProbes, k8s(d))).mandatory).toEqual([
       "Deployment fjord-orders/orders container 'orders' has no readinessProbe; add one that fails while the container cannot serve requests.",
     ]);
   });
-  it("refuses a bare Pod without one", async () => {
+  it("GIVEN a bare Pod without a readiness probe WHEN judged THEN it is refused", async () => {
     const bare = {
       metadata: { name: "worker", namespace: "fjord-orders" },
       spec: edit(dep, (x) => delete x.spec.template.spec.containers[0].readinessProbe).spec.template
@@ -121,7 +127,7 @@ describe("readiness-probes", () => {
       "Pod fjord-orders/worker container 'orders' has no readinessProbe; add one that fails while the container cannot serve requests.",
     ]);
   });
-  it("cannot verify a bare Pod whose probe is computed", async () => {
+  it("GIVEN a bare Pod whose readiness probe is computed WHEN judged THEN it is advised as unverifiable", async () => {
     const computed = {
       metadata: { name: "worker", namespace: "fjord-orders" },
       spec: edit(
@@ -135,7 +141,7 @@ describe("readiness-probes", () => {
       "Cannot verify the readiness probe of Pod fjord-orders/worker container 'orders' at preview: it is computed.",
     ]);
   });
-  it("lets sidecars go without, unless allContainers is set", async () => {
+  it("GIVEN a sidecar without a readiness probe WHEN judged THEN it passes, and WHEN allContainers is set THEN it is refused", async () => {
     const d = edit(dep, (x) =>
       x.spec.template.spec.containers.push({ name: "exporter", image: "e:1" }),
     );
@@ -146,7 +152,7 @@ describe("readiness-probes", () => {
       "Deployment fjord-orders/orders container 'exporter' has no readinessProbe; add one that fails while the container cannot serve requests.",
     ]);
   });
-  it("is not applicable to a Service", async () => {
+  it("GIVEN a Service WHEN judged THEN the policy is not applicable", async () => {
     expect(
       (await runResource(readinessProbes, { type: T.service, props: {} })).notApplicable,
     ).toEqual(["Only workloads run pods."]);
@@ -155,10 +161,10 @@ describe("readiness-probes", () => {
 
 describe("pod-disruption-budget", () => {
   const stack = prodStack();
-  it("passes a Deployment with a matching budget", async () => {
+  it("GIVEN the prod fixture stack with a matching budget WHEN judged THEN it passes", async () => {
     expect((await runStack(podDisruptionBudget, stack)).violations).toEqual([]);
   });
-  it("names the Deployment no budget selects", async () => {
+  it("GIVEN a budget selecting another app WHEN judged THEN the unselected Deployment is refused by name", async () => {
     const s = stack.map((r): Fixture =>
       r.name === "orders-pdb" ? { ...r, props: pdb("payment", "fjord-orders") } : r,
     );
@@ -166,13 +172,13 @@ describe("pod-disruption-budget", () => {
       "Deployment fjord-orders/orders is not selected by any PodDisruptionBudget in its namespace; add one (e.g. maxUnavailable: 1) whose selector matches its pod labels.",
     ]);
   });
-  it("does not accept a budget from another namespace", async () => {
+  it("GIVEN the Deployment's budget in another namespace WHEN judged THEN it does not count and the Deployment is refused", async () => {
     const s = stack.map((r): Fixture =>
       r.name === "orders-pdb" ? { ...r, props: pdb("orders", "default") } : r,
     );
     expect((await runStack(podDisruptionBudget, s)).mandatory).toHaveLength(1);
   });
-  it("cannot verify against a budget with a computed selector", async () => {
+  it("GIVEN a budget with a computed selector WHEN judged THEN the Deployment is advised as unverifiable", async () => {
     const s = stack.map((r): Fixture =>
       r.name === "orders-pdb"
         ? {
@@ -188,7 +194,7 @@ describe("pod-disruption-budget", () => {
       "Cannot verify that a PodDisruptionBudget selects Deployment fjord-orders/orders at preview: some budgets have computed namespaces or selectors.",
     ]);
   });
-  it("is not applicable without Deployments", async () => {
+  it("GIVEN a stack without Deployments WHEN judged THEN the policy is not applicable", async () => {
     expect(
       (await runStack(podDisruptionBudget, [{ type: T.namespace, name: "n", props: {} }]))
         .notApplicable,
@@ -198,29 +204,29 @@ describe("pod-disruption-budget", () => {
 
 describe("anti-affinity-schedulable", () => {
   const stack = prodStack();
-  it("passes three replicas on three fjord nodes", async () => {
+  it("GIVEN three replicas and three fjord nodes WHEN judged THEN it passes", async () => {
     expect((await runStack(antiAffinitySchedulable, stack)).violations).toEqual([]);
   });
-  it("names the workload that needs more nodes than the environment has", async () => {
+  it("GIVEN three replicas and only two fjord nodes WHEN judged THEN the workload is refused, naming the shortfall", async () => {
     const s = stack.filter((r) => r.name !== "osl-3-facts");
     expect((await runStack(antiAffinitySchedulable, s)).mandatory).toEqual([
       "Deployment fjord-orders/orders asks for 3 replicas with required anti-affinity on kubernetes.io/hostname, but the environment has 2 nodes (fjord VpsNodes in the stack), so 1 replica would stay Pending; lower replicas to 2 or add nodes.",
     ]);
   });
-  it("takes nodeCount from config over the stack's nodes", async () => {
+  it("GIVEN three fjord nodes and a policy config nodeCount of 1 WHEN judged THEN the config's count is used and the workload is refused", async () => {
     expect(
       (await runStack(antiAffinitySchedulable, stack, { config: { nodeCount: 1 } })).mandatory,
     ).toEqual([
       "Deployment fjord-orders/orders asks for 3 replicas with required anti-affinity on kubernetes.io/hostname, but the environment has 1 node (policy config nodeCount), so 2 replicas would stay Pending; lower replicas to 1 or add nodes.",
     ]);
   });
-  it("cannot verify without any node count", async () => {
+  it("GIVEN no fjord nodes and no configured nodeCount WHEN judged THEN it is advised as unverifiable", async () => {
     const s = stack.filter((r) => r.type !== T.command);
     expect((await runStack(antiAffinitySchedulable, s)).advisory).toEqual([
       "Cannot verify that the 3 replicas of Deployment fjord-orders/orders fit one per node: the stack has no fjord VpsNodes; set the policy config nodeCount.",
     ]);
   });
-  it("is not applicable without replicated workloads", async () => {
+  it("GIVEN a stack without replicated workloads WHEN judged THEN the policy is not applicable", async () => {
     expect(
       (await runStack(antiAffinitySchedulable, [{ type: T.namespace, name: "n", props: {} }]))
         .notApplicable,

@@ -59,7 +59,7 @@ describe("the non-compliant program", () => {
     await import("../../fixtures/noncompliant");
     stack = (await rec.settle()).map((r) => ({ type: r.type, name: r.name, props: r.inputs }));
   });
-  it("is stopped by exactly its expected violations", async () => {
+  it("GIVEN the non-compliant fixture program under mocks WHEN the pack judges it THEN it is stopped by exactly the violations in expected-violations.json", async () => {
     const expected = JSON.parse(
       fs.readFileSync(
         path.join(ROOT, "test/fixtures/noncompliant/expected-violations.json"),
@@ -187,7 +187,10 @@ const CORPUS: { name: string; stack: Fixture[]; stoppedBy: string[] }[] = [
 ];
 
 describe("the pack over a mixed corpus", () => {
-  it.each(CORPUS)("$name is stopped by exactly $stoppedBy", async ({ stack, stoppedBy }) => {
-    expect(await stopped(stack)).toEqual([...stoppedBy].sort());
-  });
+  it.each(CORPUS)(
+    "GIVEN $name WHEN the pack judges it THEN it is stopped by exactly $stoppedBy",
+    async ({ stack, stoppedBy }) => {
+      expect(await stopped(stack)).toEqual([...stoppedBy].sort());
+    },
+  );
 });

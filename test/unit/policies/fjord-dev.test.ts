@@ -54,12 +54,12 @@ beforeAll(async () => {
 });
 
 describe("fjord's dev Platform", () => {
-  it("gets no mandatory finding from any policy", async () => {
+  it("GIVEN fjord's dev Platform under mocks WHEN every policy judges it with dev.json THEN no finding is mandatory", async () => {
     const { mandatory, advisory } = await runPack(policies, stack, packConfig);
     if (process.env.SHOW) console.log(advisory.join("\n"));
     expect(mandatory).toEqual([]);
   });
-  it("has no secret by value in any env or ConfigMap, not even as advice", async () => {
+  it("GIVEN fjord's dev Platform WHEN no-secret-literals judges it THEN it reports no secret by value, not even as advice", async () => {
     const { mandatory, advisory } = await runPack(
       policies.filter((p) => p.name === "no-secret-literals"),
       stack,

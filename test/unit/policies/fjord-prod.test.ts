@@ -53,14 +53,14 @@ beforeAll(async () => {
 });
 
 describe("fjord's prod Platform", () => {
-  it("gets no mandatory finding from any policy, and reports the log shipper's exemption", async () => {
+  it("GIVEN fjord's prod Platform under mocks WHEN every policy judges it with prod.json THEN no finding is mandatory and the log shipper's run-as-non-root exemption is reported", async () => {
     const { mandatory, advisory } = await runPack(policies, stack, packConfig);
     expect(mandatory).toEqual([]);
     expect(advisory.some((m: string) => /run-as-non-root.*log-shipper.*exempt/i.test(m))).toBe(
       true,
     );
   });
-  it("gets nothing from the Kubernetes checker policies but Prometheus's API exemption", async () => {
+  it("GIVEN fjord's prod Platform WHEN only the Kubernetes checker policies judge it THEN the only finding is Prometheus's automount-service-account-token exemption", async () => {
     const checkers = [
       "pod-security-standards",
       "liveness-probes",

@@ -70,7 +70,7 @@ const stackOf = (name: string): Fixture[] =>
 
 describe("gateway-http3-udp on fjord's own rendering", () => {
   it.each(Object.keys(CASES))(
-    "GIVEN fjord's %s gateway and its nodes THEN it passes",
+    "GIVEN fjord's %s gateway and its nodes WHEN gateway-http3-udp judges them THEN it passes with no finding",
     async (n) => {
       const r = await runStack(gatewayHttp3Udp, stackOf(n));
       expect(r.mandatory).toEqual([]);
@@ -78,7 +78,7 @@ describe("gateway-http3-udp on fjord's own rendering", () => {
     },
   );
 
-  it("GIVEN nginx behind firewalls opening UDP 443 THEN each gateway node's firewall is flagged", async () => {
+  it("GIVEN nginx (no HTTP/3) behind firewalls opening UDP 443 WHEN judged THEN each gateway node's firewall is flagged", async () => {
     const r = await runStack(gatewayHttp3Udp, stackOf("stale"));
     expect(r.mandatory).toEqual(
       ["osl-1", "osl-2"].map(
@@ -88,7 +88,7 @@ describe("gateway-http3-udp on fjord's own rendering", () => {
     );
   });
 
-  it("GIVEN HTTP/3 Traefik behind firewalls without UDP 443 THEN each gateway node's firewall is flagged", async () => {
+  it("GIVEN HTTP/3 Traefik behind firewalls without UDP 443 WHEN judged THEN each gateway node's firewall is flagged", async () => {
     const r = await runStack(gatewayHttp3Udp, stackOf("closed"));
     expect(r.mandatory.map((m) => m.split(" admits")[0])).toEqual([
       "remote command 'closed-nodes-osl-1-firewall'",

@@ -122,7 +122,7 @@ const firewall = (http3: boolean, stdin?: string): Fixture => ({
 const mandatory = async (stack: Fixture[]) => (await runStack(gatewayHttp3Udp, stack)).mandatory;
 
 describe("nftables reading (lib/parse/nftables)", () => {
-  it("sees UDP 443 open to all exactly when fjord's renderer opened it", () => {
+  it("GIVEN fjord's rendered node firewall with and without http3 WHEN its input rules are read THEN UDP 443 is open to all exactly when http3 is on, TCP 443 always, UDP 8472 never", () => {
     for (const http3 of [true, false]) {
       const rules = nftInputAccepts(String(firewall(http3).props.stdin));
       expect(nftOpenToAll(rules, "udp", 443)).toBe(http3);
@@ -133,36 +133,36 @@ describe("nftables reading (lib/parse/nftables)", () => {
 });
 
 describe("gateway-http3-udp on Docker", () => {
-  it("GIVEN Traefik with http3 and UDP published on its HTTPS port THEN it passes", async () => {
+  it("GIVEN Traefik with http3 and UDP published on its HTTPS port WHEN judged THEN it passes", async () => {
     expect(
       await mandatory([dockerGw("traefik.yml", H3_STATIC, [tcp(8080), tcp(8443), udp(8443)])]),
     ).toEqual([]);
   });
 
-  it("GIVEN Traefik advertising HTTP/3 without the UDP port THEN it is flagged", async () => {
+  it("GIVEN Traefik advertising HTTP/3 without the UDP port WHEN judged THEN it is flagged", async () => {
     expect(await mandatory([dockerGw("traefik.yml", H3_STATIC, [tcp(8080), tcp(8443)])])).toEqual([
       "Docker container 'fjord-dev-gateway' serves HTTP/3 on 8443 (and advertises it with Alt-Svc), but publishes only TCP 8443, so clients cannot reach it over QUIC. Open the UDP port too (Docker: publish it with protocol udp; Kubernetes: a UDP container port and Service port), or turn HTTP/3 off.",
     ]);
   });
 
-  it("GIVEN nginx 1.22 (no quic listen) with UDP published THEN it is flagged", async () => {
+  it("GIVEN nginx 1.22 (no quic listen) with UDP published WHEN judged THEN it is flagged", async () => {
     const got = await mandatory([dockerGw("nginx.conf", NGINX_CONF, [tcp(8443), udp(8443)])]);
     expect(got).toEqual([
       "Docker container 'fjord-dev-gateway' publishes UDP 8443, but its gateway config serves no HTTP/3 (QUIC) on 8443. Open UDP only for a gateway that serves HTTP/3 (nginx 1.22 has none; with fjord set fjord:gateway.http3 to false or use kind traefik).",
     ]);
   });
 
-  it("GIVEN an nginx that listens quic with UDP published THEN it passes", async () => {
+  it("GIVEN an nginx that listens quic with UDP published WHEN judged THEN it passes", async () => {
     expect(await mandatory([dockerGw("nginx.conf", QUIC_NGINX, [tcp(8443), udp(8443)])])).toEqual(
       [],
     );
   });
 
-  it("GIVEN Traefik without http3 and no UDP THEN it passes", async () => {
+  it("GIVEN Traefik without http3 and no UDP WHEN judged THEN it passes", async () => {
     expect(await mandatory([dockerGw("traefik.yml", TRAEFIK_STATIC, [tcp(8443)])])).toEqual([]);
   });
 
-  it("GIVEN a computed config at preview THEN it cannot verify, never blocks", async () => {
+  it("GIVEN a computed config at preview WHEN judged THEN it cannot verify, never blocks", async () => {
     const r = await runStack(gatewayHttp3Udp, [
       dockerGw("traefik.yml", unknown(), [tcp(8443), udp(8443)]),
     ]);
@@ -177,17 +177,17 @@ describe("gateway-http3-udp on Kubernetes", () => {
   const traefik = { "traefik.yml": H3_STATIC };
   const plain = { "traefik.yml": TRAEFIK_STATIC };
 
-  it("GIVEN fjord's Traefik shape (UDP port, UDP Service port, firewall UDP 443) THEN it passes", async () => {
+  it("GIVEN fjord's Traefik shape (UDP port, UDP Service port, firewall UDP 443) WHEN judged THEN it passes", async () => {
     expect(await mandatory([...k8sGateway(traefik, true, true), firewall(true)])).toEqual([]);
   });
 
-  it("GIVEN fjord's nginx shape (no UDP anywhere) THEN it passes", async () => {
+  it("GIVEN fjord's nginx shape (no UDP anywhere) WHEN judged THEN it passes", async () => {
     expect(
       await mandatory([...k8sGateway({ "nginx.conf": NGINX_CONF }, false, false), firewall(false)]),
     ).toEqual([]);
   });
 
-  it("GIVEN a gateway without HTTP/3 behind a UDP container and Service port THEN both are flagged", async () => {
+  it("GIVEN a gateway without HTTP/3 behind a UDP container and Service port WHEN judged THEN both are flagged", async () => {
     const got = await mandatory(k8sGateway(plain, true, true));
     expect(got).toEqual([
       "Deployment fjord-system/gateway declares container port UDP 8443, but its gateway config serves no HTTP/3 (QUIC) on 8443. Open UDP only for a gateway that serves HTTP/3 (nginx 1.22 has none; with fjord set fjord:gateway.http3 to false or use kind traefik).",
@@ -195,14 +195,14 @@ describe("gateway-http3-udp on Kubernetes", () => {
     ]);
   });
 
-  it("GIVEN HTTP/3 Traefik whose Service carries only TCP THEN the Service is flagged", async () => {
+  it("GIVEN HTTP/3 Traefik whose Service carries only TCP WHEN judged THEN the Service is flagged", async () => {
     const got = await mandatory(k8sGateway(traefik, true, false));
     expect(got).toEqual([
       "Service fjord-system/gateway carries HTTPS (TCP 443) to Deployment fjord-system/gateway, which serves HTTP/3 on 8443, but no UDP port, so clients cannot reach it over QUIC. Open the UDP port too (Docker: publish it with protocol udp; Kubernetes: a UDP container port and Service port), or turn HTTP/3 off.",
     ]);
   });
 
-  it("GIVEN a node firewall opening UDP 443 for a gateway without HTTP/3 THEN the firewall is flagged", async () => {
+  it("GIVEN a node firewall opening UDP 443 for a gateway without HTTP/3 WHEN judged THEN the firewall is flagged", async () => {
     const got = await mandatory([
       ...k8sGateway({ "nginx.conf": NGINX_CONF }, false, false),
       firewall(true),
@@ -212,14 +212,14 @@ describe("gateway-http3-udp on Kubernetes", () => {
     ]);
   });
 
-  it("GIVEN HTTP/3 Traefik behind a node firewall without UDP 443 THEN the firewall is flagged", async () => {
+  it("GIVEN HTTP/3 Traefik behind a node firewall without UDP 443 WHEN judged THEN the firewall is flagged", async () => {
     const got = await mandatory([...k8sGateway(traefik, true, true), firewall(false)]);
     expect(got).toEqual([
       "remote command 'cluster-nodes-osl-1-firewall' admits HTTPS (TCP 443) but not UDP 443, while the gateway serves HTTP/3. Add 'udp dport 443 accept' (fjord does when fjord:gateway.http3 is true).",
     ]);
   });
 
-  it("GIVEN the firewall script computed at preview THEN it cannot verify, never blocks", async () => {
+  it("GIVEN the firewall script computed at preview WHEN judged THEN it cannot verify, never blocks", async () => {
     const r = await runStack(gatewayHttp3Udp, [
       ...k8sGateway({ "nginx.conf": NGINX_CONF }, false, false),
       firewall(false, unknown()),

@@ -29,7 +29,7 @@ const env = (d: typeof dep) =>
   d.spec.template.spec.containers[0].env as Array<Record<string, unknown>>;
 
 describe("no-secret-literals", () => {
-  it("passes valueFrom secrets and fjord's plain settings", async () => {
+  it("GIVEN valueFrom secrets and plain settings whose names only look secret WHEN judged THEN it passes", async () => {
     const grafanaLike = edit(dep, (d) =>
       env(d).push(
         { name: "GF_PLUGINS_PUBLIC_KEY_RETRIEVAL_DISABLED", value: "true" },
@@ -40,19 +40,19 @@ describe("no-secret-literals", () => {
       (await runStack(noSecretLiterals, replace("orders-deployment", grafanaLike))).violations,
     ).toEqual([]);
   });
-  it("refuses a literal password in a pod spec", async () => {
+  it("GIVEN a literal DB_PASSWORD in a pod spec WHEN judged THEN it is refused", async () => {
     const d = edit(dep, (x) => (env(x)[1] = { name: "DB_PASSWORD", value: "hunter2-hunter2" }));
     expect((await runStack(noSecretLiterals, replace("orders-deployment", d))).mandatory).toEqual([
       "Deployment fjord-orders/orders container 'orders' sets DB_PASSWORD to a literal value in plain text in the pod spec; use valueFrom.secretKeyRef to read it from a Secret.",
     ]);
   });
-  it("refuses a computed password in a pod spec too: it is still plain text there", async () => {
+  it("GIVEN a computed API_TOKEN value in a pod spec WHEN judged THEN it is refused too, as plain text there", async () => {
     const d = edit(dep, (x) => (env(x)[1] = { name: "API_TOKEN", value: unknown() }));
     expect((await runStack(noSecretLiterals, replace("orders-deployment", d))).mandatory).toEqual([
       "Deployment fjord-orders/orders container 'orders' sets API_TOKEN to a computed value in plain text in the pod spec; use valueFrom.secretKeyRef to read it from a Secret.",
     ]);
   });
-  it("refuses secrets in ConfigMap data", async () => {
+  it("GIVEN STRIPE_SECRET_KEY in ConfigMap data WHEN judged THEN it is refused", async () => {
     const cm = {
       metadata: { name: "app-config", namespace: "fjord-orders" },
       data: { LOG_LEVEL: "info", STRIPE_SECRET_KEY: "sk_live_abcdef" },
@@ -68,7 +68,7 @@ describe("no-secret-literals", () => {
       "ConfigMap fjord-orders/app-config stores 'STRIPE_SECRET_KEY' in plain ConfigMap data; move it to a Secret and reference it from there.",
     ]);
   });
-  it("tells a Docker literal from a generated password", async () => {
+  it("GIVEN a Docker password env WHEN it depends on a generated password THEN it passes, and WHEN it is a literal THEN it is refused", async () => {
     const pw = "Zq8sX1mN4bV7cR2tY6uI9oP3";
     const random: Fixture = {
       type: T.random,
@@ -90,7 +90,7 @@ describe("no-secret-literals", () => {
       "Docker container 'orders-db' sets POSTGRES_PASSWORD to a literal value in its environment; generate it (e.g. a RandomPassword) or read it from a secret store instead of writing it in the program.",
     ]);
   });
-  it("does not call a computed Docker environment a literal (a literal is always known at preview)", async () => {
+  it("GIVEN a computed Docker environment WHEN judged THEN it is not called a literal (a literal is always known at preview)", async () => {
     const c: Fixture = {
       type: T.docker,
       name: "orders-db",
@@ -99,7 +99,7 @@ describe("no-secret-literals", () => {
     const r = await runStack(noSecretLiterals, [c]);
     expect(r.violations).toEqual([]);
   });
-  it("is not applicable without containers or ConfigMaps", async () => {
+  it("GIVEN a stack with only a Namespace WHEN judged THEN the policy is not applicable", async () => {
     expect(
       (await runStack(noSecretLiterals, [{ type: T.namespace, name: "ns", props: namespace("x") }]))
         .notApplicable,
@@ -108,10 +108,10 @@ describe("no-secret-literals", () => {
 });
 
 describe("database-service-internal", () => {
-  it("passes ClusterIP database Services", async () => {
+  it("GIVEN ClusterIP database Services WHEN judged THEN it passes", async () => {
     expect((await runStack(databaseServiceInternal, stack)).violations).toEqual([]);
   });
-  it("refuses a LoadBalancer database Service", async () => {
+  it("GIVEN a LoadBalancer database Service WHEN judged THEN it is refused", async () => {
     expect(
       (
         await runStack(
@@ -123,7 +123,7 @@ describe("database-service-internal", () => {
       "Service fjord-orders/orders-db selects the database pods of StatefulSet fjord-orders/orders-db and is reachable from outside the cluster (type LoadBalancer); make it type ClusterIP without externalIPs.",
     ]);
   });
-  it("finds database pods by selector even when the Service is not labelled", async () => {
+  it("GIVEN an unlabelled NodePort Service selecting database pods WHEN judged THEN it is found by its selector and refused", async () => {
     const svc = {
       metadata: { name: "debug", namespace: "fjord-orders" },
       spec: {
@@ -143,7 +143,7 @@ describe("database-service-internal", () => {
       "Service fjord-orders/debug selects the database pods of StatefulSet fjord-orders/orders-db and is reachable from outside the cluster (type NodePort); make it type ClusterIP without externalIPs.",
     ]);
   });
-  it("finds databases by port, and externalIPs expose too", async () => {
+  it("GIVEN a ClusterIP Service with externalIPs on database port 3306 WHEN judged THEN it is found by its port and refused", async () => {
     const svc = {
       metadata: { name: "legacy" },
       spec: {
@@ -160,7 +160,7 @@ describe("database-service-internal", () => {
       "Service legacy exposes database port 3306 and is reachable from outside the cluster (externalIPs); make it type ClusterIP without externalIPs.",
     ]);
   });
-  it("refuses a Docker database published on all interfaces, not on loopback", async () => {
+  it("GIVEN a Docker database publishing its port WHEN bound to loopback THEN it passes, and WHEN on all interfaces THEN it is refused", async () => {
     const db = (ip?: string) =>
       dockerContainer({
         name: "orders-db",
@@ -181,7 +181,7 @@ describe("database-service-internal", () => {
       "Docker container 'orders-db' is a database and publishes port 5432 on all host interfaces; remove the port mapping or bind it to 127.0.0.1.",
     ]);
   });
-  it("cannot verify a computed Service type that would matter", async () => {
+  it("GIVEN a database Service with a computed type WHEN judged THEN it is advised as unverifiable", async () => {
     const r = await runStack(
       databaseServiceInternal,
       replace("orders-db-service", dbService("orders", unknown())),
@@ -191,7 +191,7 @@ describe("database-service-internal", () => {
       "Cannot verify the type of Service fjord-orders/orders-db at preview: spec.type is computed, and it selects the database pods of StatefulSet fjord-orders/orders-db.",
     ]);
   });
-  it("is not applicable without Services or containers", async () => {
+  it("GIVEN a stack with only a Namespace WHEN judged THEN the database-service policy is not applicable", async () => {
     expect(
       (await runStack(databaseServiceInternal, [{ type: T.namespace, name: "ns", props: {} }]))
         .notApplicable,
@@ -206,18 +206,21 @@ describe("default-deny-network-policy", () => {
     [{ podSelector: {}, policyTypes: ["Egress"] }, false],
     [{ podSelector: { matchLabels: { app: "x" } }, policyTypes: ["Ingress"] }, false],
     [{ podSelector: {}, policyTypes: ["Ingress"], ingress: [{}] }, false],
-  ])("isDefaultDeny(%j) = %s", (spec, want) => expect(isDefaultDeny(spec)).toBe(want));
+  ])(
+    "GIVEN the NetworkPolicy spec %j WHEN isDefaultDeny reads it THEN it returns %s",
+    (spec, want) => expect(isDefaultDeny(spec)).toBe(want),
+  );
 
-  it("passes when every namespace has one", async () => {
+  it("GIVEN a default-deny policy in every namespace WHEN judged THEN it passes", async () => {
     expect((await runStack(defaultDenyNetworkPolicy, stack)).violations).toEqual([]);
   });
-  it("names the namespace without one", async () => {
+  it("GIVEN a namespace without a default-deny policy WHEN judged THEN it is refused by name", async () => {
     const s = stack.filter((r) => r.name !== "orders-default-deny");
     expect((await runStack(defaultDenyNetworkPolicy, s)).mandatory).toEqual([
       "Namespace fjord-orders has no default-deny NetworkPolicy; add one with podSelector: {} and policyTypes: [Ingress, Egress] and no rules, then allow each flow explicitly.",
     ]);
   });
-  it("does not count a policy that allows ingress", async () => {
+  it("GIVEN the namespace's only policy allowing ingress WHEN judged THEN it does not count and the namespace is refused", async () => {
     const allow = edit(defaultDeny("fjord-orders"), (p) =>
       Object.assign(p.spec, { ingress: [{ from: [{ podSelector: {} }] }] }),
     );
@@ -225,7 +228,7 @@ describe("default-deny-network-policy", () => {
       (await runStack(defaultDenyNetworkPolicy, replace("orders-default-deny", allow))).mandatory,
     ).toHaveLength(1);
   });
-  it("follows dependencies when the namespace name is computed at preview", async () => {
+  it("GIVEN a default-deny policy whose namespace is computed but depends on the Namespace WHEN judged THEN it counts and the stack passes", async () => {
     const np = edit(defaultDeny("x"), (p) => (p.metadata.namespace = unknown()));
     const r = await runStack(
       defaultDenyNetworkPolicy,
@@ -233,7 +236,7 @@ describe("default-deny-network-policy", () => {
     );
     expect(r.violations).toEqual([]);
   });
-  it("is not applicable when the stack creates no namespaces", async () => {
+  it("GIVEN a stack that creates no namespaces WHEN judged THEN the default-deny policy is not applicable", async () => {
     expect(
       (await runStack(defaultDenyNetworkPolicy, [{ type: T.deployment, name: "d", props: dep }]))
         .notApplicable,
@@ -247,12 +250,15 @@ describe("one-database-per-service", () => {
     ["orders-db:5432", false, "fjord-orders", "orders-db.fjord-orders"],
     ["postgres://u:p@orders-db.fjord-orders.svc:5432/orders", true, "y", "orders-db.fjord-orders"],
     ["db.example.no", false, "x", "db.example.no"],
-  ])("canonicalDbHost(%s)", (v, url, ns, want) => expect(canonicalDbHost(v, url, ns)).toBe(want));
+  ])(
+    "GIVEN the database address %s (a URL: %s) in namespace %s WHEN canonicalDbHost reads it THEN it returns %s",
+    (v, url, ns, want) => expect(canonicalDbHost(v, url, ns)).toBe(want),
+  );
 
-  it("passes one database per service", async () => {
+  it("GIVEN one database per service WHEN judged THEN it passes", async () => {
     expect((await runStack(oneDatabasePerService, stack)).violations).toEqual([]);
   });
-  it("refuses two services on one database", async () => {
+  it("GIVEN billing pointing DB_HOST at the orders database WHEN judged THEN both services are named as sharing it", async () => {
     const billing = edit(
       deployment("billing", "fjord-billing"),
       (d) => (env(d)[0] = { name: "DB_HOST", value: "orders-db.fjord-orders.svc.cluster.local" }),
@@ -265,7 +271,7 @@ describe("one-database-per-service", () => {
       "Services billing and orders share the database at orders-db.fjord-orders: Deployment fjord-orders/orders (DB_HOST), Deployment fjord-billing/billing (DB_HOST); give each service its own database.",
     ]);
   });
-  it("refuses a service using a database another service owns", async () => {
+  it("GIVEN billing using a database Service owned by payment WHEN judged THEN it is refused, naming the owner", async () => {
     const svc = {
       ...dbService("payment", "ClusterIP", "fjord-orders"),
       metadata: { ...dbService("payment").metadata, name: "shared-db", namespace: "fjord-orders" },
@@ -287,7 +293,7 @@ describe("one-database-per-service", () => {
       "Deployment fjord-billing/billing (service billing) uses the database at shared-db.fjord-orders, which belongs to service payment (fjord.io/owner-service); give billing its own database.",
     ]);
   });
-  it("refuses one owner claimed by two database StatefulSets", async () => {
+  it("GIVEN two database StatefulSets claiming the orders service WHEN judged THEN the owner is refused", async () => {
     const second = edit(dbStatefulSet("orders"), (s) => (s.metadata.name = "orders-db-2"));
     expect(
       (
@@ -300,7 +306,7 @@ describe("one-database-per-service", () => {
       "Service orders is claimed as owner (fjord.io/owner-service) by 2 database StatefulSets (StatefulSet fjord-orders/orders-db, StatefulSet fjord-orders/orders-db-2); each service owns exactly one database.",
     ]);
   });
-  it("sees Docker services sharing a database container", async () => {
+  it("GIVEN two Docker services with the same DB_HOST WHEN judged THEN they are refused as sharing one database", async () => {
     const a = dockerContainer();
     const b = dockerContainer({
       name: "fjord-dev-billing-1",
@@ -317,7 +323,7 @@ describe("one-database-per-service", () => {
       "Services billing and orders share the database at fjord-dev-orders-db: Docker container 'fjord-dev-orders-1' (DB_HOST), Docker container 'fjord-dev-billing-1' (DB_HOST); give each service its own database.",
     ]);
   });
-  it("is not applicable without workloads", async () => {
+  it("GIVEN a stack without workloads WHEN judged THEN the one-database policy is not applicable", async () => {
     expect(
       (await runStack(oneDatabasePerService, [{ type: T.namespace, name: "ns", props: {} }]))
         .notApplicable,

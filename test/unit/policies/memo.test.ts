@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { memoByText } from "../../../policies/lib/memo";
 
 describe("memoByText", () => {
-  it("parses each text once and returns the same result for it", () => {
+  it("GIVEN a memoized parser WHEN the same text is parsed twice THEN it is parsed once and the same result returned, while a different text is parsed anew", () => {
     let calls = 0;
     const parse = memoByText((t: string) => {
       calls++;
@@ -14,7 +14,7 @@ describe("memoByText", () => {
     expect(parse("ssl_protocols TLSv1.3")).not.toBe(a);
     expect(calls).toBe(2);
   });
-  it("remembers undefined results too", () => {
+  it("GIVEN a parser that returns undefined WHEN the same text is parsed twice THEN it is parsed only once", () => {
     let calls = 0;
     const parse = memoByText(() => {
       calls++;
@@ -24,7 +24,7 @@ describe("memoByText", () => {
     parse("not: [yaml");
     expect(calls).toBe(1);
   });
-  it("forgets the oldest text beyond its size", () => {
+  it("GIVEN a memo of size 2 holding two texts WHEN a third is parsed THEN the oldest is forgotten and parsed again, while the newer one is still remembered", () => {
     let calls = 0;
     const parse = memoByText((t: string) => {
       calls++;

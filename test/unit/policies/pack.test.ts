@@ -132,7 +132,7 @@ describe("exemptions", () => {
   const ROOT_MSG =
     "Deployment fjord-system/log-shipper container 'log-shipper' runs as root (runAsUser: 0); set runAsUser to a non-zero uid and runAsNonRoot: true.";
 
-  it("turns an exempted finding into a reported advisory", async () => {
+  it("GIVEN a root Deployment exempt from run-as-non-root with a reason WHEN judged THEN the finding is reported as advisory, quoting the reason", async () => {
     const d = edit(
       rootDep,
       (x) =>
@@ -147,13 +147,13 @@ describe("exemptions", () => {
       `Deployment fjord-system/log-shipper is exempt from run-as-non-root (fjord.io/policy-exempt-reason: "reads root-owned kubelet logs; all capabilities dropped"); the exempted finding: ${ROOT_MSG}`,
     ]);
   });
-  it("ignores an exemption without a reason, and says so", async () => {
+  it("GIVEN a root Deployment exempt from run-as-non-root without a reason WHEN judged THEN the finding stays mandatory and says the exemption is ignored", async () => {
     const d = edit(rootDep, (x) => (x.metadata.annotations = exempt("run-as-non-root")));
     expect((await runResource(runAsNonRoot, { type: T.deployment, props: d })).mandatory).toEqual([
       `${ROOT_MSG} The exemption on Deployment fjord-system/log-shipper is ignored because it has no fjord.io/policy-exempt-reason annotation or label.`,
     ]);
   });
-  it("applies only to the policies it names", async () => {
+  it("GIVEN a root Deployment exempt only from pinned-images WHEN run-as-non-root judges it THEN its finding stays mandatory", async () => {
     const d = edit(
       rootDep,
       (x) => (x.metadata.annotations = exempt("pinned-images", "vendor image")),
@@ -162,7 +162,7 @@ describe("exemptions", () => {
       ROOT_MSG,
     ]);
   });
-  it("works on Docker labels and in stack policies", async () => {
+  it("GIVEN exemptions with reasons on a root Docker container's labels and on a LoadBalancer database Service WHEN judged by run-as-non-root and database-service-internal THEN both findings are advisory", async () => {
     const c = dockerContainer({
       user: "0",
       labels: [

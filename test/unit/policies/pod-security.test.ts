@@ -143,7 +143,7 @@ const CASES: {
 ];
 
 describe("pod-security-standards", () => {
-  it("passes fjord's restricted Deployment", async () => {
+  it("GIVEN fjord's restricted Deployment WHEN judged THEN it passes", async () => {
     expect((await run(dep)).violations).toEqual([]);
   });
   it("has a case for every control of the standard", () => {
@@ -151,7 +151,7 @@ describe("pod-security-standards", () => {
   });
   describe.each(CASES)("control $control", ({ control, change, names, unknownAt, also }) => {
     const level = CONTROLS.find((c) => c.title === control)!.level;
-    it("fails when one field breaks it, naming the field and the fix", async () => {
+    it("GIVEN one field that breaks the control WHEN judged THEN it fails, naming the field and the fix", async () => {
       const r = await run(edit(dep, change));
       expect(r.mandatory).toHaveLength(also ? 2 : 1);
       if (also) expect(r.mandatory[1]).toContain(`control "${also}"`);
@@ -160,12 +160,12 @@ describe("pod-security-standards", () => {
       );
       expect(r.mandatory[0]).toContain(CONTROLS.find((c) => c.title === control)!.fix);
     });
-    it("cannot verify it when the field is computed, and says which", async () => {
+    it("GIVEN the control's field computed WHEN judged THEN it is advised as unverifiable, naming the control", async () => {
       const r = await run(edit(dep, unknownAt));
       expect(r.mandatory).toEqual([]);
       expect(r.advisory.join("\n")).toContain(`control "${control}" for ${L} at preview`);
     });
-    it(`is ${level === "baseline" ? "also" : "not"} enforced at baseline`, async () => {
+    it(`GIVEN one field that breaks the control WHEN judged at level baseline THEN it is ${level === "baseline" ? "also" : "not"} enforced`, async () => {
       const r = await run(edit(dep, change), { level: "baseline" });
       expect(r.mandatory).toHaveLength(level === "baseline" ? 1 : 0);
     });
@@ -187,13 +187,16 @@ describe("pod-security-standards", () => {
       { metadata: meta, spec: { template: tpl } },
       "ReplicationController",
     ],
-  ])("judges a %s's pods", async (type, props, kind) => {
-    expect((await runStack(podSecurityStandards, one(props, type))).mandatory).toEqual([
-      `${kind} fjord-orders/orders fails Pod Security 'restricted' (latest, v1.34) control "Privilege Escalation": container 'orders' allowPrivilegeEscalation: true; set securityContext.allowPrivilegeEscalation: false on every container.`,
-    ]);
-  });
+  ])(
+    "GIVEN a %s whose container allows privilege escalation WHEN judged THEN its pods fail Privilege Escalation",
+    async (type, props, kind) => {
+      expect((await runStack(podSecurityStandards, one(props, type))).mandatory).toEqual([
+        `${kind} fjord-orders/orders fails Pod Security 'restricted' (latest, v1.34) control "Privilege Escalation": container 'orders' allowPrivilegeEscalation: true; set securityContext.allowPrivilegeEscalation: false on every container.`,
+      ]);
+    },
+  );
 
-  it("judges init and ephemeral containers too", async () => {
+  it("GIVEN a restricted init container and an ephemeral container without a securityContext WHEN judged THEN the ephemeral one fails and the init one passes", async () => {
     const d = edit(dep, (x) => {
       pod(x).initContainers = [
         { name: "migrate", image: "m:1", securityContext: main(x).securityContext },
@@ -210,18 +213,18 @@ describe("pod-security-standards", () => {
       pod(d).volumes = [{ name: "logs", hostPath: { path: "/var/log" } }];
       main(d).securityContext.allowPrivilegeEscalation = true;
     });
-    it("judges a baseline namespace by baseline controls only", async () => {
+    it("GIVEN a baseline namespace and a pod breaking one baseline and one restricted control WHEN judged THEN only the baseline control fails", async () => {
       const r = await run(hostPath, { namespaceLevels: { "fjord-orders": "baseline" } });
       expect(r.mandatory).toHaveLength(1);
       expect(r.mandatory[0]).toContain(
         `Pod Security 'baseline' (latest, v1.34) control "HostPath Volumes"`,
       );
     });
-    it("skips a privileged namespace entirely", async () => {
+    it("GIVEN a privileged namespace WHEN its offending pod is judged THEN nothing is reported", async () => {
       const r = await run(hostPath, { namespaceLevels: { "fjord-orders": "privileged" } });
       expect(r.violations).toEqual([]);
     });
-    it("finds the level through the Namespace a computed namespace depends on", async () => {
+    it("GIVEN a computed namespace depending on a privileged Namespace WHEN judged THEN that level applies and nothing is reported", async () => {
       const d = edit(hostPath, (x) => (x.metadata.namespace = unknown()));
       const stack: Fixture[] = [
         { type: T.namespace, name: "ns", props: namespace("fjord-orders") },
@@ -230,13 +233,13 @@ describe("pod-security-standards", () => {
       const cfg = { namespaceLevels: { "fjord-orders": "privileged" } };
       expect((await runStack(podSecurityStandards, stack, { config: cfg })).violations).toEqual([]);
     });
-    it("turns findings advisory when the namespace stays computed and a weaker level is configured", async () => {
+    it("GIVEN a computed namespace with no dependency and a weaker level configured for another namespace WHEN judged THEN the findings are advisory", async () => {
       const d = edit(hostPath, (x) => (x.metadata.namespace = unknown()));
       const r = await run(d, { namespaceLevels: { "fjord-logs": "privileged" } });
       expect(r.mandatory).toEqual([]);
       expect(r.advisory.join("\n")).toContain("Its namespace is computed at preview");
     });
-    it("refuses a Namespace that enforces more than the pack checks", async () => {
+    it("GIVEN a Namespace enforcing restricted WHEN the pack checks it at baseline THEN it is refused, and WHEN at the default THEN it passes", async () => {
       const ns = edit(namespace("fjord-orders"), (n: any) => {
         n.metadata.labels["pod-security.kubernetes.io/enforce"] = "restricted";
       });
@@ -250,17 +253,17 @@ describe("pod-security-standards", () => {
   });
 
   describe("versions", () => {
-    it("checks host probes from v1.34 only", async () => {
+    it("GIVEN a probe with a host WHEN judged at v1.33 THEN it passes, and WHEN at v1.34 THEN it fails", async () => {
       const d = edit(dep, (x) => (main(x).readinessProbe.httpGet.host = "10.0.0.1"));
       expect((await run(d, { version: "v1.33" })).violations).toEqual([]);
       expect((await run(d, { version: "v1.34" })).mandatory).toHaveLength(1);
     });
-    it("requires dropping ALL from v1.22, and names the version", async () => {
+    it("GIVEN a container dropping no capabilities WHEN judged at v1.21 THEN it passes, and WHEN at v1.22 THEN it fails, naming the version", async () => {
       const d = edit(dep, (x) => (main(x).securityContext.capabilities.drop = []));
       expect((await run(d, { version: "v1.21" })).violations).toEqual([]);
       expect((await run(d, { version: "v1.22" })).mandatory[0]).toContain("(v1.22)");
     });
-    it("allows the keepalive sysctls from v1.29", async () => {
+    it("GIVEN the keepalive sysctl WHEN judged at v1.28 THEN it fails, and WHEN at v1.29 THEN it passes", async () => {
       const d = edit(
         dep,
         (x) =>
@@ -271,7 +274,7 @@ describe("pod-security-standards", () => {
     });
   });
 
-  it("exempts Windows pods from the Linux-only restricted controls", async () => {
+  it("GIVEN a Windows pod without seccomp, capabilities drop or escalation settings WHEN judged THEN the Linux-only controls do not apply and it passes", async () => {
     const d = edit(dep, (x) => {
       pod(x).os = { name: "windows" };
       main(x).securityContext = { runAsNonRoot: true };
@@ -279,7 +282,7 @@ describe("pod-security-standards", () => {
     });
     expect((await run(d)).violations).toEqual([]);
   });
-  it("cannot verify a computed pod spec", async () => {
+  it("GIVEN a computed pod spec WHEN judged THEN it is advised as unverifiable", async () => {
     const d = edit(dep, (x) => (x.spec.template.spec = unknown("object")));
     expect((await run(d)).advisory).toEqual([
       `Cannot verify Pod Security 'restricted' for ${L} at preview: its pod spec is computed.`,

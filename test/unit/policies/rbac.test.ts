@@ -31,7 +31,7 @@ const binding: Record<string, any> = {
 const L = "ClusterRole fjord-prometheus-discovery";
 
 describe("rbac-no-wildcards", () => {
-  it("passes a role that names its verbs and resources", async () => {
+  it("GIVEN a ClusterRole that names its verbs and resources WHEN judged THEN it passes", async () => {
     expect((await runResource(rbacNoWildcards, { type: CR, props: discovery })).violations).toEqual(
       [],
     );
@@ -40,12 +40,16 @@ describe("rbac-no-wildcards", () => {
     ["verbs", (x: any) => (rule(x).verbs = ["*"])],
     ["resources", (x: any) => (rule(x).resources = ["*"])],
     ["apiGroups", (x: any) => (rule(x).apiGroups = ["*"])],
-  ])("refuses '*' in %s", async (what, change) => {
-    expect(
-      (await runResource(rbacNoWildcards, { type: CR, props: edit(discovery, change) })).mandatory,
-    ).toEqual([`${L} rule 1 grants '*' in ${what}; list the ${what} the workload needs.`]);
-  });
-  it("cannot verify computed verbs", async () => {
+  ])(
+    "GIVEN '*' in a rule's %s WHEN judged THEN it is refused, naming the field",
+    async (what, change) => {
+      expect(
+        (await runResource(rbacNoWildcards, { type: CR, props: edit(discovery, change) }))
+          .mandatory,
+      ).toEqual([`${L} rule 1 grants '*' in ${what}; list the ${what} the workload needs.`]);
+    },
+  );
+  it("GIVEN a rule's verbs computed at preview WHEN judged THEN it is advised as unverifiable, not failed", async () => {
     const r = await runResource(rbacNoWildcards, {
       type: CR,
       props: edit(discovery, (x) => (rule(x).verbs = unknown("array"))),
@@ -55,7 +59,7 @@ describe("rbac-no-wildcards", () => {
       `Cannot verify the wildcards of ${L} at preview: rule 1 is computed.`,
     ]);
   });
-  it("exempts system roles by name prefix and the API server's defaults by label", async () => {
+  it("GIVEN wildcard ClusterRoles WHEN named system:* or labelled as RBAC defaults THEN they are exempt, and WHEN named systemd-helper THEN it is refused", async () => {
     const wild = edit(discovery, (x) => (rule(x).verbs = ["*"]));
     const sys = edit(wild, (x) => (x.metadata.name = "system:controller:foo"));
     expect((await runResource(rbacNoWildcards, { type: CR, props: sys })).notApplicable).toEqual([
@@ -74,7 +78,7 @@ describe("rbac-no-wildcards", () => {
 });
 
 describe("rbac-no-pod-exec", () => {
-  it("passes read access to pods", async () => {
+  it("GIVEN read access to pods WHEN judged THEN it passes", async () => {
     expect((await runResource(rbacNoPodExec, { type: CR, props: discovery })).violations).toEqual(
       [],
     );
@@ -85,20 +89,23 @@ describe("rbac-no-pod-exec", () => {
     ["pods/portforward", ["create"], "pods/portforward"],
     ["pods/*", ["create"], "pods/exec, pods/attach, pods/portforward"],
     ["*", ["*"], "pods/exec, pods/attach, pods/portforward"],
-  ])("refuses %s with %j", async (resource, verbs, named) => {
-    const role = {
-      metadata: { name: "debugger", namespace: "fjord-orders" },
-      rules: [{ apiGroups: [""], resources: ["pods", resource], verbs }],
-    };
-    expect((await runResource(rbacNoPodExec, { type: ROLE, props: role })).mandatory).toEqual([
-      `Role fjord-orders/debugger rule 1 grants ${named}; remove them and debug with a time-limited, separately bound role instead.`,
-    ]);
-  });
-  it("allows listing exec sessions' pods without creating them", async () => {
+  ])(
+    "GIVEN a Role granting %s with verbs %j WHEN judged THEN it is refused, naming the exec resources",
+    async (resource, verbs, named) => {
+      const role = {
+        metadata: { name: "debugger", namespace: "fjord-orders" },
+        rules: [{ apiGroups: [""], resources: ["pods", resource], verbs }],
+      };
+      expect((await runResource(rbacNoPodExec, { type: ROLE, props: role })).mandatory).toEqual([
+        `Role fjord-orders/debugger rule 1 grants ${named}; remove them and debug with a time-limited, separately bound role instead.`,
+      ]);
+    },
+  );
+  it("GIVEN read access to pods/log WHEN judged THEN it passes", async () => {
     const role = edit(discovery, (x) => (rule(x).resources = ["pods/log"]));
     expect((await runResource(rbacNoPodExec, { type: CR, props: role })).violations).toEqual([]);
   });
-  it("cannot verify computed rules", async () => {
+  it("GIVEN a ClusterRole's rules computed at preview WHEN judged THEN it is advised as unverifiable", async () => {
     const role = edit(discovery, (x) => (x.rules = unknown("array")));
     expect((await runResource(rbacNoPodExec, { type: CR, props: role })).advisory).toEqual([
       `Cannot verify pod exec access of ${L} at preview: its rules are computed.`,
@@ -107,7 +114,7 @@ describe("rbac-no-pod-exec", () => {
 });
 
 describe("rbac-no-escalation", () => {
-  it("passes fjord's discovery role", async () => {
+  it("GIVEN fjord's discovery role WHEN judged THEN it passes", async () => {
     expect(
       (await runResource(rbacNoEscalation, { type: CR, props: discovery })).violations,
     ).toEqual([]);
@@ -118,16 +125,21 @@ describe("rbac-no-escalation", () => {
     [[""], ["users"], ["impersonate"], "impersonate on users"],
     [[""], ["groups"], ["impersonate"], "impersonate on groups"],
     [[""], ["serviceaccounts"], ["impersonate"], "impersonate on serviceaccounts"],
-  ])("refuses %j %j %j", async (apiGroups, resources, verbs, named) => {
-    const role = { metadata: { name: "x" }, rules: [{ apiGroups, resources, verbs }] };
-    const r = await runResource(rbacNoEscalation, { type: CR, props: role });
-    expect(r.mandatory).toHaveLength(1);
-    expect(r.mandatory[0]).toMatch(new RegExp(`^ClusterRole x rule 1 grants ${named}, which lets`));
-  });
+  ])(
+    "GIVEN a rule with apiGroups %j, resources %j and verbs %j WHEN judged THEN it is refused, naming the escalation",
+    async (apiGroups, resources, verbs, named) => {
+      const role = { metadata: { name: "x" }, rules: [{ apiGroups, resources, verbs }] };
+      const r = await runResource(rbacNoEscalation, { type: CR, props: role });
+      expect(r.mandatory).toHaveLength(1);
+      expect(r.mandatory[0]).toMatch(
+        new RegExp(`^ClusterRole x rule 1 grants ${named}, which lets`),
+      );
+    },
+  );
 });
 
 describe("rbac-no-escalation on computed rules", () => {
-  it("cannot verify a computed rule, and still judges the known ones", async () => {
+  it("GIVEN a computed rule followed by an impersonate rule WHEN judged THEN the first is advised as unverifiable and the second is refused", async () => {
     const role = {
       metadata: { name: "x" },
       rules: [unknown("object"), { apiGroups: [""], resources: ["users"], verbs: ["impersonate"] }],
@@ -142,12 +154,12 @@ describe("rbac-no-escalation on computed rules", () => {
 });
 
 describe("rbac-no-cluster-admin-binding", () => {
-  it("passes a binding to a narrow role", async () => {
+  it("GIVEN a binding to a narrow role WHEN judged THEN it passes", async () => {
     expect(
       (await runResource(rbacNoClusterAdminBinding, { type: CRB, props: binding })).violations,
     ).toEqual([]);
   });
-  it("refuses binding cluster-admin, cluster-wide or in a namespace", async () => {
+  it("GIVEN a ClusterRoleBinding or a namespaced RoleBinding to cluster-admin WHEN judged THEN each is refused", async () => {
     const admin = edit(binding, (x) => (x.roleRef.name = "cluster-admin"));
     const msg = (l: string) =>
       `${l} binds the cluster-admin ClusterRole, which can do anything in the cluster; bind a role with only the verbs and resources its subjects need.`;
@@ -159,7 +171,7 @@ describe("rbac-no-cluster-admin-binding", () => {
       (await runResource(rbacNoClusterAdminBinding, { type: RB, props: ns })).mandatory,
     ).toEqual([msg("RoleBinding fjord-orders/fjord-prometheus-discovery")]);
   });
-  it("cannot verify a computed roleRef", async () => {
+  it("GIVEN a binding whose roleRef name is computed WHEN judged THEN it is advised as unverifiable", async () => {
     const b = edit(binding, (x) => (x.roleRef.name = unknown()));
     expect(
       (await runResource(rbacNoClusterAdminBinding, { type: CRB, props: b })).advisory,
@@ -167,7 +179,7 @@ describe("rbac-no-cluster-admin-binding", () => {
       "Cannot verify which role ClusterRoleBinding fjord-prometheus-discovery binds at preview: its roleRef is computed.",
     ]);
   });
-  it("exempts the API server's own cluster-admin binding", async () => {
+  it("GIVEN a system: binding to cluster-admin, as the API server's own WHEN judged THEN it is exempt and passes", async () => {
     const b = edit(binding, (x) => {
       x.metadata.name = "system:masters-admin";
       x.roleRef.name = "cluster-admin";

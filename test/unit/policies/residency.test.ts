@@ -21,10 +21,10 @@ const cmd = (name: string, props: Record<string, unknown>): Fixture => ({
 });
 
 describe("residency-nodes", () => {
-  it("passes nodes in Oslo", async () => {
+  it("GIVEN nodes in Oslo WHEN judged THEN they pass", async () => {
     expect((await runStack(residencyNodes, stack)).violations).toEqual([]);
   });
-  it("refuses a node in us-east1", async () => {
+  it("GIVEN a node in us-east1 WHEN judged THEN it is refused", async () => {
     const r = await runStack(residencyNodes, [
       ...stack,
       cmd("iad-1-facts", vpsCommand("iad-1", "198.51.100.7", "us-east1")),
@@ -33,14 +33,14 @@ describe("residency-nodes", () => {
       "remote command 'iad-1-facts' runs in region 'us-east1' (US), outside the allowed jurisdictions (NO); move the node to an allowed region.",
     ]);
   });
-  it("allows Frankfurt when the config allows the EEA", async () => {
+  it("GIVEN a node in de-fra1 WHEN judged with NO only THEN it is refused, and WHEN the config allows the EEA THEN it passes", async () => {
     const s = [...stack, cmd("fra-1-facts", vpsCommand("fra-1", "198.51.100.8", "de-fra1"))];
     expect((await runStack(residencyNodes, s)).mandatory).toHaveLength(1);
     expect(
       (await runStack(residencyNodes, s, { config: { allowedJurisdictions: ["EEA"] } })).violations,
     ).toEqual([]);
   });
-  it("cannot prove a command without a region, unless its host is listed", async () => {
+  it("GIVEN a remote command without a region WHEN judged THEN it is refused as unprovable, and WHEN its host is listed in hostRegions THEN it passes", async () => {
     const bare = cmd("backup", { connection: { host: "203.0.113.9" }, create: "tar c /data" });
     expect((await runStack(residencyNodes, [bare])).mandatory).toEqual([
       "remote command 'backup' connects to host '203.0.113.9' but declares no region, so it cannot be proven resident; set environment.FJORD_REGION on the command or list the host in the policy config hostRegions.",
@@ -53,7 +53,7 @@ describe("residency-nodes", () => {
       ).violations,
     ).toEqual([]);
   });
-  it("places a CopyToRemote by another resource on the same host", async () => {
+  it("GIVEN a CopyToRemote to a host a regioned node uses WHEN judged THEN it is placed by that node and passes", async () => {
     const copy: Fixture = {
       type: T.copy,
       name: "osl-1-airgap-k3s",
@@ -61,7 +61,7 @@ describe("residency-nodes", () => {
     };
     expect((await runStack(residencyNodes, [...stack, copy])).violations).toEqual([]);
   });
-  it("names a region missing from the catalog", async () => {
+  it("GIVEN a region missing from the catalog WHEN judged THEN it is refused by name, and WHEN the config adds it THEN it passes", async () => {
     const r = await runStack(residencyNodes, [cmd("x", vpsCommand("x", "192.0.2.99", "no-trd1"))]);
     expect(r.mandatory).toEqual([
       "remote command 'x' runs in region 'no-trd1', which is not in the region catalog; add it to the policy config regions with its jurisdiction.",
@@ -74,7 +74,7 @@ describe("residency-nodes", () => {
       ).violations,
     ).toEqual([]);
   });
-  it("says a computed region cannot be verified at preview", async () => {
+  it("GIVEN a computed FJORD_REGION WHEN judged THEN it is advised as unverifiable at preview", async () => {
     const r = await runStack(residencyNodes, [
       cmd("x", { connection: { host: "192.0.2.11" }, environment: { FJORD_REGION: unknown() } }),
     ]);
@@ -83,7 +83,7 @@ describe("residency-nodes", () => {
       "Cannot verify the region of remote command 'x' at preview: environment.FJORD_REGION is computed.",
     ]);
   });
-  it("treats a remote Docker daemon as a node", async () => {
+  it("GIVEN a Docker provider on a remote ssh host without a region WHEN judged THEN it is refused like a node", async () => {
     const p: Fixture = {
       type: T.dockerProvider,
       name: "remote",
@@ -93,7 +93,7 @@ describe("residency-nodes", () => {
       "Docker provider 'remote' connects to host '203.0.113.20' but declares no region, so it cannot be proven resident; set environment.FJORD_REGION on the command or list the host in the policy config hostRegions.",
     ]);
   });
-  it("is not applicable to a local-only stack", async () => {
+  it("GIVEN a local-only stack WHEN judged THEN the policy is not applicable", async () => {
     expect(
       (await runStack(residencyNodes, [{ type: T.docker, name: "c", props: dockerContainer() }]))
         .notApplicable,
@@ -102,7 +102,7 @@ describe("residency-nodes", () => {
 });
 
 describe("residency-workloads", () => {
-  it("passes fjord's labels", async () => {
+  it("GIVEN fjord's Namespace and Deployment labels WHEN judged THEN both pass", async () => {
     expect(
       (
         await runResource(residencyWorkloads, {
@@ -116,7 +116,7 @@ describe("residency-workloads", () => {
         .violations,
     ).toEqual([]);
   });
-  it("refuses a namespace labelled for the US", async () => {
+  it("GIVEN a Namespace labelled with region us-east1 and jurisdiction US WHEN judged THEN both labels are refused", async () => {
     const ns = edit(namespace("fjord-x"), (n) =>
       Object.assign(n.metadata.labels, {
         "fjord.io/region": "us-east1",
@@ -130,7 +130,7 @@ describe("residency-workloads", () => {
       "Namespace fjord-x has label fjord.io/jurisdiction=US, outside the allowed jurisdictions (NO); place it in an allowed jurisdiction.",
     ]);
   });
-  it("refuses pods pinned to a foreign region by node affinity", async () => {
+  it("GIVEN a node affinity allowing de-fra1 WHEN judged THEN the foreign region is refused", async () => {
     const d = edit(deployment(), (x) => {
       x.spec.template.spec.affinity.nodeAffinity = {
         requiredDuringSchedulingIgnoredDuringExecution: {
@@ -154,7 +154,7 @@ describe("residency-workloads", () => {
       "Deployment fjord-orders/orders has a node selector on region 'de-fra1' (DE), outside the allowed jurisdictions (NO); use a region in NO.",
     ]);
   });
-  it("cannot verify a computed region label", async () => {
+  it("GIVEN a computed region label WHEN judged THEN it is advised as unverifiable", async () => {
     const ns = edit(
       namespace("fjord-x"),
       (n) => (n.metadata.labels["fjord.io/region"] = unknown()),
@@ -165,7 +165,7 @@ describe("residency-workloads", () => {
       "Cannot verify the region of Namespace fjord-x at preview: its fjord.io/region label is computed.",
     ]);
   });
-  it("is not applicable to Docker containers", async () => {
+  it("GIVEN a Docker container WHEN judged THEN the policy is not applicable", async () => {
     expect(
       (await runResource(residencyWorkloads, { type: T.docker, props: dockerContainer() }))
         .notApplicable,
@@ -188,8 +188,10 @@ describe("judgeEndpoint", () => {
     ["https://logs.example.no/push", "violation"],
     ["https://prometheus-prod-01-eu-west-0.grafana.net/api/prom/push", "violation"],
     ["https://${LOKI_HOST}/push", "unknown"],
-  ])("%s → %s", (url, kind) => expect(judgeEndpoint(url, j, {}).kind).toBe(kind));
-  it("accepts an allowed endpoint by suffix, and refuses it in a disallowed jurisdiction", () => {
+  ])("GIVEN the endpoint %s WHEN judged for NO THEN it is %s", (url, kind) =>
+    expect(judgeEndpoint(url, j, {}).kind).toBe(kind),
+  );
+  it("GIVEN an allowed endpoint suffix WHEN it is in NO THEN it is accepted, and WHEN it is in DE THEN it is refused", () => {
     expect(judgeEndpoint("https://logs.example.no/push", j, { "example.no": "NO" })).toEqual({
       kind: "ok",
       basis: "allowedEndpoints 'example.no'",
@@ -207,7 +209,7 @@ const cm = (files: Record<string, string>) => ({
 });
 
 describe("residency-endpoints", () => {
-  it("passes in-cluster observability", async () => {
+  it("GIVEN Prometheus and Grafana configs with in-cluster endpoints WHEN judged THEN they pass", async () => {
     const prom =
       "global: {}\nremote_write:\n  - url: http://mimir.fjord-system.svc:9009/api/v1/push\nalerting:\n  alertmanagers:\n    - static_configs:\n        - targets: [alertmanager:9093]\n";
     const grafana =
@@ -221,7 +223,7 @@ describe("residency-endpoints", () => {
       ).violations,
     ).toEqual([]);
   });
-  it("refuses a remote_write to a US SaaS", async () => {
+  it("GIVEN a remote_write to Grafana Cloud in the US WHEN judged THEN it is refused", async () => {
     const prom =
       "remote_write:\n  - url: https://prometheus-us-central1.grafana.net/api/prom/push\n";
     expect(
@@ -230,7 +232,7 @@ describe("residency-endpoints", () => {
       "ConfigMap fjord-system/obs sends data to https://prometheus-us-central1.grafana.net/api/prom/push (data key 'prometheus.yml' remote_write[0].url): 'prometheus-us-central1.grafana.net' is Grafana Cloud, a SaaS operated outside the allowed jurisdictions; use an in-platform endpoint or list the host in allowedEndpoints with its jurisdiction.",
     ]);
   });
-  it("accepts an allowed Norwegian endpoint", async () => {
+  it("GIVEN a remote_write to example.no WHEN allowedEndpoints lists it in NO THEN it passes", async () => {
     const prom = "remote_write:\n  - url: https://metrics.example.no/push\n";
     expect(
       (
@@ -240,7 +242,7 @@ describe("residency-endpoints", () => {
       ).violations,
     ).toEqual([]);
   });
-  it("knows Alertmanager's Slack default and webhook URLs", async () => {
+  it("GIVEN an Alertmanager with a Slack receiver and an in-cluster webhook WHEN judged THEN only Slack's default URL is refused", async () => {
     const am =
       "route: { receiver: team }\nreceivers:\n  - name: team\n    slack_configs:\n      - channel: '#ops'\n    webhook_configs:\n      - url: http://relay.fjord-system.svc:8080/\n";
     expect(
@@ -249,7 +251,7 @@ describe("residency-endpoints", () => {
       "ConfigMap fjord-system/obs sends data to https://hooks.slack.com (data key 'alertmanager.yml' receivers[0].slack_configs[0]): 'hooks.slack.com' is Slack, a SaaS operated outside the allowed jurisdictions; use an in-platform endpoint or list the host in allowedEndpoints with its jurisdiction.",
     ]);
   });
-  it("reads Fluent Bit outputs, including plugins with a fixed SaaS endpoint", async () => {
+  it("GIVEN Fluent Bit outputs to in-cluster Loki and to Datadog WHEN judged THEN only Datadog's fixed SaaS endpoint is refused", async () => {
     const fb =
       "[INPUT]\n    Name tail\n[OUTPUT]\n    Name loki\n    Host loki.fjord-system.svc\n[OUTPUT]\n    Name datadog\n    Match *\n";
     expect(
@@ -258,7 +260,7 @@ describe("residency-endpoints", () => {
       "ConfigMap fjord-system/obs sends data to http-intake.logs.datadoghq.com (data key 'fluent-bit.conf' [OUTPUT] #3 (datadog)): 'http-intake.logs.datadoghq.com' is Datadog, a SaaS operated outside the allowed jurisdictions; use an in-platform endpoint or list the host in allowedEndpoints with its jurisdiction.",
     ]);
   });
-  it("reads a Docker log driver", async () => {
+  it("GIVEN Docker log drivers WHEN the default is used THEN it passes, and WHEN awslogs or a remote syslog THEN each is refused", async () => {
     expect(
       (await runResource(residencyEndpoints, { type: T.docker, props: dockerContainer() }))
         .violations,
@@ -282,7 +284,7 @@ describe("residency-endpoints", () => {
       "Docker container 'fjord-dev-orders-1' sends data to udp://203.0.113.50:514 (log driver syslog logOpts.syslog-address): '203.0.113.50' cannot be shown to be in-platform or in NO; use an in-platform endpoint or list the host in allowedEndpoints with its jurisdiction.",
     ]);
   });
-  it("passes fjord's fluentd shipping to the loopback shipper, and judges an agent elsewhere", async () => {
+  it("GIVEN the fluentd log driver WHEN it ships to loopback THEN it passes, and WHEN to a remote agent THEN it is refused", async () => {
     const fluentd = (address: string) =>
       dockerContainer({
         logDriver: "fluentd",
@@ -308,7 +310,7 @@ describe("residency-endpoints", () => {
       "Docker container 'fjord-dev-orders-1' sends data to tcp://198.51.100.7:24224 (log driver fluentd logOpts.fluentd-address): '198.51.100.7' cannot be shown to be in-platform or in NO; use an in-platform endpoint or list the host in allowedEndpoints with its jurisdiction.",
     ]);
   });
-  it("reads OTLP exporter settings in a pod spec", async () => {
+  it("GIVEN OTEL_EXPORTER_OTLP_ENDPOINT set to Honeycomb in a pod spec WHEN judged THEN it is refused", async () => {
     const d = edit(deployment(), (x) =>
       x.spec.template.spec.containers[0].env.push({
         name: "OTEL_EXPORTER_OTLP_ENDPOINT",
@@ -321,13 +323,13 @@ describe("residency-endpoints", () => {
       "Deployment fjord-orders/orders sends data to https://api.honeycomb.io (environment container 'orders' env OTEL_EXPORTER_OTLP_ENDPOINT): 'api.honeycomb.io' is Honeycomb, a SaaS operated outside the allowed jurisdictions; use an in-platform endpoint or list the host in allowedEndpoints with its jurisdiction.",
     ]);
   });
-  it("cannot verify a computed prometheus.yml", async () => {
+  it("GIVEN a computed prometheus.yml WHEN judged THEN it is advised as unverifiable", async () => {
     const r = await runResource(residencyEndpoints, cm({ "prometheus.yml": unknown() }));
     expect(r.advisory).toEqual([
       "Cannot verify the prometheus config in ConfigMap fjord-system/obs (data key 'prometheus.yml') at preview: its content is computed.",
     ]);
   });
-  it("is not applicable to a Service", async () => {
+  it("GIVEN a Service WHEN judged THEN the policy is not applicable", async () => {
     expect(
       (await runResource(residencyEndpoints, { type: T.service, props: {} })).notApplicable,
     ).toHaveLength(1);
@@ -335,7 +337,7 @@ describe("residency-endpoints", () => {
 });
 
 describe("residency-evidence", () => {
-  it("writes each resource's jurisdiction and reports an advisory summary", async () => {
+  it("GIVEN the prod fixture stack and an evidence file WHEN the evidence is built THEN each resource's jurisdiction is written and a single advisory summary reported", async () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "fjord-ev-")), "evidence.json");
     const r = await runStack(
       residencyEvidence,
@@ -362,7 +364,7 @@ describe("residency-evidence", () => {
       basis: "label fjord.io/region on Deployment fjord-orders/orders",
     });
   });
-  it("is not applicable to an empty stack", async () => {
+  it("GIVEN a stack with no resources to place WHEN the evidence is built THEN the policy is not applicable", async () => {
     expect(
       (await runStack(residencyEvidence, [{ type: T.stack, name: "fjord-prod", props: {} }]))
         .notApplicable,

@@ -39,21 +39,21 @@ describe("the secrets detector", () => {
       "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
       "a JSON Web Token",
     ],
-  ])("finds %s and names it", (_, text, kind) => {
+  ])("GIVEN %s WHEN scanned THEN it is found and named", (_, text, kind) => {
     expect(kinds(text)[0]).toBe(kind);
   });
-  it("finds an AWS secret key by its assignment, and the pair both", () => {
+  it("GIVEN an AWS key id and an aws_secret_access_key assignment WHEN scanned THEN both are found, the secret key by its assignment", () => {
     const ini = `[default]\naws_access_key_id = ${AWS_ID}\naws_secret_access_key = ${AWS_SECRET}\n`;
     expect(kinds(ini)).toEqual(["an AWS access key id", "an AWS secret access key"]);
   });
-  it("finds random tokens, base64 and hex, with their entropy", () => {
+  it("GIVEN a base64 and a hex random token WHEN scanned THEN each is found with its entropy", () => {
     expect(kinds(`token: ${TOKEN}`)).toEqual(["a high-entropy token (5.1 bits/char)"]);
     expect(kinds(HEX)).toEqual(["a high-entropy token (hex, 4.0 bits/char)"]);
   });
-  it("reports a key's body as part of the key, not as more tokens", () => {
+  it("GIVEN an RSA PEM key WHEN scanned THEN its body is part of the one match, not more tokens", () => {
     expect(kinds(rsa)).toHaveLength(1);
   });
-  it("explains a match by line without repeating the secret", () => {
+  it("GIVEN a token on line 2 WHEN its match is explained THEN the line is named and the secret is not repeated", () => {
     const [m] = findSecrets(`a: 1\nb: ${TOKEN}\n`);
     expect(explain(m!)).toBe(
       "a high-entropy token (5.1 bits/char) at line 2: 'q8Zr…' (34 characters)",
@@ -80,10 +80,10 @@ describe("the secrets detector", () => {
     ["repeated characters", "A1".repeat(30)],
     ["a URL", "https://prometheus.fjord-system.svc.cluster.local:9090/api/v1/write"],
     ["an innocent key name's value", "orders-cache-partition"],
-  ])("ignores %s", (_, text) => {
+  ])("GIVEN %s WHEN scanned THEN nothing is found", (_, text) => {
     expect(findSecrets(text)).toEqual([]);
   });
-  it("measures Shannon entropy in bits per character", () => {
+  it('GIVEN "aaaa" and "abcd" WHEN their Shannon entropy is measured THEN it is 0 and 2 bits per character', () => {
     expect(entropy("aaaa")).toBe(0);
     expect(entropy("abcd")).toBe(2);
   });

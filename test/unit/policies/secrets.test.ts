@@ -29,15 +29,15 @@ const pem = generateKeyPairSync("ec", { namedCurve: "prime256v1" }).privateKey.e
 const TOKEN = "q8Zr3Kx0VbN7mW2sYc5tLp9uGh4jDf6aE1";
 
 describe("no-secret-literals by value", () => {
-  it("passes fjord's fixture stack", async () => {
+  it("GIVEN fjord's fixture stack WHEN no-secret-literals judges it THEN nothing is found", async () => {
     expect((await runStack(noSecretLiterals, stack)).violations).toEqual([]);
   });
-  it("finds a private key in an innocently named env var, and explains the match", async () => {
+  it("GIVEN a PEM private key in an innocently named env var WHEN judged THEN it is flagged, explaining the match", async () => {
     expect((await runStack(noSecretLiterals, withEnv("TLS_MATERIAL", pem))).mandatory).toEqual([
       "Deployment fjord-orders/orders container 'orders' env TLS_MATERIAL holds a PEM private key (EC PRIVATE KEY): '-----BEGIN EC PRIVATE KEY-----' in plain text in the pod spec; move it to a Secret and read it with valueFrom.secretKeyRef.",
     ]);
   });
-  it("finds a cloud access key in ConfigMap data under any key", async () => {
+  it("GIVEN an AWS access key id inside a ConfigMap entry with an arbitrary key WHEN judged THEN it is flagged with its line", async () => {
     const r = await runStack(
       noSecretLiterals,
       withData({ "app.ini": "[s3]\nbucket = orders\naccess = AKIAIOSFODNN7EXAMPLE\n" }),
@@ -46,7 +46,7 @@ describe("no-secret-literals by value", () => {
       "ConfigMap fjord-orders/app data 'app.ini' holds an AWS access key id at line 3: 'AKIA…' (20 characters); move it to a Secret and reference it from there.",
     ]);
   });
-  it("finds a high-entropy token in a Docker env and tells it from a generated one", async () => {
+  it("GIVEN a high-entropy token in a Docker env WHEN it is a literal THEN it is flagged, and WHEN it depends on a generated random resource THEN it passes", async () => {
     const literal: Fixture = {
       type: T.docker,
       name: "orders",
@@ -59,7 +59,7 @@ describe("no-secret-literals by value", () => {
     const derived = { ...literal, propertyDependencies: { envs: ["auth"] } };
     expect((await runStack(noSecretLiterals, [random, derived])).violations).toEqual([]);
   });
-  it("no longer flags an innocent value merely named *_KEY", async () => {
+  it("GIVEN innocent values named CACHE_KEY (env) and SORT_KEY (ConfigMap) WHEN judged THEN neither is flagged", async () => {
     expect(
       (await runStack(noSecretLiterals, withEnv("CACHE_KEY", "orders-by-id"))).violations,
     ).toEqual([]);
@@ -67,18 +67,18 @@ describe("no-secret-literals by value", () => {
       (await runStack(noSecretLiterals, withData({ SORT_KEY: "created_at" }))).violations,
     ).toEqual([]);
   });
-  it("still flags a secret under a *_KEY name by its value", async () => {
+  it("GIVEN a high-entropy token under PARTNER_KEY WHEN judged THEN it is flagged by its value", async () => {
     const r = await runStack(noSecretLiterals, withEnv("PARTNER_KEY", TOKEN));
     expect(r.mandatory).toHaveLength(1);
     expect(r.mandatory[0]).toContain("env PARTNER_KEY holds a high-entropy token");
   });
-  it("keeps flagging secret names: API_KEY, SIGNING_KEY", async () => {
+  it("GIVEN API_KEY or SIGNING_KEY set to a short literal WHEN judged THEN each is flagged by its name", async () => {
     for (const name of ["API_KEY", "SIGNING_KEY"])
       expect((await runStack(noSecretLiterals, withEnv(name, "short"))).mandatory).toEqual([
         `Deployment fjord-orders/orders container 'orders' sets ${name} to a literal value in plain text in the pod spec; use valueFrom.secretKeyRef to read it from a Secret.`,
       ]);
   });
-  it("leaves a computed value with an innocent name to the resource it comes from", async () => {
+  it("GIVEN a computed value in an innocently named env var or ConfigMap entry WHEN judged THEN it is not flagged, left to the resource it comes from", async () => {
     expect((await runStack(noSecretLiterals, withEnv("UPSTREAM", unknown()))).violations).toEqual(
       [],
     );
@@ -86,7 +86,7 @@ describe("no-secret-literals by value", () => {
       (await runStack(noSecretLiterals, withData({ "app.ini": unknown() }))).violations,
     ).toEqual([]);
   });
-  it("can be limited to names", async () => {
+  it("GIVEN detectValues false WHEN a PEM private key sits in an innocently named env var THEN it is not flagged, since only names are checked", async () => {
     const r = await runStack(noSecretLiterals, withEnv("TLS_MATERIAL", pem), {
       config: { detectValues: false },
     });

@@ -15,13 +15,13 @@ const k8s = (props: Record<string, unknown>) => ({ type: T.deployment, props });
 const docker = (props: Record<string, unknown>) => ({ type: T.docker, props });
 
 describe("no-privileged-containers", () => {
-  it("passes fjord's restricted containers", async () => {
+  it("GIVEN fjord's restricted Deployment and Docker container WHEN judged THEN both pass", async () => {
     expect((await runResource(noPrivilegedContainers, k8s(dep))).violations).toEqual([]);
     expect(
       (await runResource(noPrivilegedContainers, docker(dockerContainer()))).violations,
     ).toEqual([]);
   });
-  it("refuses a privileged container", async () => {
+  it("GIVEN a privileged container WHEN judged THEN it is refused", async () => {
     const r = await runResource(
       noPrivilegedContainers,
       k8s(edit(dep, (d) => (main(d).securityContext.privileged = true))),
@@ -30,7 +30,7 @@ describe("no-privileged-containers", () => {
       "Deployment fjord-orders/orders container 'orders' runs privileged, which gives it full control of the host; remove privileged: true and add only the capabilities it needs.",
     ]);
   });
-  it("refuses SYS_ADMIN added to an init container", async () => {
+  it("GIVEN an init container adding SYS_ADMIN WHEN judged THEN it is refused as good as privileged", async () => {
     const d = edit(
       dep,
       (x) =>
@@ -46,7 +46,7 @@ describe("no-privileged-containers", () => {
       "Deployment fjord-orders/orders init container 'setup' adds the SYS_ADMIN capability, as good as privileged; drop it.",
     ]);
   });
-  it("refuses a privileged Docker container", async () => {
+  it("GIVEN a privileged Docker container WHEN judged THEN it is refused", async () => {
     expect(
       (await runResource(noPrivilegedContainers, docker(dockerContainer({ privileged: true }))))
         .mandatory,
@@ -54,7 +54,7 @@ describe("no-privileged-containers", () => {
       "Docker container 'fjord-dev-orders-1' runs privileged, which gives it full control of the host; remove privileged: true and add only the capabilities it needs.",
     ]);
   });
-  it("is not applicable to a Service", async () => {
+  it("GIVEN a Service WHEN judged THEN the policy is not applicable", async () => {
     expect(
       (await runResource(noPrivilegedContainers, { type: T.service, props: {} })).notApplicable,
     ).toEqual(["Only Kubernetes workloads and Docker containers run containers."]);
@@ -62,11 +62,11 @@ describe("no-privileged-containers", () => {
 });
 
 describe("no-host-namespaces", () => {
-  it("passes the fixtures", async () => {
+  it("GIVEN the Deployment and Docker fixtures WHEN judged THEN both pass", async () => {
     expect((await runResource(noHostNamespaces, k8s(dep))).violations).toEqual([]);
     expect((await runResource(noHostNamespaces, docker(dockerContainer()))).violations).toEqual([]);
   });
-  it("refuses hostNetwork, unless configured", async () => {
+  it("GIVEN hostNetwork: true WHEN judged THEN it is refused, and WHEN allowHostNetwork is configured THEN it passes", async () => {
     const d = edit(dep, (x) => (x.spec.template.spec.hostNetwork = true));
     expect((await runResource(noHostNamespaces, k8s(d))).mandatory).toEqual([
       "Deployment fjord-orders/orders shares the host's network namespace (hostNetwork: true); remove it.",
@@ -76,7 +76,7 @@ describe("no-host-namespaces", () => {
         .violations,
     ).toEqual([]);
   });
-  it("refuses hostPID on a CronJob", async () => {
+  it("GIVEN a CronJob with hostPID: true WHEN judged THEN it is refused", async () => {
     const cron = {
       spec: { jobTemplate: { spec: { template: { spec: { hostPID: true, containers: [] } } } } },
     };
@@ -85,7 +85,7 @@ describe("no-host-namespaces", () => {
         .mandatory,
     ).toEqual(["CronJob backup shares the host's PID namespace (hostPID: true); remove it."]);
   });
-  it("refuses Docker's host network", async () => {
+  it("GIVEN a Docker container in networkMode host WHEN judged THEN it is refused", async () => {
     expect(
       (await runResource(noHostNamespaces, docker(dockerContainer({ networkMode: "host" }))))
         .mandatory,
@@ -93,7 +93,7 @@ describe("no-host-namespaces", () => {
       "Docker container 'fjord-dev-orders-1' shares the host's network namespace (networkMode: host); use a container network / private namespace instead.",
     ]);
   });
-  it("is not applicable to a ConfigMap", async () => {
+  it("GIVEN a ConfigMap WHEN judged THEN the policy is not applicable", async () => {
     expect(
       (await runResource(noHostNamespaces, { type: T.configMap, props: {} })).notApplicable,
     ).toHaveLength(1);
@@ -101,16 +101,16 @@ describe("no-host-namespaces", () => {
 });
 
 describe("run-as-non-root", () => {
-  it("passes pod-level runAsNonRoot with container uids", async () => {
+  it("GIVEN pod-level runAsNonRoot with container uids WHEN judged THEN it passes", async () => {
     expect((await runResource(runAsNonRoot, k8s(dep))).violations).toEqual([]);
   });
-  it("refuses uid 0", async () => {
+  it("GIVEN a container with runAsUser 0 WHEN judged THEN it is refused as running as root", async () => {
     const d = edit(dep, (x) => (main(x).securityContext.runAsUser = 0));
     expect((await runResource(runAsNonRoot, k8s(d))).mandatory).toEqual([
       "Deployment fjord-orders/orders container 'orders' runs as root (runAsUser: 0); set runAsUser to a non-zero uid and runAsNonRoot: true.",
     ]);
   });
-  it("refuses a container with neither runAsNonRoot nor a uid", async () => {
+  it("GIVEN neither runAsNonRoot nor a uid on the pod or container WHEN judged THEN it is refused as possibly root", async () => {
     const d = edit(dep, (x) => {
       x.spec.template.spec.securityContext = {};
       main(x).securityContext = {};
@@ -119,11 +119,11 @@ describe("run-as-non-root", () => {
       "Deployment fjord-orders/orders container 'orders' may run as root: neither runAsNonRoot: true nor a non-zero runAsUser is set on the container or the pod; set securityContext.runAsNonRoot: true.",
     ]);
   });
-  it("lets a container override the pod's runAsNonRoot", async () => {
+  it("GIVEN a container setting runAsNonRoot false under the pod's runAsNonRoot WHEN judged THEN the container's setting wins and it is refused", async () => {
     const d = edit(dep, (x) => (main(x).securityContext = { runAsNonRoot: false }));
     expect((await runResource(runAsNonRoot, k8s(d))).mandatory).toHaveLength(1);
   });
-  it("reports a computed securityContext as cannot-verify, never as a pass", async () => {
+  it("GIVEN a computed runAsUser WHEN judged THEN it is advised as unverifiable, never a pass", async () => {
     const d = edit(dep, (x) => (main(x).securityContext.runAsUser = unknown("number")));
     const r = await runResource(runAsNonRoot, k8s(d));
     expect(r.mandatory).toEqual([]);
@@ -131,7 +131,7 @@ describe("run-as-non-root", () => {
       "Cannot verify whether Deployment fjord-orders/orders container 'orders' runs as root at preview: its securityContext is computed.",
     ]);
   });
-  it("refuses Docker containers without a user, or as root", async () => {
+  it("GIVEN a Docker container without a user or with user root:root WHEN judged THEN each is refused", async () => {
     expect(
       (await runResource(runAsNonRoot, docker(dockerContainer({ user: undefined })))).mandatory,
     ).toEqual([
@@ -143,7 +143,7 @@ describe("run-as-non-root", () => {
       "Docker container 'fjord-dev-orders-1' runs as root (user: \"root:root\"); set user to a non-zero uid.",
     ]);
   });
-  it("is not applicable to a Namespace", async () => {
+  it("GIVEN a Namespace WHEN judged THEN the policy is not applicable", async () => {
     expect(
       (await runResource(runAsNonRoot, { type: T.namespace, props: {} })).notApplicable,
     ).toHaveLength(1);
@@ -159,15 +159,18 @@ describe("pinned-images", () => {
     ["nginx", "has no tag, so it means :latest"],
     ["localhost:5000/orders", "has no tag, so it means :latest"],
     ["traefik:latest", "uses the moving tag :latest"],
-  ])("%s", (image, why) => expect(unpinned(image, ["latest"])).toBe(why));
+  ])(
+    "GIVEN image %s WHEN checked against the moving tag latest THEN unpinned returns %s (undefined when pinned)",
+    (image, why) => expect(unpinned(image, ["latest"])).toBe(why),
+  );
 
-  it("refuses :latest in a workload and explains the fix", async () => {
+  it("GIVEN a workload image traefik:latest WHEN judged THEN it is refused with the fix", async () => {
     const d = edit(dep, (x) => (main(x).image = "traefik:latest"));
     expect((await runResource(pinnedImages, k8s(d))).mandatory).toEqual([
       "Deployment fjord-orders/orders container 'orders' image 'traefik:latest' uses the moving tag :latest; pin it to a version tag or digest (e.g. 'traefik:1.2.3').",
     ]);
   });
-  it("refuses an untagged Docker RemoteImage", async () => {
+  it("GIVEN an untagged Docker RemoteImage WHEN judged THEN it is refused", async () => {
     expect(
       (
         await runResource(pinnedImages, {
@@ -180,7 +183,7 @@ describe("pinned-images", () => {
       "docker:index/remoteImage:RemoteImage 'nginx-image' image 'nginx' has no tag, so it means :latest; pin it to a version tag or digest (e.g. 'nginx:1.2.3').",
     ]);
   });
-  it("leaves a computed Docker image to the image resource it comes from", async () => {
+  it("GIVEN a Docker container with a computed image WHEN judged THEN it passes, and the untagged Image resource it would come from is refused instead", async () => {
     const r = await runResource(pinnedImages, docker(dockerContainer({ image: unknown() })));
     expect(r.violations).toEqual([]);
     const built = {
@@ -192,13 +195,13 @@ describe("pinned-images", () => {
       "docker:index/image:Image 'app-image' image 'registry.example.no/app' has no tag, so it means :latest; pin it to a version tag or digest (e.g. 'registry.example.no/app:1.2.3').",
     ]);
   });
-  it("cannot verify a computed image in a pod spec", async () => {
+  it("GIVEN a computed image in a pod spec WHEN judged THEN it is advised as unverifiable", async () => {
     const d = edit(dep, (x) => (main(x).image = unknown()));
     expect((await runResource(pinnedImages, k8s(d))).advisory).toEqual([
       "Cannot verify the image of Deployment fjord-orders/orders container 'orders' at preview: image is computed.",
     ]);
   });
-  it("is not applicable to a Secret", async () => {
+  it("GIVEN a Secret WHEN judged THEN the policy is not applicable", async () => {
     expect((await runResource(pinnedImages, { type: T.secret, props: {} })).notApplicable).toEqual([
       "Only workloads, Docker containers and images reference images.",
     ]);

@@ -43,7 +43,10 @@ describe("cipher analysis", () => {
     ["TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "CBC mode with SHA-1"],
     ["TLS_RSA_WITH_3DES_EDE_CBC_SHA", "3DES"],
     ["TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", undefined],
-  ])("weakSuite(%s) = %s", (s, want) => expect(weakSuite(s)).toBe(want));
+  ])(
+    "GIVEN the cipher suite %s WHEN weakSuite reads it THEN it returns %s (undefined when strong)",
+    (s, want) => expect(weakSuite(s)).toBe(want),
+  );
   it.each([
     ["EECDH+AESGCM:EDH+AESGCM", []],
     ["HIGH:!aNULL:!SHA1:!3DES", []],
@@ -58,17 +61,20 @@ describe("cipher analysis", () => {
       ],
     ],
     ["ECDHE-RSA-AES256-GCM-SHA384:RC4", ["'RC4' selects RC4 suites"]],
-  ])("opensslCipherProblems(%s)", (s, want) => expect(opensslCipherProblems(s)).toEqual(want));
+  ])(
+    "GIVEN the OpenSSL cipher string %s WHEN opensslCipherProblems reads it THEN it returns %j",
+    (s, want) => expect(opensslCipherProblems(s)).toEqual(want),
+  );
 });
 
 describe("tls-min-version", () => {
-  it("passes fjord's nginx and Traefik configs", async () => {
+  it("GIVEN fjord's nginx and Traefik configs WHEN judged THEN both pass", async () => {
     expect((await runResource(tlsMinVersion, nginx(NGINX_CONF))).violations).toEqual([]);
     expect(
       (await runResource(tlsMinVersion, traefik(TRAEFIK_STATIC, TRAEFIK_DYNAMIC))).violations,
     ).toEqual([]);
   });
-  it("refuses TLSv1 in nginx", async () => {
+  it("GIVEN nginx ssl_protocols with TLSv1 and TLSv1.1 WHEN judged THEN it is refused, naming both", async () => {
     const r = await runResource(
       tlsMinVersion,
       nginx(
@@ -79,7 +85,7 @@ describe("tls-min-version", () => {
       `${LABEL} (data key 'nginx.conf') allows protocols below TLS 1.2: ssl_protocols enables TLSv1 and TLSv1.1. Set ssl_protocols TLSv1.2 TLSv1.3.`,
     ]);
   });
-  it("refuses a TLS server without ssl_protocols (old nginx defaults)", async () => {
+  it("GIVEN an uploaded nginx TLS server without ssl_protocols WHEN judged THEN it is refused for old nginx's defaults", async () => {
     const r = await runResource(
       tlsMinVersion,
       upload(
@@ -91,7 +97,7 @@ describe("tls-min-version", () => {
       "Docker container 'fjord-dev-gateway' (upload /etc/nginx/nginx.conf) allows protocols below TLS 1.2: the TLS server 'a' (listen 443) sets no ssl_protocols, and nginx before 1.23.4 then also accepts TLSv1 and TLSv1.1. Set ssl_protocols TLSv1.2 TLSv1.3.",
     ]);
   });
-  it("refuses Traefik minVersion TLS 1.1 and a weak TLSOption CRD; 1.3 can be required", async () => {
+  it("GIVEN Traefik minVersion TLS 1.1 or a TLSOption CRD at TLS 1.0 WHEN judged THEN each is refused, and GIVEN TLS 1.2 WHEN minVersion 1.3 is configured THEN it is refused too", async () => {
     const dyn = TRAEFIK_DYNAMIC.replace("minVersion: VersionTLS12", "minVersion: VersionTLS11");
     expect((await runResource(tlsMinVersion, traefik(TRAEFIK_STATIC, dyn))).mandatory).toEqual([
       `${LABEL} (data key 'dynamic.yml') allows protocols below TLS 1.2: tls.options.default.minVersion is VersionTLS11. Set minVersion: VersionTLS12.`,
@@ -117,12 +123,12 @@ describe("tls-min-version", () => {
       `${LABEL} (data key 'dynamic.yml') allows protocols below TLS 1.3: tls.options.default.minVersion is VersionTLS12. Set minVersion: VersionTLS13.`,
     ]);
   });
-  it("cannot verify a computed nginx.conf", async () => {
+  it("GIVEN a computed nginx.conf WHEN judged THEN it is advised as unverifiable", async () => {
     expect((await runResource(tlsMinVersion, nginx(unknown()))).advisory).toEqual([
       `Cannot verify the TLS protocols of ${LABEL} (data key 'nginx.conf') at preview: the config is computed.`,
     ]);
   });
-  it("is not applicable to a Namespace", async () => {
+  it("GIVEN a Namespace WHEN judged THEN the policy is not applicable", async () => {
     expect(
       (await runResource(tlsMinVersion, { type: T.namespace, props: {} })).notApplicable,
     ).toHaveLength(1);
@@ -130,13 +136,13 @@ describe("tls-min-version", () => {
 });
 
 describe("tls-strong-ciphers", () => {
-  it("passes AEAD-only suites", async () => {
+  it("GIVEN fjord's AEAD-only suites in nginx and Traefik WHEN judged THEN both pass", async () => {
     expect((await runResource(tlsStrongCiphers, nginx(NGINX_CONF))).violations).toEqual([]);
     expect(
       (await runResource(tlsStrongCiphers, traefik(TRAEFIK_STATIC, TRAEFIK_DYNAMIC))).violations,
     ).toEqual([]);
   });
-  it("refuses nginx's HIGH:!aNULL:!MD5 (the seed article's ciphers)", async () => {
+  it("GIVEN nginx ssl_ciphers HIGH:!aNULL:!MD5 (the seed article's) WHEN judged THEN it is refused as allowing weak ciphers", async () => {
     const r = await runResource(
       tlsStrongCiphers,
       nginx(NGINX_CONF.replace(/ssl_ciphers [^;]+;/, "ssl_ciphers HIGH:!aNULL:!MD5;")),
@@ -145,7 +151,7 @@ describe("tls-strong-ciphers", () => {
       `${LABEL} (data key 'nginx.conf') allows weak ciphers: 'HIGH' also enables weak suites unless the string excludes them (!SHA1 !3DES). In ssl_ciphers, list only AEAD suites, e.g. ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305.`,
     ]);
   });
-  it("refuses CBC-SHA1 suites in Traefik", async () => {
+  it("GIVEN a CBC-SHA1 suite in Traefik's cipherSuites WHEN judged THEN it is refused", async () => {
     const dyn = TRAEFIK_DYNAMIC.replace(
       "- TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
       "- TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
@@ -154,7 +160,7 @@ describe("tls-strong-ciphers", () => {
       `${LABEL} (data key 'dynamic.yml') allows weak ciphers: tls.options.default: 'TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA' is a weak suite (CBC mode with SHA-1). List only TLS_ECDHE_*_GCM_* and *_CHACHA20_POLY1305_* suites in cipherSuites.`,
     ]);
   });
-  it("reads ingress-nginx's ssl-ciphers annotation", async () => {
+  it("GIVEN an ingress-nginx ssl-ciphers annotation with AES128-SHA WHEN judged THEN it is refused", async () => {
     const ing = {
       metadata: {
         name: "web",
@@ -171,7 +177,7 @@ describe("tls-strong-ciphers", () => {
       "Ingress a/web (ssl-ciphers) allows weak ciphers: 'AES128-SHA' is a weak suite (CBC mode with SHA-1). List only AEAD suites, e.g. ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305.",
     ]);
   });
-  it("is not applicable to a PodDisruptionBudget", async () => {
+  it("GIVEN a PodDisruptionBudget WHEN judged THEN the policy is not applicable", async () => {
     expect(
       (await runResource(tlsStrongCiphers, { type: T.pdb, props: {} })).notApplicable,
     ).toHaveLength(1);
@@ -179,13 +185,13 @@ describe("tls-strong-ciphers", () => {
 });
 
 describe("tls-hsts", () => {
-  it("passes fjord's nginx and Traefik configs", async () => {
+  it("GIVEN fjord's nginx and Traefik configs WHEN judged THEN both pass", async () => {
     expect((await runResource(tlsHsts, nginx(NGINX_CONF))).violations).toEqual([]);
     expect(
       (await runResource(tlsHsts, traefik(TRAEFIK_STATIC, TRAEFIK_DYNAMIC))).violations,
     ).toEqual([]);
   });
-  it("refuses a TLS server without Strict-Transport-Security", async () => {
+  it("GIVEN an nginx TLS server without Strict-Transport-Security WHEN judged THEN it is refused", async () => {
     const r = await runResource(
       tlsHsts,
       nginx(NGINX_CONF.replace(/add_header Strict-Transport-Security [^;]+;/, "")),
@@ -194,7 +200,7 @@ describe("tls-hsts", () => {
       `${LABEL} (data key 'nginx.conf') does not enforce HSTS: the TLS server 'api.example.no' (listen 8443) sends no Strict-Transport-Security header. Add 'add_header Strict-Transport-Security "max-age=31536000; includeSubDomains" always;' to each TLS server.`,
     ]);
   });
-  it("knows a location's own add_header drops the inherited HSTS header", async () => {
+  it("GIVEN a location with its own add_header WHEN judged THEN the inherited HSTS header counts as dropped and it is refused", async () => {
     const conf = NGINX_CONF.replace(
       "location /orders/ { proxy_pass http://up_orders; }",
       "location /orders/ { add_header X-Frame-Options DENY; proxy_pass http://up_orders; }",
@@ -203,7 +209,7 @@ describe("tls-hsts", () => {
       `${LABEL} (data key 'nginx.conf') does not enforce HSTS: location /orders/ in 'api.example.no' (listen 8443) (its own add_header drops the inherited one) sends no Strict-Transport-Security header. Add 'add_header Strict-Transport-Security "max-age=31536000; includeSubDomains" always;' to each TLS server.`,
     ]);
   });
-  it("refuses a Traefik TLS router without an HSTS middleware", async () => {
+  it("GIVEN a Traefik TLS router without the secure-headers middleware WHEN judged THEN it is refused", async () => {
     const dyn = TRAEFIK_DYNAMIC.replace(
       "middlewares: [gw-ratelimit, gw-secure-headers]",
       "middlewares: [gw-ratelimit]",
@@ -212,7 +218,7 @@ describe("tls-hsts", () => {
       `${LABEL} (data key 'dynamic.yml') does not enforce HSTS: TLS router 'orders' uses no headers middleware with stsSeconds of at least 15552000. Attach a headers middleware with stsSeconds: 31536000 to every TLS router (or to the websecure entry point).`,
     ]);
   });
-  it("refuses a Traefik Middleware CRD with stsSeconds 0", async () => {
+  it("GIVEN a Traefik Middleware CRD with stsSeconds 0 WHEN judged THEN it is refused", async () => {
     const mw = {
       metadata: { name: "hsts", namespace: "web" },
       spec: { headers: { stsSeconds: 0 } },
@@ -221,7 +227,7 @@ describe("tls-hsts", () => {
       "Middleware web/hsts sets spec.headers.stsSeconds to 0, below 15552000. Set stsSeconds to at least 15552000.",
     ]);
   });
-  it("is not applicable to a Service", async () => {
+  it("GIVEN a Service WHEN judged THEN the policy is not applicable", async () => {
     expect((await runResource(tlsHsts, { type: T.service, props: {} })).notApplicable).toHaveLength(
       1,
     );
@@ -229,13 +235,13 @@ describe("tls-hsts", () => {
 });
 
 describe("tls-http-redirect-only", () => {
-  it("passes redirect-only plain servers and an internal health port", async () => {
+  it("GIVEN fjord's redirect-only plain servers and internal health port WHEN judged THEN both configs pass", async () => {
     expect((await runResource(tlsHttpRedirectOnly, nginx(NGINX_CONF))).violations).toEqual([]);
     expect(
       (await runResource(tlsHttpRedirectOnly, traefik(TRAEFIK_STATIC, TRAEFIK_DYNAMIC))).violations,
     ).toEqual([]);
   });
-  it("refuses a plain-HTTP server that proxies", async () => {
+  it("GIVEN a plain-HTTP server that proxies WHEN judged THEN it is refused", async () => {
     const conf = NGINX_CONF.replace(
       "return 301 https://$host$request_uri;",
       "location / { proxy_pass http://up_orders; }",
@@ -244,7 +250,7 @@ describe("tls-http-redirect-only", () => {
       `${LABEL} (data key 'nginx.conf') serves plain HTTP: the plain-HTTP server 'api.example.no' (listen 8080) serves location / instead of redirecting to HTTPS. Make each plain-HTTP server only 'return 301 https://$host$request_uri;'.`,
     ]);
   });
-  it("refuses content on an internal plain port beyond health and metrics", async () => {
+  it("GIVEN an /admin/ location on the internal plain port WHEN judged THEN it is refused as neither health nor metrics", async () => {
     const conf = NGINX_CONF.replace(
       "location / { return 404; }\n    }\n}",
       "location /admin/ { proxy_pass http://up_orders; }\n    }\n}",
@@ -253,7 +259,7 @@ describe("tls-http-redirect-only", () => {
       `${LABEL} (data key 'nginx.conf') serves plain HTTP: the plain-HTTP server '_' (listen 9100) serves location /admin/, which is not a health or metrics path. Make each plain-HTTP server only 'return 301 https://$host$request_uri;'.`,
     ]);
   });
-  it("refuses a Traefik web entry point without redirection, from flags too", async () => {
+  it("GIVEN Traefik flags with a web entry point and no redirection WHEN judged THEN it is refused", async () => {
     const d = deployment("traefik", "fjord-system");
     d.spec.template.spec.containers[0].args = [
       "--entrypoints.web.address=:80",
@@ -266,7 +272,7 @@ describe("tls-http-redirect-only", () => {
       "Deployment fjord-system/traefik (container 'traefik' command/args) serves plain HTTP: entry point 'web' (:80) serves plain HTTP without http.redirections.entryPoint.to. Set entryPoints.<name>.http.redirections.entryPoint.to to the HTTPS entry point.",
     ]);
   });
-  it("refuses an Ingress without TLS", async () => {
+  it("GIVEN an Ingress without TLS WHEN judged THEN it is refused", async () => {
     const ing = { metadata: { name: "web", namespace: "a" }, spec: { rules: [{ host: "a.no" }] } };
     expect(
       (await runResource(tlsHttpRedirectOnly, { type: T.ingress, props: ing })).mandatory,
@@ -274,7 +280,7 @@ describe("tls-http-redirect-only", () => {
       "Ingress a/web has no spec.tls, so its hosts are served over plain HTTP. Add a spec.tls entry with a certificate Secret.",
     ]);
   });
-  it("is not applicable to a NetworkPolicy", async () => {
+  it("GIVEN a NetworkPolicy WHEN judged THEN the policy is not applicable", async () => {
     expect(
       (await runResource(tlsHttpRedirectOnly, { type: T.networkPolicy, props: {} })).notApplicable,
     ).toHaveLength(1);
@@ -282,12 +288,12 @@ describe("tls-http-redirect-only", () => {
 });
 
 describe("traefik-api-secure", () => {
-  it("passes fjord's static config", async () => {
+  it("GIVEN fjord's Traefik static config WHEN judged THEN it passes", async () => {
     expect(
       (await runResource(traefikApiSecure, traefik(TRAEFIK_STATIC, TRAEFIK_DYNAMIC))).violations,
     ).toEqual([]);
   });
-  it("refuses --api.insecure=true on a Deployment (the seed article's compose file)", async () => {
+  it("GIVEN --api.insecure=true on a Traefik Deployment (the seed article's) WHEN judged THEN it is refused", async () => {
     const d = deployment("traefik", "fjord-system");
     d.spec.template.spec.containers[0].args = ["--api.insecure=true", "--providers.docker=true"];
     expect(
@@ -296,7 +302,7 @@ describe("traefik-api-secure", () => {
       "Deployment fjord-system/traefik (container 'traefik' command/args) serves Traefik's API and dashboard without authentication (api.insecure). Remove --api.insecure / api.insecure: true and expose the dashboard through a router with authentication on an internal entry point.",
     ]);
   });
-  it("refuses a bare --api.insecure on a Docker container and api.insecure: true in traefik.yml", async () => {
+  it("GIVEN a bare --api.insecure on a Docker container or api.insecure: true in traefik.yml WHEN judged THEN each is refused", async () => {
     const c = {
       type: T.docker,
       props: dockerContainer({
@@ -313,7 +319,7 @@ describe("traefik-api-secure", () => {
       ],
     );
   });
-  it("refuses the dashboard where the environment does not allow it", async () => {
+  it("GIVEN the dashboard enabled WHEN the environment does not allow it THEN it is refused", async () => {
     const stat = TRAEFIK_STATIC.replace("dashboard: false", "dashboard: true");
     expect(
       (
@@ -325,7 +331,7 @@ describe("traefik-api-secure", () => {
       `${LABEL} (data key 'traefik.yml') enables Traefik's dashboard, which this environment does not allow. Set api.dashboard: false.`,
     ]);
   });
-  it("cannot verify computed flags on a Traefik image", async () => {
+  it("GIVEN a Traefik container with computed flags WHEN judged THEN it is advised as unverifiable", async () => {
     const c = {
       type: T.docker,
       props: dockerContainer({ name: "traefik", image: "traefik:v3.1", command: unknown("array") }),
@@ -334,7 +340,7 @@ describe("traefik-api-secure", () => {
       "Cannot verify the API settings of Docker container 'traefik' (command) at preview: the config is computed.",
     ]);
   });
-  it("is not applicable to a Namespace", async () => {
+  it("GIVEN a Namespace WHEN judged THEN the policy is not applicable", async () => {
     expect(
       (await runResource(traefikApiSecure, { type: T.namespace, props: {} })).notApplicable,
     ).toHaveLength(1);

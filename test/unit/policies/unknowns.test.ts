@@ -42,7 +42,7 @@ describe("unknown sentinels", () => {
     ];
     expect(names.map((n) => sdk[n])).toEqual(UNKNOWN_SENTINELS);
   });
-  it("behave in the harness as in the engine: a naive policy touching one is skipped with an advisory", async () => {
+  it("GIVEN a naive policy reading a computed replicas WHEN run in the harness THEN, as in the engine, it is skipped with an advisory and nothing is mandatory", async () => {
     const naive: ResourceValidationPolicy = {
       name: "naive",
       description: "Reads replicas directly.",
@@ -84,7 +84,7 @@ const subjects: Fixture[] = [
 ];
 
 describe("every policy on computed values", () => {
-  it("never throws and never lets the SDK proxy trip", async () => {
+  it("GIVEN every fixture with each top-level and spec property computed in turn WHEN every policy judges it THEN none throws or trips the SDK proxy", async () => {
     for (const p of policies) {
       for (const f of subjects) {
         for (const v of variants(f)) {
@@ -133,7 +133,7 @@ function firstPreview(): Fixture[] {
 }
 
 describe("a known-good stack at its first preview", () => {
-  it("gets no mandatory finding from any policy", async () => {
+  it("GIVEN fjord's production shape at a first preview (names and secrets computed) WHEN every policy judges it at its default level THEN no finding is mandatory", async () => {
     const stack = [
       ...firstPreview(),
       { type: T.random, name: "orders-db-password", props: { length: 32, result: unknown() } },
@@ -153,7 +153,7 @@ describe("a known-good stack at its first preview", () => {
       ).toEqual([]);
     }
   });
-  it("still catches what the unknowns cannot hide", async () => {
+  it("GIVEN that first-preview stack with shared_buffers = 2GB in the database config WHEN database-memory-tuning judges it THEN it still fails once", async () => {
     const stack = firstPreview().map((r): Fixture =>
       r.name === "orders-db-config"
         ? { ...r, props: { ...r.props, data: { "postgresql.conf": "shared_buffers = 2GB\n" } } }
@@ -170,7 +170,7 @@ describe("a provider that reports no outputs at preview (e.g. its kubeconfig is 
   const pdb = () =>
     policies.find((p) => p.name === "pod-disruption-budget") as StackValidationPolicy;
   const blank = (f: Fixture): Fixture => ({ ...f, props: {}, custom: true });
-  it("is judged on the inputs the resource policies saw", async () => {
+  it("GIVEN resources without outputs whose inputs a resource policy saw WHEN pod-disruption-budget judges them THEN it judges those inputs and passes", async () => {
     const stack = prodStack();
     const anyResourcePolicy = policies.find(
       (p) => p.name === "pinned-images",
@@ -178,7 +178,7 @@ describe("a provider that reports no outputs at preview (e.g. its kubeconfig is 
     for (const f of stack) await runResource(anyResourcePolicy, f);
     expect((await runStack(pdb(), stack.map(blank))).violations).toEqual([]);
   });
-  it("is reported as unverifiable when no inputs were seen, never as a pass or a violation", async () => {
+  it("GIVEN resources without outputs whose inputs no policy saw WHEN pod-disruption-budget judges them THEN they are reported as unverifiable advice, neither a pass nor a violation", async () => {
     const stack = prodStack().map((f) => blank({ ...f, name: `${f.name}-unseen` }));
     const r = await runStack(pdb(), stack);
     expect(r.mandatory).toEqual([]);

@@ -25,21 +25,21 @@ const replace = (name: string, props: Record<string, unknown>, extra: Partial<Fi
   stack.map((r) => (r.name === name ? { ...r, props, ...extra } : r));
 
 describe("liveness-probes", () => {
-  it("passes a liveness probe with a start delay that differs from readiness", async () => {
+  it("GIVEN a delayed liveness probe that differs from readiness WHEN judged THEN it passes", async () => {
     expect((await runResource(livenessProbes, k8s(dep))).violations).toEqual([]);
   });
-  it("refuses a missing liveness probe", async () => {
+  it("GIVEN no liveness probe WHEN judged THEN it is refused", async () => {
     const d = edit(dep, (x) => delete main(x).livenessProbe);
     expect((await runResource(livenessProbes, k8s(d))).mandatory).toEqual([
       `${L} has no livenessProbe, so a hung process keeps its pod; add one that checks only the process itself.`,
     ]);
   });
-  it("refuses a liveness probe identical to the readiness probe", async () => {
+  it("GIVEN a liveness probe identical to the readiness probe WHEN judged THEN it is refused", async () => {
     const d = edit(dep, (x) => (main(x).livenessProbe = structuredClone(main(x).readinessProbe)));
     const r = await runResource(livenessProbes, k8s(d));
     expect(r.mandatory[0]).toMatch(/has identical liveness and readiness probes/);
   });
-  it("refuses a liveness probe from the first second, unless a startup probe guards it", async () => {
+  it("GIVEN a liveness probe without initialDelaySeconds WHEN judged THEN it is refused, and WHEN a startup probe guards it THEN it passes", async () => {
     const d = edit(dep, (x) => delete main(x).livenessProbe.initialDelaySeconds);
     expect((await runResource(livenessProbes, k8s(d))).mandatory).toEqual([
       `${L} has a livenessProbe from its first second and no startupProbe, so a slow start is killed and restarted in a loop; add a startupProbe (or initialDelaySeconds on the liveness probe).`,
@@ -54,7 +54,7 @@ describe("liveness-probes", () => {
     );
     expect((await runResource(livenessProbes, k8s(guarded))).violations).toEqual([]);
   });
-  it("cannot verify computed probes", async () => {
+  it("GIVEN a computed liveness or startup probe WHEN judged THEN each is advised as unverifiable", async () => {
     const live = edit(dep, (x) => (main(x).livenessProbe = unknown("object")));
     expect((await runResource(livenessProbes, k8s(live))).advisory).toEqual([
       `Cannot verify the liveness probe of ${L} at preview: it is computed.`,
@@ -64,7 +64,7 @@ describe("liveness-probes", () => {
       `Cannot verify the startup probe of ${L} at preview: it is computed.`,
     ]);
   });
-  it("leaves Jobs alone, which run to completion", async () => {
+  it("GIVEN a Job, which runs to completion WHEN judged THEN the policy is not applicable", async () => {
     expect(
       (await runResource(livenessProbes, { type: "kubernetes:batch/v1:Job", props: { spec: {} } }))
         .notApplicable,
@@ -73,10 +73,10 @@ describe("liveness-probes", () => {
 });
 
 describe("read-only-root-filesystem", () => {
-  it("passes fjord's containers", async () => {
+  it("GIVEN fjord's containers WHEN judged THEN they pass", async () => {
     expect((await runResource(readOnlyRootFilesystem, k8s(dep))).violations).toEqual([]);
   });
-  it("refuses a writable root filesystem, init containers included", async () => {
+  it("GIVEN an init container with a writable root filesystem WHEN judged THEN it is refused", async () => {
     const d = edit(dep, (x) => {
       x.spec.template.spec.initContainers = [{ name: "migrate", image: "m:1" }];
     });
@@ -84,7 +84,7 @@ describe("read-only-root-filesystem", () => {
       "Deployment fjord-orders/orders init container 'migrate' can write its root filesystem, so a compromise can alter its binaries; set securityContext.readOnlyRootFilesystem: true and mount an emptyDir where it writes.",
     ]);
   });
-  it("cannot verify a computed setting", async () => {
+  it("GIVEN a computed readOnlyRootFilesystem WHEN judged THEN it is advised as unverifiable, not failed", async () => {
     const d = edit(
       dep,
       (x) => (main(x).securityContext.readOnlyRootFilesystem = unknown("boolean")),
@@ -97,12 +97,12 @@ describe("read-only-root-filesystem", () => {
 
 describe("no-naked-pods", () => {
   const pod = { metadata: { name: "debug", namespace: "fjord-orders" }, spec: { containers: [] } };
-  it("refuses a Pod without a controller", async () => {
+  it("GIVEN a Pod without a controller WHEN judged THEN it is refused", async () => {
     expect((await runResource(noNakedPods, { type: T.pod, props: pod })).mandatory).toEqual([
       "Pod fjord-orders/debug has no controller, so nothing recreates it when its node fails or drains; run it from a Deployment (or a Job if it runs to completion).",
     ]);
   });
-  it("passes a Pod with an owner, and does not apply to controllers", async () => {
+  it("GIVEN a Pod with an owner WHEN judged THEN it passes, and GIVEN a Deployment THEN the policy is not applicable", async () => {
     const owned = edit(pod, (p: any) => (p.metadata.ownerReferences = [{ kind: "ReplicaSet" }]));
     expect((await runResource(noNakedPods, { type: T.pod, props: owned })).violations).toEqual([]);
     expect((await runResource(noNakedPods, k8s(dep))).notApplicable).toEqual([
@@ -113,14 +113,14 @@ describe("no-naked-pods", () => {
 
 describe("image-pull-policy", () => {
   const digest = `registry.example.no/orders@sha256:${"a1".repeat(32)}`;
-  it("tells digests from tags", () => {
+  it("GIVEN a digest, a tagged and an untagged image WHEN imageRef reads them THEN it returns digest, tag and none", () => {
     expect([imageRef(digest), imageRef("nginx:1.27"), imageRef("nginx")]).toEqual([
       "digest",
       "tag",
       "none",
     ]);
   });
-  it("passes a digest pulled IfNotPresent and a tag pulled Always", async () => {
+  it("GIVEN a digest pulled IfNotPresent or a tag pulled Always WHEN judged THEN both pass", async () => {
     const a = edit(dep, (x) => {
       main(x).image = digest;
       main(x).imagePullPolicy = "IfNotPresent";
@@ -149,18 +149,21 @@ describe("image-pull-policy", () => {
       "Always although a digest cannot change",
     ],
     ["Never", (x: Dep) => (main(x).imagePullPolicy = "Never"), "never pulls"],
-  ])("reports %s, advisory by default", async (_, change, says) => {
-    const r = await runResource(imagePullPolicy, k8s(edit(dep, change)), { level: "advisory" });
-    expect(r.mandatory).toEqual([]);
-    expect(r.advisory).toHaveLength(1);
-    expect(r.advisory[0]).toContain(says);
-  });
+  ])(
+    "GIVEN %s WHEN judged at the advisory level THEN it is reported once as advice",
+    async (_, change, says) => {
+      const r = await runResource(imagePullPolicy, k8s(edit(dep, change)), { level: "advisory" });
+      expect(r.mandatory).toEqual([]);
+      expect(r.advisory).toHaveLength(1);
+      expect(r.advisory[0]).toContain(says);
+    },
+  );
   it.each([
     "registry.example.no/orders:1.4.2",
     "prom/prometheus:v3.1.0",
     "fjord-local/postgres:15.20-f81b79855fee",
   ])(
-    "accepts a release tag pulled IfNotPresent (%s), as fjord's image rule pins them",
+    "GIVEN the release tag %s pulled IfNotPresent WHEN judged THEN it passes, as fjord's image rule pins them",
     async (image) => {
       const d = edit(dep, (x) =>
         Object.assign(main(x), { image, imagePullPolicy: "IfNotPresent" }),
@@ -168,7 +171,7 @@ describe("image-pull-policy", () => {
       expect((await runResource(imagePullPolicy, k8s(d))).violations).toEqual([]);
     },
   );
-  it("treats every tag as floating when releaseTag is empty", async () => {
+  it("GIVEN an empty releaseTag config WHEN a release tag is pulled by the default policy THEN it is refused as floating", async () => {
     const d = edit(dep, (x) => delete main(x).imagePullPolicy);
     const r = await runResource(imagePullPolicy, k8s(d), { config: { releaseTag: "" } });
     expect(r.mandatory).toHaveLength(1);
@@ -176,14 +179,14 @@ describe("image-pull-policy", () => {
       "pulls 'registry.example.no/orders:1.4.2' IfNotPresent by a floating tag",
     );
   });
-  it("accepts IfNotPresent for floating tags when configured (images imported onto nodes)", async () => {
+  it("GIVEN tagPolicies allowing IfNotPresent (images imported onto nodes) WHEN a floating tag is judged THEN it passes", async () => {
     const d = edit(dep, (x) => (main(x).image = "registry.example.no/orders:stable"));
     const r = await runResource(imagePullPolicy, k8s(d), {
       config: { tagPolicies: ["Always", "IfNotPresent"] },
     });
     expect(r.violations).toEqual([]);
   });
-  it("cannot verify a computed pull policy", async () => {
+  it("GIVEN a computed pull policy WHEN judged THEN it is advised as unverifiable", async () => {
     const d = edit(dep, (x) => (main(x).imagePullPolicy = unknown()));
     expect((await runResource(imagePullPolicy, k8s(d))).advisory).toEqual([
       `Cannot verify the pull policy of ${L} at preview: its image or imagePullPolicy is computed.`,
@@ -194,10 +197,10 @@ describe("image-pull-policy", () => {
 describe("automount-service-account-token", () => {
   const SA = "kubernetes:core/v1:ServiceAccount";
   const noPodSetting = edit(dep, (x) => delete x.spec.template.spec.automountServiceAccountToken);
-  it("passes fjord's stack (set false on every pod)", async () => {
+  it("GIVEN fjord's stack, which sets it false on every pod WHEN judged THEN it passes", async () => {
     expect((await runStack(automountServiceAccountToken, stack)).violations).toEqual([]);
   });
-  it("refuses a pod that leaves it to a ServiceAccount that mounts it", async () => {
+  it("GIVEN a pod that leaves it to the default ServiceAccount WHEN judged THEN it is refused", async () => {
     expect(
       (await runStack(automountServiceAccountToken, replace("orders-deployment", noPodSetting)))
         .mandatory,
@@ -205,7 +208,7 @@ describe("automount-service-account-token", () => {
       "Deployment fjord-orders/orders mounts a Kubernetes API token into its pods (set neither on the pod nor on its ServiceAccount 'default'), so anyone inside a pod can call the API as it; set automountServiceAccountToken: false on the pod spec, or exempt it (fjord.io/policy-exempt) with the reason it calls the API.",
     ]);
   });
-  it("accepts a ServiceAccount that turns it off", async () => {
+  it("GIVEN a pod that leaves it to a ServiceAccount that turns it off WHEN judged THEN it passes", async () => {
     const sa: Fixture = {
       type: SA,
       name: "orders-sa",
@@ -223,7 +226,7 @@ describe("automount-service-account-token", () => {
       ).violations,
     ).toEqual([]);
   });
-  it("refuses true on the pod, and cannot verify a computed one", async () => {
+  it("GIVEN true on the pod WHEN judged THEN it is refused, and GIVEN a computed value THEN it is advised as unverifiable", async () => {
     const on = edit(dep, (x) => (x.spec.template.spec.automountServiceAccountToken = true));
     expect(
       (await runStack(automountServiceAccountToken, replace("orders-deployment", on))).mandatory,
@@ -238,7 +241,7 @@ describe("automount-service-account-token", () => {
       "Cannot verify whether Deployment fjord-orders/orders mounts an API token at preview: its automountServiceAccountToken or ServiceAccount is computed.",
     ]);
   });
-  it("turns into a reported advisory on a pod exempted with its reason", async () => {
+  it("GIVEN a pod that mounts the token but is exempted with its reason WHEN judged THEN it is reported as advice, not refused", async () => {
     const exempt = edit(noPodSetting, (x) => {
       x.metadata.annotations = {
         "fjord.io/policy-exempt": "automount-service-account-token",
@@ -252,7 +255,7 @@ describe("automount-service-account-token", () => {
 });
 
 describe("pdb-allows-disruption", () => {
-  it("passes maxUnavailable: 1", async () => {
+  it("GIVEN maxUnavailable: 1 WHEN judged THEN it passes", async () => {
     expect((await runStack(pdbAllowsDisruption, stack)).violations).toEqual([]);
   });
   it.each([
@@ -272,7 +275,7 @@ describe("pdb-allows-disruption", () => {
       { minAvailable: 3 },
       "requires minAvailable: 3 of the 3 pods it selects",
     ],
-  ])("refuses %s", async (_, budget, says) => {
+  ])("GIVEN a budget with %s WHEN judged THEN it is refused", async (_, budget, says) => {
     const p = edit(pdb("orders"), (x: any) => {
       delete x.spec.maxUnavailable;
       Object.assign(x.spec, budget);
@@ -281,14 +284,14 @@ describe("pdb-allows-disruption", () => {
     expect(r.mandatory).toHaveLength(1);
     expect(r.mandatory[0]).toContain(`PodDisruptionBudget fjord-orders/orders ${says}`);
   });
-  it("passes minAvailable below the replicas", async () => {
+  it("GIVEN minAvailable 2 of 3 replicas WHEN judged THEN it passes", async () => {
     const p = edit(pdb("orders"), (x: any) => {
       delete x.spec.maxUnavailable;
       x.spec.minAvailable = 2;
     });
     expect((await runStack(pdbAllowsDisruption, replace("orders-pdb", p))).violations).toEqual([]);
   });
-  it("cannot verify computed budgets or replicas", async () => {
+  it("GIVEN a computed budget, or computed replicas under minAvailable WHEN judged THEN each is advised as unverifiable", async () => {
     const p = edit(pdb("orders"), (x: any) => (x.spec.maxUnavailable = unknown("number")));
     expect((await runStack(pdbAllowsDisruption, replace("orders-pdb", p))).advisory).toEqual([
       "Cannot verify the budget of PodDisruptionBudget fjord-orders/orders at preview: it is computed.",
@@ -308,10 +311,10 @@ describe("pdb-allows-disruption", () => {
 });
 
 describe("network-policy-selects-pods", () => {
-  it("passes pods under a namespace's default deny", async () => {
+  it("GIVEN pods under their namespace's default deny WHEN judged THEN they pass", async () => {
     expect((await runStack(networkPolicySelectsPods, stack)).violations).toEqual([]);
   });
-  it("refuses pods no NetworkPolicy selects", async () => {
+  it("GIVEN pods no NetworkPolicy selects WHEN judged THEN they are refused", async () => {
     const r = await runStack(
       networkPolicySelectsPods,
       stack.filter((f) => f.name !== "orders-default-deny"),
@@ -320,7 +323,7 @@ describe("network-policy-selects-pods", () => {
       "Deployment fjord-orders/orders's pods are selected by no NetworkPolicy in namespace fjord-orders, so they accept and send any traffic; add a default-deny NetworkPolicy (podSelector: {}) there and allow what they need.",
     );
   });
-  it("counts a policy only when its selector matches the pods", async () => {
+  it("GIVEN only a NetworkPolicy selecting another app WHEN judged THEN the orders pods are refused", async () => {
     const other = {
       metadata: { name: "payment-only", namespace: "fjord-orders" },
       spec: { podSelector: { matchLabels: { app: "payment" } } },
@@ -330,7 +333,7 @@ describe("network-policy-selects-pods", () => {
       true,
     );
   });
-  it("cannot verify when a policy's selector is computed", async () => {
+  it("GIVEN a NetworkPolicy with a computed selector WHEN judged THEN it is advised as unverifiable, not failed", async () => {
     const computed = {
       metadata: { name: "default-deny", namespace: "fjord-orders" },
       spec: { podSelector: unknown("object") },
