@@ -109,7 +109,7 @@ export function commands(snips: Snippet[]): Command[] {
 export const isPlaceholder = (t: string): boolean => /[<>…]|\.\.\.|\bvX\b/.test(t);
 
 /** `npm run <script> [-- args]` (and `npm test`): the script names (a|b for alternatives) and args. */
-export interface NpmRun extends Ref {
+export interface NpmRun extends Command {
   scripts: string[];
   args: string[];
 }
