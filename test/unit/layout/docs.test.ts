@@ -4,7 +4,7 @@
  * with file:line. The "checker" cases feed a doc with one known-bad reference of each kind, so a
  * check that stopped finding anything would fail there, not pass silently on the real docs.
  */
-import { readFileSync } from "fs";
+import { existsSync, readFileSync, statSync } from "fs";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
 import {
@@ -48,8 +48,9 @@ function stackScripts(): Set<string> {
   const viaStackSh = Object.entries(PKG_SCRIPTS)
     .filter(([, body]) => ops.some((op) => body === `bash scripts/stack.sh ${op}`))
     .map(([name]) => name);
-  // scripts/report.ts reads Pulumi.<stack>.yaml of its one positional argument.
-  return new Set([...viaStackSh, "report"]);
+  // scripts/report.ts reads the Pulumi.<stack>.yaml its one positional argument names.
+  const report = /npm run report -- <stack>/.test(read("scripts/report.ts")) ? ["report"] : [];
+  return new Set([...viaStackSh, ...report]);
 }
 
 const stackExists = (stack: string): boolean => pathExists(`Pulumi.${stack}.yaml`, "README.md");
@@ -75,9 +76,14 @@ function invoked(c: Command): { script: string; args: string[] } | undefined {
     const dd = a.indexOf("--");
     return m ? { script: m[1]!, args: dd >= 0 ? a.slice(dd + 1) : [] } : undefined;
   }
-  // A path run directly (images/build.sh, .ci/run): a script or an extensionless executable.
   const asPath = repoPath(a[0]!, TOP, IGNORED);
-  const direct = asPath?.includes("/") && (/\.sh$/.test(asPath) || !/[./]\w*$/.test(asPath));
+  // A path run directly (images/build.sh, .ci/run): a script or an extensionless executable.
+  const base = asPath?.includes("/") ? asPath.split("/").pop()! : "";
+  const isDir =
+    asPath !== undefined &&
+    existsSync(path.join(ROOT, asPath)) &&
+    statSync(path.join(ROOT, asPath)).isDirectory();
+  const direct = base !== "" && !isDir && (base.endsWith(".sh") || !base.includes("."));
   const runner = ["bash", "sh", "source", ".", "tsx", "node"].includes(a[0]!);
   const i = a[0] === "npx" ? (a[1] === "tsx" ? 2 : undefined) : runner ? 1 : direct ? 0 : undefined;
   const script = i === undefined ? undefined : a[i];
