@@ -27,14 +27,14 @@ export function gatewayRatios(m: GatewayMeasures): Ratio[] {
   const h = m.cpuUs("hand");
   const features = [
     `JSON access log formatting ${fmt(r - m.cpuUs("renderedNoLog"))} µs (access log off: ${us("renderedNoLog")} µs)`,
-    `limit_req, $request_id (one getpid() and one OpenSSL DRBG draw per request), HSTS and the 11 proxy_set_header lines ${fmt(m.cpuUs("renderedNoLog") - m.cpuUs("renderedBare"))} µs (all of them off: ${us("renderedBare")} µs)`,
+    `limit_req, $request_id (one getpid() and one OpenSSL DRBG draw per request), HSTS and the 11 proxy_set_header lines ${fmt(r - m.cpuUs("renderedBare"))} µs (all of them off: ${us("renderedBare")} µs)`,
   ].join("; ");
   const ratios: Ratio[] = [
     {
       name: "rendered / hand-tuned keepalive (HTTP rps)",
       value: m.ratio("rendered", "hand"),
       goal: 1.0,
-      note: `${m.rounds("rendered", "hand")}; gateway CPU per request rendered ${fmt(r)} µs vs hand-tuned ${fmt(h)} µs (${fmt(m.cpuRatio("rendered", "hand"))}×): rps follows CPU per request when the gateway's one worker has a core to itself, and the rest of the machine's load decides the difference between the two. The log buffer saves the per-request write() the hand-tuned config still pays (unbuffered: ${us("renderedUnbufLog")} µs); what the features cost on top: ${features}`,
+      note: `${m.rounds("rendered", "hand")}; gateway CPU per request rendered ${fmt(r)} µs vs hand-tuned ${fmt(h)} µs (${fmt(m.cpuRatio("rendered", "hand"))}×): rps follows CPU per request when the gateway's one worker has a core to itself, and the rest of the machine's load decides the difference between the two. The log buffer saves the per-request write() the hand-tuned config still pays (unbuffered: ${us("renderedUnbufLog")} µs); what the features cost on top: ${features}. Limit: with those features off the rendered file costs ${us("renderedBare")} µs against the hand-tuned ${fmt(h)} µs (${fmt(h / m.cpuUs("renderedBare"))}×), so what separates the two is the price of the features the goal keeps on (rate limiting, request ids for tracing, HSTS, and the header resets that strip PII), not how the file is written`,
     },
     {
       name: "gateway CPU per request, hand-tuned / rendered (HTTP)",
@@ -101,14 +101,14 @@ function traefikRatios(m: GatewayMeasures): Ratio[] {
   const bare = m.cpuUs("traefikBare");
   const nginx = m.cpuUs("renderedTls");
   const goFloor = m.has("goProxyTls")
-    ? ` Go's standard-library TLS reverse proxy alone, with nothing else, spends ${us("goProxyTls")} µs and reaches ${fmt(m.ratio("goProxyTls", "renderedTls"))}× of nginx's rps: Traefik is built on that same net/http and crypto/tls, so that is the floor for any Go gateway on this machine`
+    ? ` For comparison, Go's standard-library TLS reverse proxy with nothing else spends ${us("goProxyTls")} µs and reaches ${fmt(m.ratio("goProxyTls", "renderedTls"))}× of nginx's rps: a Go gateway with no features at all lands at the same level as Traefik's floor`
     : "";
   return [
     {
       name: "Traefik HTTPS / nginx HTTPS, both rendered (rps)",
       value: m.ratio("traefikTls", "renderedTls"),
       goal: 0.5,
-      note: `${m.rounds("traefikTls", "renderedTls")}; Traefik spends ${fmt(full)} µs of CPU per request, nginx ${fmt(nginx)} µs. Measured split of Traefik's: its access log ${fmt(full - noLog)} µs (a Go map of every field marshalled by logrus and one write() per request, whatever the format or field list), fjord's middlewares (rate limit, PII headers, breaker, retry) and the Prometheus series ${fmt(noLog - bare)} µs, and ${fmt(bare)} µs that Traefik spends with none of them (Go's TLS and HTTP/1.1 server, Traefik's own entrypoint chain, the reverse proxy). Limit on this machine: with every feature off Traefik reaches ${fmt(m.ratio("traefikBare", "renderedTls"))}× of nginx's rps.${goFloor}. No rendered setting goes below those floors, so the gap is Go's and Traefik's, not the configuration's`,
+      note: `${m.rounds("traefikTls", "renderedTls")}; Traefik spends ${fmt(full)} µs of CPU per request, nginx ${fmt(nginx)} µs. Measured split of Traefik's: its access log ${fmt(full - noLog)} µs (a Go map of every field marshalled by logrus and one write() per request, whatever the format or field list), fjord's middlewares (rate limit, PII headers, breaker, retry) and the Prometheus series ${fmt(noLog - bare)} µs, and ${fmt(bare)} µs that Traefik spends with none of them (Go's TLS and HTTP/1.1 server, Traefik's own entrypoint chain, the reverse proxy). Limit on this machine: with every feature off Traefik reaches ${fmt(m.ratio("traefikBare", "renderedTls"))}× of nginx's rps.${goFloor}. The access log and the middlewares are features the goal keeps on, and no rendered setting makes them cheaper (JSON or common format, fewer fields and log buffering were tried), so the gap is Traefik's and Go's per-request cost, not the configuration's`,
     },
     {
       name: "Traefik HTTPS, access log off / on (rps, diagnostic)",
