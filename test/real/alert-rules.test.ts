@@ -69,7 +69,7 @@ describe("alert rules under promtool test rules (prod stack, nginx gateway)", ()
   const table = alertCases(prod);
   const rules = ruleFileForTests(prod);
 
-  it("has a firing and a non-firing case for every alert in the catalogue", () => {
+  it("GIVEN the prod stack's alert catalogue and its case table WHEN the table's alerts are listed THEN they are the catalogue's, each with at least one firing and one quiet case", () => {
     const names = [...new Set(alertCatalogue(prod).map((a) => a.name))];
     expect(Object.keys(table).sort()).toEqual(names.sort());
     for (const n of names) {
@@ -79,9 +79,9 @@ describe("alert rules under promtool test rules (prod stack, nginx gateway)", ()
   });
 
   for (const [name, c] of Object.entries(table)) {
-    it(`${name} fires on its firing series`, () =>
+    it(`GIVEN the rendered prod rules and ${name}'s firing series WHEN promtool test rules runs them THEN at each checked time ${name} fires exactly as expected, labels included`, () =>
       runPromtool(`${name}-fire`, rules, promtoolTests(name, c.fire)));
-    it(`${name} stays quiet otherwise`, () =>
+    it(`GIVEN the rendered prod rules and ${name}'s quiet series WHEN promtool test rules runs them THEN ${name} fires at no checked time`, () =>
       runPromtool(`${name}-quiet`, rules, promtoolTests(name, c.quiet)));
   }
 });
@@ -99,7 +99,7 @@ describe("Traefik recording rules feed the same gateway alerts", () => {
       s("traefik_service_request_duration_seconds_bucket", { ...svc, le }, counter([[20, rate]])),
     );
 
-  it("turns Traefik's counters and histograms into 5xx-ratio and p99 alerts per route", () =>
+  it("GIVEN the Traefik stack's rules and a route whose counters show 2 in 12 requests failing and whose histogram puts 10 in 12 over 300 ms WHEN promtool test rules runs them THEN its p99 series is 0.99 s and the 5xx-ratio and latency alerts fire for that route", () =>
     runPromtool(
       "traefik-fire",
       rules,
@@ -139,7 +139,7 @@ describe("Traefik recording rules feed the same gateway alerts", () => {
       }),
     ));
 
-  it("stays quiet for fast, healthy routes", () =>
+  it("GIVEN the Traefik stack's rules and a route with no 5xx and every request under 100 ms WHEN promtool test rules runs them THEN neither gateway alert fires", () =>
     runPromtool(
       "traefik-quiet",
       rules,

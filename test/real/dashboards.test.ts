@@ -72,7 +72,7 @@ for (const [kind, model] of STACKS) {
     ).datasources;
     const uids = new Set<string>(datasources.map((d: any) => d.uid));
 
-    it("renders the node, gateway, services and databases dashboards, one file per uid", () => {
+    it("GIVEN the prod stack WHEN its dashboards are rendered THEN they are the node, gateway, services and databases dashboards, one read-only file per uid", () => {
       expect(Object.keys(files).sort()).toEqual([
         "fjord-databases.json",
         "fjord-gateway.json",
@@ -88,7 +88,7 @@ for (const [kind, model] of STACKS) {
       expect(provisionedDatasourceUids(PROVISIONING).sort()).toEqual([...uids].sort());
     });
 
-    it("has panels Grafana can lay out: unique ids, gridPos inside 24 columns, no overlaps", () => {
+    it("GIVEN the rendered dashboards WHEN each panel's id and gridPos are read THEN the ids are unique and every panel lies inside 24 columns without overlapping another", () => {
       for (const [file, d] of dashboards) {
         const panels = d.panels as Panel[];
         expect(panels.length, file).toBeGreaterThan(1);
@@ -113,7 +113,7 @@ for (const [kind, model] of STACKS) {
       }
     });
 
-    it("points every panel, query and variable at a provisioned data source", () => {
+    it("GIVEN the rendered dashboards and the provisioned data sources WHEN every panel, query and variable is read THEN each points at a provisioned data source", () => {
       for (const [file, d] of dashboards) {
         for (const p of (d.panels as Panel[]).filter((x) => x.type !== "row")) {
           const where = `${file} "${p.title}"`;
@@ -138,7 +138,7 @@ for (const [kind, model] of STACKS) {
       }
     });
 
-    it("shows each database's backup age against its limit, and the backup's size", () => {
+    it("GIVEN the rendered databases dashboard WHEN its Backups row is read THEN it shows each database's backup age against its limit, and the backup's size", () => {
       const d = dashboards.find(([file]) => file === "fjord-databases.json")![1];
       const panels = d.panels as Panel[];
       const backups = panels.findIndex((p) => p.type === "row" && p.title === "Backups");
@@ -157,7 +157,7 @@ for (const [kind, model] of STACKS) {
       expect((size as any).fieldConfig.defaults.unit).toBe("bytes");
     });
 
-    it("has only PromQL that promtool parses", async () => {
+    it("GIVEN every Prometheus query and variable query of the rendered dashboards, with Grafana's variables substituted, WHEN promtool check rules parses them THEN it accepts every one", async () => {
       const queries: Array<{ where: string; expr: string }> = [];
       for (const [file, d] of dashboards) {
         for (const p of d.panels as Panel[]) {

@@ -94,7 +94,7 @@ describe.each(["nginx", "traefik"] as const)(
       return seen;
     }
 
-    it("makes every address of the name its own server", async () => {
+    it("GIVEN the name resolves to two pods WHEN ten requests arrive THEN each pod serves five, and the watcher started with both as servers", async () => {
       // GIVEN the name resolves to two pods WHEN requests arrive THEN both pods serve, in turn
       await until("the route to serve", async () => ((await spread(1))["404"] ? undefined : true));
       expect(await spread(10)).toEqual({ [PODS[0]]: 5, [PODS[1]]: 5 });
@@ -103,7 +103,7 @@ describe.each(["nginx", "traefik"] as const)(
       );
     });
 
-    it("retries a dead pod's requests on another pod", async () => {
+    it("GIVEN pod 2 killed while its address stays in the name WHEN ten requests arrive THEN pod 1 serves all ten and the proxy stops trying pod 2 (nginx tried it once; Traefik marks it down)", async () => {
       // GIVEN pod 2 dies without its address leaving DNS yet
       await pods.get(PODS[1])!.kill();
       // WHEN requests keep coming THEN none fails: a refused try moves on to pod 1
@@ -126,7 +126,7 @@ describe.each(["nginx", "traefik"] as const)(
       await pods.get(PODS[1])!.revive();
     });
 
-    it("picks up a new address without a restart, applied once the set is stable", async () => {
+    it("GIVEN the running gateway WHEN the name changes to pods 1 and 3 THEN pod 3 serves within a few polls, the new set is applied once, and only pods 1 and 3 serve", async () => {
       const before = gw.watcherLog().length;
       // WHEN the name gains pod 3 (a scale-up, or a replaced pod becoming ready)
       gw.setHosts({ [NAME]: [PODS[0], PODS[2]] });
@@ -139,7 +139,7 @@ describe.each(["nginx", "traefik"] as const)(
       expect(Object.keys(await spread(10)).sort()).toEqual([PODS[0], PODS[2]]);
     });
 
-    it("ignores a change that does not last one settle period (no reload storm)", async () => {
+    it("GIVEN the running gateway WHEN the name flaps to another set for less than the settle time and back THEN the watcher applies nothing (no reload storm)", async () => {
       const before = gw.watcherLog().length;
       // WHEN the name flaps to another set for less than the settle time (3 polls of 1 s) and back
       gw.setHosts({ [NAME]: [PODS[1]] });
@@ -150,7 +150,7 @@ describe.each(["nginx", "traefik"] as const)(
       expect(gw.watcherLog().slice(before)).toEqual([]);
     });
 
-    it("falls back to the fixed server while the name resolves to nothing", async () => {
+    it("GIVEN the running gateway WHEN the name resolves to nothing THEN the fixed fallback server gets the traffic and is the set applied", async () => {
       // WHEN every pod is gone from the name (no ready replica)
       gw.setHosts({});
       // THEN the fallback server (a Service's ClusterIP on Kubernetes) gets the traffic

@@ -107,7 +107,7 @@ describe("session resumption across a gateway restart", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   for (const version of ["-tls1_2", "-tls1_3"]) {
-    it(`resumes a ${version.slice(1)} ticket on a restarted gateway with the same keys, and only then`, async () => {
+    it(`GIVEN a ${version.slice(1)} session ticket from a gateway WHEN it is offered to a restarted gateway with the same keys, to one after a key rotation, and to one with other keys THEN the first two resume the session and the last does not`, async () => {
       const current = ticketKey();
       const previous = ticketKey();
       const sess = path.join(dir, `sess${version}`);
@@ -151,19 +151,19 @@ describe("certificate choice", () => {
     throw new Error(`the gateway served neither test certificate:\n${pem}`);
   }
 
-  it("serves ECDSA to a client that accepts it (TLS 1.3 and 1.2)", async () => {
+  it("GIVEN a gateway with an ECDSA and an RSA certificate WHEN a client that accepts ECDSA connects over TLS 1.3 and over 1.2 THEN it is served the ECDSA certificate", async () => {
     expect(await servedKey(["-tls1_3"])).toBe("EC");
     expect(await servedKey(["-tls1_2"])).toBe("EC");
   });
 
-  it("serves RSA to a client that can only verify RSA signatures", async () => {
+  it("GIVEN a gateway with an ECDSA and an RSA certificate WHEN a client that can only verify RSA signatures connects over TLS 1.3 and over 1.2 THEN it is served the RSA certificate", async () => {
     expect(await servedKey(["-tls1_3", "-sigalgs", "RSA-PSS+SHA256:RSA-PSS+SHA384"])).toBe("RSA");
     expect(await servedKey(["-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256"])).toBe("RSA");
   });
 });
 
 describe("client connections", () => {
-  it("serves more than nginx's default 1000 requests over one TLS connection", async () => {
+  it("GIVEN one kept-alive TLS connection to the gateway WHEN 1100 requests go over it one after another THEN all use that one connection, past nginx's default of 1000", async () => {
     const gw = await gateway(undefined);
     const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
     const sockets = new Set<number>();

@@ -74,7 +74,7 @@ for (const interpreter of ["luajit", "lua5.4"]) {
       );
     });
 
-    it("masks configured keys at any depth, whatever their case, and keeps the rest", () => {
+    it("GIVEN a parsed record with configured PII keys in mixed case at several depths WHEN pii-mask.lua filters it THEN those values are masked and the rest kept", () => {
       expect(results[0]).toEqual({
         code: 2,
         record: {
@@ -88,17 +88,17 @@ for (const interpreter of ["luajit", "lua5.4"]) {
       });
     });
 
-    it("masks key=value, JSON and header forms inside unparsed lines", () => {
+    it("GIVEN unparsed lines with PII in key=value, JSON and header forms WHEN pii-mask.lua filters them THEN each value is masked in place", () => {
       expect(results[1].record.log).toBe(`POST /signup email=${M} phone=${M} fnr=${M} status=201`);
       expect(results[2].record.log).toBe(`payload {"msg":"x","Email" : "${M}","n":1}`);
       expect(results[3].record.log).toBe(`upstream said Authorization: ${M}; retry`);
     });
 
-    it("matches whole keys only", () => {
+    it("GIVEN a line with keys that only contain a PII key's name WHEN pii-mask.lua filters it THEN only the whole key's value is masked", () => {
       expect(results[4].record.log).toBe(`myemail=kept emailed=kept user email=${M}`);
     });
 
-    it("labels records with namespace, pod and container from the log file name", () => {
+    it("GIVEN a Kubernetes container log's tag, another tag, and a Docker record with a foreign tag WHEN labelled THEN the first gets namespace, pod and container from the file name, the second is left alone, and the third is labelled from its container name under docker", () => {
       expect(results[5]).toEqual({
         code: 2,
         record: {
@@ -118,7 +118,7 @@ for (const interpreter of ["luajit", "lua5.4"]) {
       });
     });
 
-    it("labels fjord's Docker containers from their tag as the same process on Kubernetes", () => {
+    it("GIVEN a record with fjord's Docker log tag, and one with neither that tag nor a container name WHEN labelled THEN the first gets the namespace, pod and container it has on Kubernetes, and the second is left alone", () => {
       expect(results[8].record.kubernetes).toEqual({
         namespace_name: "fjord-orders",
         pod_name: "dev-orders-1",

@@ -294,12 +294,12 @@ afterAll(async () => {
 });
 
 describe(`Loki ${lokiVersion(LOKI)} with fjord's rendered loki.yaml`, () => {
-  it("is the version of fjord's image", () => {
+  it("GIVEN the Loki binary under test WHEN its version is read THEN it is the tag of the prod stack's Loki image", () => {
     const tag = stackSpec("prod").images.loki.split(":").pop();
     expect(lokiVersion(LOKI)).toBe(tag);
   });
 
-  it("changes only paths and listen ports of the rendered config", () => {
+  it("GIVEN fjord's rendered loki.yaml WHEN it is localised for the test THEN only paths and listen ports change, and the ruler's remote-write URL is the test receiver's", () => {
     const changed = diffPaths(original, localised).sort();
     expect(changed).toEqual(
       [
@@ -324,7 +324,7 @@ describe(`Loki ${lokiVersion(LOKI)} with fjord's rendered loki.yaml`, () => {
     );
   });
 
-  it("passes -verify-config, and the original (unmoved) config does too", async () => {
+  it("GIVEN the localised and the rendered (unmoved) loki.yaml WHEN loki -verify-config checks each THEN both pass", async () => {
     const ok = await verifyLokiConfig(loki.configFile);
     expect(ok.code, ok.output).toBe(0);
     const dir = makeTempDir("fjord-loki-verify-");
@@ -338,7 +338,7 @@ describe(`Loki ${lokiVersion(LOKI)} with fjord's rendered loki.yaml`, () => {
     }
   });
 
-  it("runs with it: ready, ruler and compactor on, no config warnings", async () => {
+  it("GIVEN Loki started with the localised config WHEN /ready, /config and /services are read THEN it is ready with 7-day retention enforced, analytics off, ruler and compactor running, and no config warning in its log", async () => {
     expect((await loki.get("/ready")).status).toBe(200);
     const config = parse((await loki.get("/config")).body) as Record<string, unknown>;
     // Loki prints durations in its own units (168h comes back as 1w).
@@ -375,7 +375,7 @@ async function range(expr: string) {
 }
 
 describe("log lines with Fluent Bit's labels", () => {
-  it("uses the labels fjord's Fluent Bit output sets", () => {
+  it("GIVEN fjord's rendered Fluent Bit config WHEN its Loki output's labels are read THEN they are the labels the test's streams carry, job=fluent-bit included", () => {
     const fb = parse(rendered.logShipper["fluent-bit.yaml"]) as {
       pipeline: { outputs: Array<Record<string, string>> };
     };
@@ -385,7 +385,7 @@ describe("log lines with Fluent Bit's labels", () => {
     expect(out.labels).toMatch(/job=fluent-bit/);
   });
 
-  it('finds a namespace\'s lines with {namespace="fjord-orders"}', async () => {
+  it('GIVEN the pushed streams WHEN {namespace="fjord-orders"} is queried THEN exactly the orders lines come back, with their labels and the ones Loki adds', async () => {
     const result = await range('{namespace="fjord-orders"}');
     // Loki 3 adds `service_name` (an index label, here from `container`) and splits a stream by
     // the `detected_level` it guesses per line (structured metadata, returned with the labels).
@@ -405,7 +405,7 @@ describe("log lines with Fluent Bit's labels", () => {
     expect(lines).toEqual(ORDERS_APP_LINES);
   });
 
-  it("parses JSON lines with | json (a service's and the gateway's)", async () => {
+  it("GIVEN the pushed JSON lines of a service and the gateway WHEN queried with | json and field filters THEN the service's error lines and the gateway's inventory 5xx lines come back, fields as labels", async () => {
     const errors = await range('{namespace="fjord-orders"} | json | level="error"');
     expect(errors.flatMap((s) => s.values.map((v) => v[1]))).toEqual(
       ORDERS_APP_LINES.filter((l) => l.includes('"error"')),
@@ -433,7 +433,7 @@ describe("the nginx gateway recording rules (fjord-gateway.yaml)", () => {
       }
     ).groups.flatMap((g) => g.rules);
 
-  it("records the three gateway series", () => {
+  it("GIVEN the rendered nginx gateway ruler file WHEN its records are listed THEN they are the three gateway series", () => {
     expect(
       rules()
         .map((r) => r.record)
@@ -441,7 +441,7 @@ describe("the nginx gateway recording rules (fjord-gateway.yaml)", () => {
     ).toEqual(Object.keys(EXPECTED).sort());
   });
 
-  it("extract only the fields each rule uses: a series per route and status, not per line", async () => {
+  it("GIVEN the pushed gateway access log WHEN each rate rule's pipeline is queried THEN it keeps route, drops the per-request fields, and makes under a tenth as many series as lines", async () => {
     const lines = (await range('{container="nginx"}')).flatMap((x) => x.values).length;
     for (const rule of rules().filter((r) => r.expr.includes("rate("))) {
       const pipeline = /rate\((.*) \[5m\]\)/.exec(rule.expr)?.[1];
@@ -459,7 +459,7 @@ describe("the nginx gateway recording rules (fjord-gateway.yaml)", () => {
     }
   });
 
-  it("evaluate as instant queries to the numbers in the pushed access log", async () => {
+  it("GIVEN the pushed gateway access log WHEN each recording rule runs as an instant query THEN it gives, per route, the number the log implies", async () => {
     const t = Date.now() / 1000;
     for (const rule of rules()) {
       const data = await loki.query(rule.expr, t);
@@ -473,7 +473,7 @@ describe("the nginx gateway recording rules (fjord-gateway.yaml)", () => {
     }
   });
 
-  it("are evaluated by Loki's ruler and remote-written to Prometheus", async () => {
+  it("GIVEN Loki's ruler with the gateway rules and a Prometheus receiving remote writes WHEN the ruler evaluates them THEN Prometheus holds each series with the expected value per route and every rule is healthy", async () => {
     const deadline = Date.now() + 200_000;
     const pending = new Set(Object.keys(EXPECTED));
     const last: Record<string, unknown> = {};

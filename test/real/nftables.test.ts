@@ -114,20 +114,23 @@ const CASES: [string, [string, string][]][] = [
 
 describe("renderNftables with nft -c", () => {
   for (const [label, rulesets] of CASES) {
-    it.each(rulesets)(`${label}: %s`, (name, text) => {
-      // The firewall step appends the deployer's address the same way.
-      const file = path.join(dir, `${label.replace(/\W+/g, "-")}-${name}.nft`);
-      writeFileSync(
-        file,
-        `${text}add element inet fjord deployer4 { 10.213.0.1 }\nadd element inet fjord deployer6 { fd00::1 }\n`,
-      );
-      const r = nftCheck(file);
-      expect(r.out).toBe("");
-      expect(r.ok).toBe(true);
-    });
+    it.each(rulesets)(
+      `GIVEN ${label}: node %s's rendered ruleset plus the deployer's addresses WHEN nft -c checks it THEN it passes`,
+      (name, text) => {
+        // The firewall step appends the deployer's address the same way.
+        const file = path.join(dir, `${label.replace(/\W+/g, "-")}-${name}.nft`);
+        writeFileSync(
+          file,
+          `${text}add element inet fjord deployer4 { 10.213.0.1 }\nadd element inet fjord deployer6 { fd00::1 }\n`,
+        );
+        const r = nftCheck(file);
+        expect(r.out).toBe("");
+        expect(r.ok).toBe(true);
+      },
+    );
   }
 
-  it("loads into a fresh network namespace, twice, and lists what was rendered", () => {
+  it("GIVEN the three-server cluster's first ruleset and a fresh network namespace WHEN it is loaded there twice THEN nft lists one input chain, the drop policy and the etcd ports", () => {
     if (!inNetns) return;
     const [, text] = CASES[1][1][0];
     const file = path.join(dir, "load.nft");
@@ -146,7 +149,7 @@ describe("renderNftables with nft -c", () => {
 });
 
 describe("firewall step script", () => {
-  it("checks with nft -c, adds the deployer and persists /etc/nftables.conf under the root", () => {
+  it("GIVEN a rendered ruleset and an SSH client address WHEN the firewall step runs under a node root THEN it succeeds silently and /etc/nftables.conf under the root is the ruleset plus the deployer's address", () => {
     const root = mkdtempSync(path.join(dir, "root-"));
     const text = CASES[0][1][0][1];
     const ctx = { node: "s1", region: "no-osl1", step: "firewall", root, live: false, hint: "h" };
@@ -164,7 +167,7 @@ describe("firewall step script", () => {
     expect(persisted).toBe(`${text}add element inet fjord deployer4 { 10.213.0.1 }\n`);
   });
 
-  it("refuses a broken ruleset before changing anything", () => {
+  it("GIVEN a broken ruleset WHEN the firewall step runs THEN it fails saying the ruleset does not pass nft -c and nothing was changed", () => {
     const root = mkdtempSync(path.join(dir, "root-"));
     const ctx = { node: "s1", region: "no-osl1", step: "firewall", root, live: false, hint: "h" };
     const r = spawnSync("sh", ["-c", launcher(ctx, "create")], {

@@ -87,13 +87,16 @@ beforeAll(() => {
 afterAll(() => removeDir(pkiDir));
 
 describe("nginx -t accepts the rendered config", () => {
-  it.each(VARIANTS)("%s", async (_label, plan) => {
-    // 80 bytes: nginx takes 48- or 80-byte ticket keys and refuses any other size.
-    const files = { ...tlsFiles(cert), "tls/ticket.key": "k".repeat(80) };
-    await checkNginxConf({ confText: nginxConfForPlan(plan), files });
-  });
+  it.each(VARIANTS)(
+    "GIVEN the nginx.conf rendered for %s WHEN nginx -t checks it THEN it passes",
+    async (_label, plan) => {
+      // 80 bytes: nginx takes 48- or 80-byte ticket keys and refuses any other size.
+      const files = { ...tlsFiles(cert), "tls/ticket.key": "k".repeat(80) };
+      await checkNginxConf({ confText: nginxConfForPlan(plan), files });
+    },
+  );
 
-  it("and rejects a broken one, so the check above means something", async () => {
+  it("GIVEN the first variant's nginx.conf with limit_req_status broken WHEN nginx -t checks it THEN it fails naming limit_req_status, so the check above means something", async () => {
     const broken = (ctx: NginxContext) =>
       nginxConfForPlan(VARIANTS[0]![1])(ctx).replace("limit_req_status 429;", "limit_req_status;");
     await expect(checkNginxConf({ confText: broken, files: tlsFiles(cert) })).rejects.toThrow(
@@ -197,14 +200,14 @@ describe.each([
     await echo?.close();
   });
 
-  it("sends HSTS and hides the version on every answer", async () => {
+  it("GIVEN live nginx with HSTS at 600 s WHEN an unknown path is requested THEN the 404 carries HSTS and a Server header without the version", async () => {
     const r = await get(gw, "/nowhere");
     expect(r.status).toBe(404);
     expect(r.headers["strict-transport-security"]).toBe("max-age=600; includeSubDomains");
     expect(r.headers.server).toBe("nginx");
   });
 
-  it("redirects plain HTTP to the HTTPS port, keeping path and query", async () => {
+  it("GIVEN live nginx WHEN plain HTTP asks for a path with a query THEN it answers 301 to the HTTPS port, keeping path and query", async () => {
     const r = await send(http, {
       port: gw.httpPort,
       path: "/orders/1?x=2",
@@ -214,7 +217,7 @@ describe.each([
     expect(r.headers.location).toBe(`https://${DOMAIN}:${gw.httpsPort}/orders/1?x=2`);
   });
 
-  it("refuses hosts it does not serve, on both ports", async () => {
+  it("GIVEN live nginx WHEN a client names a host it does not serve, over HTTP and in the TLS SNI THEN both are refused", async () => {
     await expect(
       send(http, { port: gw.httpPort, path: "/", headers: { host: "evil.test" } }),
     ).rejects.toThrow();
@@ -223,7 +226,7 @@ describe.each([
     ).rejects.toThrow();
   });
 
-  it("enforces the TLS floor and negotiates only strong suites", async () => {
+  it("GIVEN live nginx with its TLS floor WHEN clients handshake at TLS 1.3 and at TLS 1.2 THEN 1.3 is negotiated; over a 1.3 floor 1.2 is refused, and over a 1.2 floor 1.2 gets an ECDHE AEAD suite while an offer of weak ciphers only is refused", async () => {
     const tls13 = await handshake(gw.httpsPort, { servername: DOMAIN });
     expect(tls13.protocol).toBe("TLSv1.3");
     const tls12 = handshake(gw.httpsPort, { servername: DOMAIN, maxVersion: "TLSv1.2" });
@@ -243,7 +246,7 @@ describe.each([
     }
   });
 
-  it("resets forwarding headers, strips configured headers, and Cookie only on public routes", async () => {
+  it("GIVEN live nginx stripping X-Email WHEN a private and a public route get spoofed forwarding headers, X-Email and a Cookie THEN the private route gets the client's own address, a request id and the Cookie, and neither route gets X-Email nor the public one the Cookie", async () => {
     const h = { "x-forwarded-for": "6.6.6.6", "x-email": "a@b.test", cookie: "sid=secret" };
     const priv = JSON.parse((await get(gw, "/orders/1", h)).body);
     expect(priv.headers["x-forwarded-for"]).toBe("127.0.0.1");
@@ -256,7 +259,7 @@ describe.each([
     expect(pub.headers["x-email"]).toBeUndefined();
   });
 
-  it("reuses upstream connections (HTTP/1.1, no Connection: close)", async () => {
+  it("GIVEN live nginx and an upstream counting connections WHEN three requests go through one after another THEN they arrive as HTTP/1.1 without Connection: close over at most one new connection", async () => {
     const before = echo.connections();
     for (let i = 0; i < 3; i++) {
       const body = JSON.parse((await get(gw, "/accounts/")).body);
@@ -267,7 +270,7 @@ describe.each([
     expect(echo.connections() - before).toBeLessThanOrEqual(1);
   });
 
-  it("rate limits per client with 429 beyond average + burst", async () => {
+  it("GIVEN live nginx limiting a client to 5 r/s with a burst of 3 WHEN 20 requests arrive at once THEN 1 to 5 get 200 and at least 14 get 429", async () => {
     await new Promise((r) => setTimeout(r, 1500)); // let the bucket drain from earlier tests
     const statuses = await Promise.all(
       Array.from({ length: 20 }, () => get(gw, "/orders/").then((r) => r.status)),
@@ -277,14 +280,14 @@ describe.each([
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(14);
   });
 
-  it("serves health and stub_status on the internal port", async () => {
+  it("GIVEN live nginx WHEN its internal port is asked for /healthz and /stub_status THEN it answers ok and the connection status", async () => {
     expect((await send(http, { port: gw.metricsPort, path: "/healthz" })).body).toBe("ok\n");
     const status = await send(http, { port: gw.metricsPort, path: "/stub_status" });
     expect(status.status).toBe(200);
     expect(status.body).toMatch(/Active connections/);
   });
 
-  it("writes a JSON access log without client IP, cookies or query strings, in batches", async () => {
+  it("GIVEN live nginx with every earlier log line flushed WHEN a request with a cookie, a token and an email in its query is served THEN its JSON line waits in the buffer, reaches the file within 2 s, and no line holds the client IP, the cookie, the token or the query", async () => {
     // GIVEN every earlier line flushed (the buffer's timer is at most 1 s)
     await new Promise((r) => setTimeout(r, 1100));
     const before = gw.accessLog().length;

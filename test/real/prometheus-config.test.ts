@@ -58,7 +58,7 @@ const addresses = (discovery: ObservabilityAddresses["discovery"]): Observabilit
 });
 
 describe("promtool check", () => {
-  it("accepts the static-mode prometheus.yml (the Docker dev target's) with its rule file", async () => {
+  it("GIVEN the static-mode prometheus.yml (the Docker dev target's) with its rule file WHEN promtool check config runs THEN it passes and finds 18 rules", async () => {
     const files = observabilityFiles(
       prod,
       addresses({
@@ -84,7 +84,7 @@ describe("promtool check", () => {
     expect(r.stdout).toMatch(/SUCCESS: 18 rules found/);
   });
 
-  it("accepts alerts.yml for nginx and Traefik gateways, annotation templates included", async () => {
+  it("GIVEN alerts.yml rendered for an nginx and a Traefik gateway WHEN promtool check rules runs THEN both pass, annotation templates included", async () => {
     for (const [name, m] of [
       ["nginx", prod],
       ["traefik", traefik],
@@ -242,7 +242,7 @@ describe("Kubernetes-mode prometheus.yml", () => {
     file = write("k8s.yml", stringify(withSyntheticPods(config)));
   });
 
-  it("passes promtool check config with discovery stubbed", async () => {
+  it("GIVEN the Kubernetes-mode prometheus.yml with discovery replaced by synthetic pods WHEN promtool check config runs THEN it passes", async () => {
     const r = await promtool(["check", "config", file]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
   });
@@ -259,7 +259,7 @@ describe("Kubernetes-mode prometheus.yml", () => {
     return kept.filter((l, i) => kept.findIndex((o) => key(o) === key(l)) === i);
   }
 
-  it("relabels discovered pods into the labels alerts and dashboards select on", async () => {
+  it("GIVEN synthetic pods in place of Kubernetes discovery WHEN promtool check service-discovery relabels each job THEN the node, gateway, database, backup and service targets carry the labels alerts and dashboards select on, and no other pod is a target", async () => {
     const [node, gateway, databases, backups, pods] = await Promise.all(
       [JOBS.nodeExporter, JOBS.gateway, JOBS.databases, JOBS.backups, JOBS.pods].map(targets),
     );
@@ -314,7 +314,7 @@ describe("Kubernetes-mode prometheus.yml", () => {
 });
 
 describe("amtool check-config", () => {
-  it("accepts alertmanager.yml with the in-platform default and with webhooks", async () => {
+  it("GIVEN alertmanager.yml with the in-platform default and with webhooks WHEN amtool check-config runs THEN both pass", async () => {
     const amtool = findBinary("amtool")!;
     for (const [name, text] of [
       ["default", renderAlertmanagerConfig()],

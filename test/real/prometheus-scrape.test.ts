@@ -55,7 +55,7 @@ const metricsIn = (exprs: string[], prefix: string) =>
   ].sort();
 
 describe("Prometheus scraping a real node exporter", () => {
-  it("has the exporter up", async () => {
+  it("GIVEN Prometheus with the rendered static config and a real node exporter WHEN up is queried THEN the exporter's target is up", async () => {
     const up = await prom.waitFor(
       `up{job="${JOBS.nodeExporter}"}`,
       (r) => r.length === 1 && r[0].value[1] === "1",
@@ -63,7 +63,7 @@ describe("Prometheus scraping a real node exporter", () => {
     expect(up[0].metric).toMatchObject({ instance: exporter.target, job: JOBS.nodeExporter });
   });
 
-  it("stores every node metric the alerts and the VPS dashboard use", async () => {
+  it("GIVEN Prometheus scraping a real node exporter WHEN each node metric the node alerts and the VPS dashboard use is looked up THEN the exporter exposes it and Prometheus stores it", async () => {
     const dashboard = renderDashboards(model)["fjord-nodes.json"];
     const exprs = [
       ...alertCatalogue(model)
@@ -87,7 +87,7 @@ describe("Prometheus scraping a real node exporter", () => {
     }
   });
 
-  it("computes CPU steal for the node with the alert's own expression", async () => {
+  it("GIVEN Prometheus scraping a real node exporter WHEN NodeCpuStealHigh's expression is queried without its threshold THEN it gives one non-negative value for that node", async () => {
     const steal = alertCatalogue(model).find((a) => a.name === "NodeCpuStealHigh")!;
     const measure = steal.expr.replace(/ > [\d.]+$/, "");
     const r = await prom.waitFor(measure, (x) => x.length === 1, 60_000);
@@ -95,7 +95,7 @@ describe("Prometheus scraping a real node exporter", () => {
     expect(Number(r[0].value[1])).toBeGreaterThanOrEqual(0);
   });
 
-  it("loads every rule group and evaluates every rule without error", async () => {
+  it("GIVEN Prometheus with the rendered rule file WHEN its rules API is read after evaluation THEN the six fjord groups are loaded and every rule is healthy", async () => {
     type Rules = {
       data: {
         groups: Array<{
