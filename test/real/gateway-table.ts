@@ -154,7 +154,7 @@ export function gatewayBehaviour(h: GatewayHarness): void {
 
   describe(`${h.name}: TLS`, () => {
     it.each(["TLSv1", "TLSv1.1"] as const)(
-      "refuses a %s handshake with the server's alert",
+      "GIVEN the gateway WHEN a client offers only %s THEN the server refuses it with a protocol-version alert",
       async (v) => {
         // SECLEVEL=0 lets the client offer old protocols, so the refusal is the server's, not OpenSSL's.
         const err = await handshake(gw.httpsPort, cert.caPem, {
@@ -170,17 +170,20 @@ export function gatewayBehaviour(h: GatewayHarness): void {
       },
     );
 
-    it.each(["TLSv1.2", "TLSv1.3"] as const)("accepts %s", async (v) => {
-      const s = await handshake(gw.httpsPort, cert.caPem, { minVersion: v, maxVersion: v });
-      expect(s.protocol).toBe(v);
-    });
+    it.each(["TLSv1.2", "TLSv1.3"] as const)(
+      "GIVEN the gateway WHEN a client offers only %s THEN the handshake completes with it",
+      async (v) => {
+        const s = await handshake(gw.httpsPort, cert.caPem, { minVersion: v, maxVersion: v });
+        expect(s.protocol).toBe(v);
+      },
+    );
 
-    it("negotiates HTTP/2 by ALPN", async () => {
+    it("GIVEN the gateway WHEN a client offers h2 and http/1.1 by ALPN THEN h2 is negotiated", async () => {
       const s = await handshake(gw.httpsPort, cert.caPem, { ALPNProtocols: ["h2", "http/1.1"] });
       expect(s.alpn).toBe("h2");
     });
 
-    it("sends HSTS", async () => {
+    it("GIVEN the gateway WHEN a route is requested over HTTPS THEN the answer carries HSTS for a year with subdomains", async () => {
       const r = await get("/echo/hsts");
       expect(r.status).toBe(200);
       expect(r.headers["strict-transport-security"]).toMatch(
@@ -188,7 +191,7 @@ export function gatewayBehaviour(h: GatewayHarness): void {
       );
     });
 
-    it("redirects plain HTTP to HTTPS, keeping path and query", async () => {
+    it("GIVEN the gateway WHEN plain HTTP asks for a path with a query THEN it redirects (301 or 308) to HTTPS, keeping path and query", async () => {
       const r = await request(http, {
         port: gw.httpPort,
         path: "/echo/x?y=1",
@@ -201,7 +204,7 @@ export function gatewayBehaviour(h: GatewayHarness): void {
     // Registered only for a gateway that serves HTTP/3, so the other reports no skipped case.
     if (h.http3) {
       const http3 = h.http3;
-      it("serves HTTP/3 over QUIC", async () => {
+      it("GIVEN a gateway that serves HTTP/3 WHEN its Alt-Svc is read and a request goes over QUIC THEN it advertises h3 on the HTTPS port, listens on UDP there, and the upstream answers over HTTP/3", async () => {
         await http3(gw, cert);
       });
     }
@@ -227,7 +230,7 @@ export function gatewayBehaviour(h: GatewayHarness): void {
       await sleep((1000 / rate.average) * 1.6);
     };
 
-    it(`admits exactly the bucket (average ${exact.average}/s, burst ${exact.burst}), then 429, never 5xx`, async () => {
+    it(`GIVEN a gateway limited to ${exact.average}/s with a burst of ${exact.burst}, its bucket full WHEN five requests more than it admits at once arrive together, twice THEN each time exactly the bucket gets 200 and the five get 429`, async () => {
       rl = await h.start(planFor(h, u, exact), cert);
       const n = h.admittedAtOnce(exact);
       const k = 5;
@@ -240,7 +243,7 @@ export function gatewayBehaviour(h: GatewayHarness): void {
       }
     });
 
-    it("holds the seed's 100/50 under a burst of 120 (bounded by the refill during the burst)", async () => {
+    it("GIVEN a gateway at the seed's 100/s with a burst of 50 WHEN 120 requests arrive in one burst THEN each gets 200 or 429, and the 200s are at least the bucket and at most the bucket plus the refill during the burst", async () => {
       const seed = { average: 100, burst: 50 };
       const gw100 = await h.start(planFor(h, u, seed), cert);
       try {
@@ -259,7 +262,7 @@ export function gatewayBehaviour(h: GatewayHarness): void {
   });
 
   describe(`${h.name}: privacy`, () => {
-    it("never forwards the configured PII headers, and sets X-Real-IP", async () => {
+    it("GIVEN the gateway WHEN a request carries PII headers and spoofed X-Real-IP and X-Forwarded-For THEN the upstream gets none of the PII headers and the client's own address in both", async () => {
       const r = await get("/echo/pii", {
         "x-email": "a@b.test",
         "x-user-phone": "+4712345678",
@@ -276,7 +279,7 @@ export function gatewayBehaviour(h: GatewayHarness): void {
   });
 
   describe(`${h.name}: upstream keepalive`, () => {
-    it("opens far fewer upstream connections than it proxies requests", async () => {
+    it("GIVEN the gateway WHEN 4 keep-alive clients send 300 requests THEN the upstream sees all 300 over at most 15 new connections", async () => {
       const before = { c: u.echo.connections(), r: u.echo.requests() };
       const agent = new (await import("https")).Agent({ keepAlive: true, maxSockets: 4 });
       try {
@@ -300,13 +303,13 @@ export function gatewayBehaviour(h: GatewayHarness): void {
   });
 
   describe(`${h.name}: failure handling`, () => {
-    it("spreads traffic over both servers while both are up", async () => {
+    it("GIVEN an upstream of two live servers WHEN ten requests arrive THEN all succeed and both servers get some", async () => {
       for (let i = 0; i < 10; i++) expect((await get("/pair/")).status).toBe(200);
       expect(u.a.requests()).toBeGreaterThan(0);
       expect(u.b.requests()).toBeGreaterThan(0);
     });
 
-    it("keeps answering through the live server when one is killed, and skips the dead one", async () => {
+    it("GIVEN an upstream of two servers WHEN one is killed and later revived THEN the other answers the next 12 requests, and the revived one gets traffic again only once the gateway readmits it", async () => {
       await u.a.kill();
       const killedAt = Date.now();
       for (let i = 0; i < 12; i++) {
@@ -334,7 +337,7 @@ export function gatewayBehaviour(h: GatewayHarness): void {
       expect(u.a.requests()).toBeGreaterThan(0);
     });
 
-    it("answers 502/503 quickly instead of hanging when every server is dead, then recovers", async () => {
+    it("GIVEN an upstream whose servers are all killed WHEN requests arrive THEN they get 502/503 within 2 s, then within 1 s, and 200 again after the servers are revived", async () => {
       await Promise.all([u.a.kill(), u.b.kill()]);
       for (let i = 0; i < 6; i++) {
         const r = await get("/pair/");
@@ -357,7 +360,7 @@ export function gatewayBehaviour(h: GatewayHarness): void {
       );
     });
 
-    it("ends a request to a slow upstream with 504 at the route budget", async () => {
+    it("GIVEN an upstream slower than its route budget by 3 s WHEN it is requested THEN the gateway answers 504 no sooner than the budget and less than 2 s after it", async () => {
       u.slow.setDelay(BUDGET_SLOW_MS + 3000);
       try {
         const r = await get("/slow/");
@@ -372,7 +375,7 @@ export function gatewayBehaviour(h: GatewayHarness): void {
     // Registered only where the gateway has a ratio breaker (Traefik); nginx's passive checks are
     // covered by the dead-server cases above.
     if (h.ratioBreaker)
-      it("opens the ratio circuit breaker on 5xx (503 without calling), then recovers", async () => {
+      it("GIVEN a gateway with a ratio circuit breaker WHEN the upstream answers 500 THEN the breaker opens with quick 503s that never reach the upstream, and closes again once it answers 200", async () => {
         u.flaky.setStatus(500);
         const opened = await until(
           () => get("/flaky/"),
