@@ -379,7 +379,7 @@ describe("dev stack on Docker", () => {
     console.log(`[dev-docker] timings (s): ${JSON.stringify(timings)}`);
   });
 
-  it("real engine: up, serve, isolate, ship logs, preview clean, destroy leaves nothing", async () => {
+  it("GIVEN the dev stack behind nginx on a real Docker daemon WHEN the real engine brings it up, it is exercised, previewed and destroyed THEN it serves, keeps one service from another's database, ships masked logs to Loki, whose ruler feeds Prometheus, previews with no change and leaves no Docker object", async () => {
     const ports = {
       http: await publishPort(),
       https: await publishPort(),
@@ -419,7 +419,7 @@ describe("dev stack on Docker", () => {
     expect(await stackObjects(daemon, stackName)).toEqual([]);
   });
 
-  it("the quickstart's sample-service Dockerfile builds an image that serves", async () => {
+  it("GIVEN the quickstart's sample-service Dockerfile on the offline Node image WHEN it is built and run THEN /health answers ok, as uid 10001, with psql and mariadb installed", async () => {
     // The Dockerfile's default base comes from a registry; the offline Node image stands in.
     // --network host: the daemon has no default bridge, and apt needs the Debian mirror.
     const tag = `fjord-test/sample-service:${Date.now().toString(36)}`;
@@ -460,7 +460,7 @@ describe("dev stack on Docker", () => {
     }
   });
 
-  it("real engine: no daemon is one clear line, in preview too", async () => {
+  it("GIVEN the dev stack with fjord:docker.host at a socket where no daemon listens WHEN the real engine previews it THEN the first error line names the address and the fix, and no stack trace is printed", async () => {
     const config = { docker: { host: "unix:///nonexistent/fjord-docker.sock" } };
     await withEphemeralStack({ name: "no-daemon", baseStack: "dev", config }, async (e) => {
       const err = await e.stack.preview().then(
@@ -477,7 +477,7 @@ describe("dev stack on Docker", () => {
     });
   });
 
-  it("real engine: the same topology behind Traefik", async () => {
+  it("GIVEN the dev stack behind Traefik on a real Docker daemon WHEN the real engine brings it up THEN both services reach their databases over HTTPS, orders also over HTTP/3, and a second preview changes nothing", async () => {
     expect(images.traefik, "the local Traefik image").toBeDefined();
     const ports = {
       http: await publishPort(),

@@ -20,7 +20,7 @@ function files(dir: string): string[] {
 }
 
 describe("prod on the real engine", () => {
-  it("previews the whole k3s topology offline, warning about the missing SSH key", async () => {
+  it("GIVEN the prod stack in k3s mode without an SSH key WHEN the real engine previews it offline THEN it warns that fjord:sshPrivateKey is required and would create over 100 resources, nodes, cluster, platform, databases and observability included", async () => {
     await withEphemeralStack({ name: "prod-preview", baseStack: "prod" }, async ({ stack }) => {
       const preview = await stack.preview();
       expect(preview.stdout).toContain("fjord:sshPrivateKey is required");
@@ -39,7 +39,7 @@ describe("prod on the real engine", () => {
     });
   });
 
-  it("renders every manifest with up, changes nothing on a second preview, and removes them on destroy", async () => {
+  it("GIVEN the prod stack in render mode WHEN the real engine brings it up, previews it again and destroys it THEN the manifests are written, the second preview changes nothing, and destroy removes them", async () => {
     let renderDir = "";
     await withEphemeralStack(
       {
@@ -68,7 +68,7 @@ describe("prod on the real engine", () => {
     expect(files(renderDir)).toEqual([]);
   });
 
-  it("stops before creating anything when the config is invalid, naming each bad key", async () => {
+  it("GIVEN the prod stack with gateway kind haproxy WHEN it goes up THEN it fails naming fjord:gateway.kind and its allowed values, and no resource is created", async () => {
     await withEphemeralStack(
       {
         name: "prod-bad",
@@ -91,7 +91,7 @@ describe("prod on the real engine", () => {
     );
   });
 
-  it("stops before creating anything when the kubeconfig's cluster does not answer", async () => {
+  it("GIVEN kubeconfig mode and a cluster address on loopback where nothing listens WHEN it goes up THEN the error names fjord:kubeconfig, the context and the server, and nothing but the stack is recorded", async () => {
     // GIVEN kubeconfig mode and a cluster address on loopback where nothing listens
     const kubeconfig = [
       "apiVersion: v1",

@@ -26,7 +26,7 @@ afterAll(async () => {
 });
 
 describe("per-pod upstreams on a real cluster", () => {
-  it("confines a killed pod's failures to requests in flight, recovers p99, and takes the pod back", () => {
+  it("GIVEN the prod program with orders' 3 pods behind nginx on a 3-node cluster, under load WHEN a pod's process is killed THEN no request sent after the kill fails, p99 after the breaker window is within budget, and the pod answers again", () => {
     const k = figures.kill;
     // THEN no request sent after the kill failed (the retry went to another pod)
     expect(k.failuresAfterKill, JSON.stringify(k)).toBe(0);
@@ -38,7 +38,7 @@ describe("per-pod upstreams on a real cluster", () => {
     expect(Number.isFinite(k.backSeconds), JSON.stringify(k)).toBe(true);
   });
 
-  it("trips the breaker on a pod that stops answering while the others keep serving", () => {
+  it("GIVEN the prod program with orders' 3 pods behind nginx on a 3-node cluster, under load WHEN a pod's process is frozen THEN every second has answers, none from the frozen pod, and after its first timeouts at most one failure per fail_timeout window", () => {
     const f = figures.freeze;
     // THEN every second of the freeze had answers from the other pods, never from the frozen one
     expect(f.secondsWithout200, JSON.stringify(f)).toBe(0);
@@ -49,7 +49,7 @@ describe("per-pod upstreams on a real cluster", () => {
     expect(f.failures, "the first requests to the frozen pod time out").toBeGreaterThan(0);
   });
 
-  it("rolls the service under load with no failed request and a handful of reloads", () => {
+  it("GIVEN the prod program with orders' 3 pods behind nginx on a 3-node cluster, under load WHEN the Deployment is rolled THEN no request fails, every pod is replaced, and nginx reloads at least once and at most twice per pod", () => {
     const r = figures.rollout;
     expect(r.failures, JSON.stringify(r)).toBe(0);
     expect(r.requests).toBeGreaterThan(300);

@@ -124,7 +124,7 @@ function node(name: string, role: "server" | "agent", allowNonKvm: boolean): Nod
 }
 
 describe("host scripts over real SSH", () => {
-  it("reads facts that match the host", () => {
+  it("GIVEN an SSH host WHEN the facts script runs over SSH THEN the facts match this machine and pass the preconditions where non-KVM is allowed, and on a non-KVM machine fail them otherwise", () => {
     const r = step(ctx("n1", "facts"), renderFactsBody(1));
     expect(r.stderr).toBe("");
     const facts = parseFacts("n1", r.stdout);
@@ -139,7 +139,7 @@ describe("host scripts over real SSH", () => {
     }
   });
 
-  it("writes the host prep files under the node's root and converges", () => {
+  it("GIVEN an SSH host WHEN the prep script runs twice THEN the first run writes the sysctl file under the node's root and the second changes and prints nothing", () => {
     const first = step(ctx("n1", "prep"), renderPrepBody({ nvme: false }));
     expect(first.status).toBe(0);
     expect(first.stdout).toContain("wrote /etc/sysctl.d/90-fjord.conf");
@@ -153,7 +153,7 @@ describe("host scripts over real SSH", () => {
     });
   });
 
-  it("loads the firewall in the host's namespace without locking the deployer out", () => {
+  it("GIVEN an SSH host in its own namespace and admin CIDRs without the deployer WHEN the firewall step loads the ruleset live THEN nft lists the deployer's address, SSH still works, the persisted ruleset admits the deployer, and a second run succeeds", () => {
     const rules = renderNftables({
       node: "n1",
       role: "server",
@@ -182,7 +182,7 @@ describe("host scripts over real SSH", () => {
     expect(step(ctx("n1", "firewall", true), renderFirewallBody(rules)).status).toBe(0);
   });
 
-  it("installs k3s air-gapped into the node's root without starting it", () => {
+  it("GIVEN fake air-gap files staged on an SSH host WHEN the k3s step installs an agent and then deletes it THEN the installer is told to skip download and start and to use the node's root, the token is never printed, and k3s is removed", () => {
     const stage = path.join(host("n2").root, "var/tmp/fjord-airgap");
     mkdirSync(stage, { recursive: true });
     writeFakeAirgap(stage);
@@ -215,7 +215,7 @@ describe("host scripts over real SSH", () => {
     expect(step(ctx("n2", "k3s"), body, "delete").stdout).toContain("k3s removed");
   });
 
-  it("fails clearly when a script fails, and when the host is down; converges once it is back", async () => {
+  it("GIVEN an SSH host WHEN a script fails, then its sshd is stopped, then started again THEN the failure names the node and step, the downed host fails with connection refused, and the re-run succeeds", async () => {
     const bad = step(ctx("n2", "firewall"), renderFirewallBody("table inet fjord { nonsense }\n"));
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toMatch(
@@ -241,7 +241,7 @@ describe("K3sNodes on the real engine", () => {
     }
   });
 
-  it("refuses a non-KVM host, deploys, converges, reports a downed host, recovers and destroys", async () => {
+  it("GIVEN two SSH hosts and K3sNodes on the real engine WHEN it goes up (on a non-KVM machine first refused), is previewed, goes up with one sshd down, then with it back, and is destroyed THEN it deploys, previews with no change, fails naming the downed host's step, converges, and destroy removes the k3s config", async () => {
     const airgapDir = path.join(work, "airgap");
     mkdirSync(airgapDir, { recursive: true });
     const airgap = writeFakeAirgap(airgapDir);

@@ -226,7 +226,7 @@ function everyFeature(kind: "nginx" | "traefik"): Record<string, unknown> {
 
 describe("prod on a real Kubernetes cluster", () => {
   it.each(["nginx", "traefik"] as const)(
-    "has every manifest accepted by the API server, restricted pods included (%s gateway)",
+    "GIVEN every manifest the prod program renders with every feature on (%s gateway) WHEN the API server is asked to admit each THEN none is refused, restricted pods included",
     async (kind) => {
       await withEphemeralStack(
         { name: `prod-accept-${kind}`, baseStack: "prod", config: everyFeature(kind) },
@@ -269,7 +269,7 @@ describe("prod on a real Kubernetes cluster", () => {
     },
   );
 
-  it("goes up with every rollout awaited, serves, updates without downtime and is destroyed", async () => {
+  it("GIVEN a real cluster WHEN the prod program goes up in kubeconfig mode, its image changes under load, and it is destroyed THEN every rollout was awaited, no credential is plaintext in the state, it serves, a second preview changes nothing, no request fails during the update, and nothing is left", async () => {
     const baseConfig = prodClusterConfig(cluster);
     let stackName = "";
     await withEphemeralStack(
