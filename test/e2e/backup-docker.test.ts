@@ -92,7 +92,7 @@ describe("backups on Docker: the restore drill", () => {
     console.log(`[backup-docker] timings (s): ${JSON.stringify(timings)}`);
   });
 
-  it("GIVEN a dev stack backing up PostgreSQL and MariaDB to S3 WHEN each database is destroyed and restored THEN every row comes back, and PostgreSQL also to a point in time", async () => {
+  it("GIVEN a dev stack backing up PostgreSQL and MariaDB to S3 WHEN each database is destroyed and restored THEN PostgreSQL has every row, also to a point in time, and MariaDB the rows of its backup", async () => {
     const ports = {
       http: await publishPort(),
       https: await publishPort(),

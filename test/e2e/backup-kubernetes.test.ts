@@ -330,7 +330,7 @@ afterAll(async () => {
 });
 
 describe("backups on Kubernetes: the restore drill", () => {
-  it("GIVEN a prod stack on a real cluster backing up PostgreSQL and MariaDB to S3 WHEN each database and its volume are destroyed and restored THEN every row comes back, and PostgreSQL also to a point in time", async () => {
+  it("GIVEN a prod stack on a real cluster backing up PostgreSQL and MariaDB to S3 WHEN each database and its volume are destroyed and restored THEN PostgreSQL has every row, also to a point in time, and MariaDB the rows of its backup", async () => {
     const s3 = await timed("s3Start", () => startS3InCluster());
     try {
       const prod = prodClusterConfig(cluster, {

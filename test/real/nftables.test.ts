@@ -24,12 +24,14 @@ let inNetns = false;
 
 beforeAll(() => {
   ensurePackages({ nft: "nftables", ip: "iproute2" });
-  try {
-    execFileSync("ip", ["netns", "add", NS], { stdio: "pipe" });
-    inNetns = true;
-  } catch {
-    // No netns support here: the checks still run with nft -c, only the load test is skipped.
-  }
+  // Loading a ruleset needs a network namespace of the test's own; without one the load cases
+  // would check nothing, so the file fails here instead of passing on nft -c alone.
+  const r = spawnSync("ip", ["netns", "add", NS], { encoding: "utf8" });
+  if (r.status !== 0)
+    throw new Error(
+      `ip netns add ${NS} failed (${(r.stderr || r.error?.message || "").trim()}): these tests need root and network namespaces`,
+    );
+  inNetns = true;
 });
 afterAll(() => {
   if (inNetns) spawnSync("ip", ["netns", "del", NS]);
@@ -131,7 +133,6 @@ describe("renderNftables with nft -c", () => {
   }
 
   it("GIVEN the three-server cluster's first ruleset and a fresh network namespace WHEN it is loaded there twice THEN nft lists one input chain, the drop policy and the etcd ports", () => {
-    if (!inNetns) return;
     const [, text] = CASES[1][1][0];
     const file = path.join(dir, "load.nft");
     writeFileSync(file, text);
@@ -155,7 +156,7 @@ describe("firewall step script", () => {
     const ctx = { node: "s1", region: "no-osl1", step: "firewall", root, live: false, hint: "h" };
     // Run inside its own network namespace, as the e2e hosts do; FJORD_SSH_CLIENT stands in for sshd.
     const sh = launcher(ctx, "create");
-    const argv = inNetns ? ["ip", "netns", "exec", NS, "sh", "-c", sh] : ["sh", "-c", sh];
+    const argv = ["ip", "netns", "exec", NS, "sh", "-c", sh];
     const r = spawnSync(argv[0], argv.slice(1), {
       input: renderStep(ctx, renderFirewallBody(text)),
       encoding: "utf8",
