@@ -28,7 +28,7 @@ function problems(
 }
 
 describe("platform spec: valid input", () => {
-  it("applies the seed defaults", () => {
+  it("GIVEN a config that sets only required keys WHEN parsed THEN the seed defaults apply (region, jurisdiction, gateway, TLS, scrape interval, steal alert)", () => {
     const { spec } = parse(validValues());
     expect(spec.region).toBe("no-osl1");
     expect(spec.allowedJurisdictions).toEqual(["NO"]);
@@ -39,7 +39,7 @@ describe("platform spec: valid input", () => {
     expect(spec.observability.alerts.cpuStealPercent).toBe(2);
   });
 
-  it("resolves derived values: calls, regions, database name, image and disk class", () => {
+  it("GIVEN two services with calls and databases WHEN parsed THEN calls, region, route, database name, image and disk class are resolved", () => {
     const { spec } = parse(validValues());
     const [orders, payment] = spec.services;
     expect(orders.calls).toEqual([{ service: "payment", fanOut: 1, mode: "sequential" }]);
@@ -55,7 +55,7 @@ describe("platform spec: valid input", () => {
     expect(spec.regions["no-osl1"].jurisdiction).toBe("NO");
   });
 
-  it("takes the slowest disk class among the nodes for databases", () => {
+  it("GIVEN nodes with different disk classes WHEN parsed THEN databases get the slowest class among them", () => {
     const values = withField("nodes", [
       {
         name: "a",
@@ -170,14 +170,17 @@ describe("platform spec: every bad field is reported at once, by key", () => {
       /http/,
     ],
   ];
-  it.each(cases)("%s", (_label, path, value, key, message) => {
-    const found = problems(withField(path, value));
-    const match = found.find((p) => p.key === key);
-    expect(match, JSON.stringify(found)).toBeDefined();
-    expect(match!.message).toMatch(message);
-  });
+  it.each(cases)(
+    "GIVEN a bad %s WHEN parsed THEN it is refused under its fjord: key",
+    (_label, path, value, key, message) => {
+      const found = problems(withField(path, value));
+      const match = found.find((p) => p.key === key);
+      expect(match, JSON.stringify(found)).toBeDefined();
+      expect(match!.message).toMatch(message);
+    },
+  );
 
-  it("reports several independent problems in one error", () => {
+  it("GIVEN three independent problems WHEN parsed THEN all three keys are reported together", () => {
     const values = withField("environment", "qa");
     (values.gateway as Record<string, unknown>).kind = "haproxy";
     ((values.services as Record<string, unknown>[])[0].database as Record<string, unknown>).memory =
@@ -192,7 +195,7 @@ describe("platform spec: every bad field is reported at once, by key", () => {
     );
   });
 
-  it("formats one message that names every key and says nothing was created", () => {
+  it("GIVEN a bad database memory WHEN parsed THEN the one message names the key and says nothing was created", () => {
     try {
       parse(withField("services.0.database.memory", "2GB"));
       expect.unreachable();
@@ -275,15 +278,18 @@ describe("platform spec: cross-field rules", () => {
       /from 1 to 65535/,
     ],
   ];
-  it.each(cases)("%s", (_label, mutate, key, message) => {
-    const v = validValues();
-    mutate(v);
-    const match = problems(v).find((p) => p.key === key);
-    expect(match, JSON.stringify(problems(v))).toBeDefined();
-    expect(match!.message).toMatch(message);
-  });
+  it.each(cases)(
+    "GIVEN a %s WHEN parsed THEN it is refused under its fjord: key",
+    (_label, mutate, key, message) => {
+      const v = validValues();
+      mutate(v);
+      const match = problems(v).find((p) => p.key === key);
+      expect(match, JSON.stringify(problems(v))).toBeDefined();
+      expect(match!.message).toMatch(message);
+    },
+  );
 
-  it("rejects a database larger than any node", () => {
+  it("GIVEN a database larger than the only node WHEN parsed THEN its memory key is refused, naming the largest node", () => {
     const v = withField("nodes", [
       {
         name: "a",
@@ -297,7 +303,7 @@ describe("platform spec: cross-field rules", () => {
     expect(match?.message).toMatch(/does not fit on any node \(the largest has 1Gi\)/);
   });
 
-  it("needs 1 or 3 k3s servers", () => {
+  it("GIVEN two k3s server nodes WHEN parsed THEN fjord:nodes is refused: embedded etcd needs 1 or 3", () => {
     const node = (name: string, host: string) => ({
       name,
       host,
@@ -316,7 +322,7 @@ describe("platform spec: cross-field rules", () => {
 });
 
 describe("platform spec: secrets", () => {
-  it("refuses a secret stored in plain text", () => {
+  it("GIVEN a kubeconfig stored in plain text WHEN parsed THEN it is refused with the command that sets it as a secret", () => {
     expect(problems(validValues(), { secrets: { kubeconfig: { secret: false } } })).toEqual([
       {
         key: "fjord:kubeconfig",
@@ -326,7 +332,7 @@ describe("platform spec: secrets", () => {
     ]);
   });
 
-  it("requires the kubeconfig in kubeconfig mode on up, but only warns in preview", () => {
+  it("GIVEN kubeconfig mode without a kubeconfig WHEN parsed for up THEN it is refused, and WHEN parsed for a preview THEN it only warns", () => {
     const v = withField("cluster", { mode: "kubeconfig" });
     expect(problems(v).map((p) => p.key)).toEqual(["fjord:kubeconfig"]);
     const { warnings } = parse(v, { dryRun: true });

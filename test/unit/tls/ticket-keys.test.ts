@@ -18,24 +18,24 @@ beforeAll(async () => {
 });
 
 describe("SessionTicketKeys", () => {
-  it("GIVEN a rotation by one generation THEN the old current key becomes the previous one", () => {
+  it("GIVEN ticket keys at generations 1, 2 and 3 WHEN rotated by one generation THEN the old current key becomes the previous one", () => {
     expect(keys[2]!.previous).toBe(keys[1]!.current);
     expect(keys[3]!.previous).toBe(keys[2]!.current);
   });
 
-  it("GIVEN a rotation THEN the new current key is one not used before", () => {
+  it("GIVEN ticket keys at generations 1, 2 and 3 WHEN rotated THEN the new current key is one not used before", () => {
     expect(new Set([keys[1]!.current, keys[2]!.current, keys[3]!.current]).size).toBe(3);
     expect(keys[2]!.current).not.toBe(keys[1]!.previous);
   });
 
-  it("draws 80 random bytes per slot (nginx's AES-256 ticket key size), secret from birth", () => {
+  it("GIVEN three generations of ticket keys WHEN built THEN each of the 6 slots draws 80 random bytes (nginx's AES-256 ticket key size)", () => {
     const slots = rec.ofType("random:index/randomBytes:RandomBytes");
     expect(slots).toHaveLength(6);
     for (const s of slots) expect(s.inputs.length).toBe(80);
     expect(Buffer.from(keys[1]!.current, "base64")).toHaveLength(80);
   });
 
-  it("refuses a generation below 1 with the fjord: key to fix", () => {
+  it("GIVEN generation 0 WHEN the keys are built THEN it is refused naming fjord:gateway.tls.ticketKeyGeneration", () => {
     expect(() => new SessionTicketKeys("bad", { generation: 0 })).toThrow(
       /fjord:gateway\.tls\.ticketKeyGeneration/,
     );
