@@ -30,21 +30,32 @@ function assignments(text: string): Array<[string, string]> {
     });
 }
 
+/**
+ * Every tuned parameter appears exactly once, formatted as the renderer's own formatter says, and
+ * nothing else does but the listening settings the renderer adds.
+ */
+function expectEachParamOnce<P extends object>(
+  text: string,
+  params: P,
+  format: (name: never, value: never) => string,
+  added: string[],
+): void {
+  const lines = assignments(text);
+  const names = lines.map(([k]) => k);
+  expect(new Set(names).size).toBe(names.length);
+  const values = new Map(lines);
+  for (const [name, value] of Object.entries(params))
+    expect(values.get(name), name).toBe(format(name as never, value as never));
+  expect(names.sort()).toEqual([...Object.keys(params), ...added].sort());
+}
+
 describe("renderPostgresqlConf", () => {
   it.each(CASES)(
     "GIVEN PostgreSQL 15 tuned for $size on $disk WHEN postgresql.conf is rendered THEN every setting appears exactly once, as tuned, plus listen_addresses and port",
     ({ size, disk }) => {
       const settings = tunePostgres(input(size, disk, "15"));
       const text = renderPostgresqlConf(settings);
-      const lines = assignments(text);
-      const names = lines.map(([k]) => k);
-      expect(new Set(names).size).toBe(names.length);
-      const values = new Map(lines);
-      for (const [name, value] of Object.entries(settings.params))
-        expect(values.get(name), name).toBe(formatPostgresValue(name as never, value));
-      expect(names.sort()).toEqual(
-        [...Object.keys(settings.params), "listen_addresses", "port"].sort(),
-      );
+      expectEachParamOnce(text, settings.params, formatPostgresValue, ["listen_addresses", "port"]);
     },
   );
 
@@ -123,15 +134,7 @@ describe("renderMyCnf", () => {
       const text = renderMyCnf(settings);
       expect(text.match(/^\[.*\]$/gm)).toEqual(["[mysqld]"]);
       expect(text.indexOf("[mysqld]")).toBeLessThan(text.search(/^[a-z]/m));
-      const lines = assignments(text);
-      const names = lines.map(([k]) => k);
-      expect(new Set(names).size).toBe(names.length);
-      const values = new Map(lines);
-      for (const [name, value] of Object.entries(settings.params))
-        expect(values.get(name), name).toBe(formatMysqlValue(name as never, value));
-      expect(names.sort()).toEqual(
-        [...Object.keys(settings.params), "bind-address", "port"].sort(),
-      );
+      expectEachParamOnce(text, settings.params, formatMysqlValue, ["bind-address", "port"]);
     },
   );
 
