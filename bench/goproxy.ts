@@ -2,15 +2,14 @@
  * The Go standard library's TLS reverse proxy (bench/goproxy), started on a free loopback port:
  * the gateway bench's measure of what any Go proxy, Traefik included, pays per request here.
  */
-import { execFile, execFileSync } from "child_process";
+import { execFileSync } from "child_process";
 import * as https from "https";
 import * as path from "path";
-import { promisify } from "util";
+import { buildGoProgram } from "../testkit/go-build";
 import { freePort } from "../testkit/ports";
 import { makeTempDir, removeDir, startProcess, waitUntilReady } from "../testkit/proc";
 import type { TestCert } from "../testkit/tls";
 
-const exec = promisify(execFile);
 const SRC = path.resolve(__dirname, "goproxy");
 
 export interface GoProxy {
@@ -26,11 +25,7 @@ export async function startGoProxy(
 ): Promise<GoProxy> {
   const dir = makeTempDir("fjord-goproxy-");
   const bin = path.join(dir, "goproxy");
-  await exec("go", ["build", "-trimpath", "-ldflags=-s -w", "-o", bin, "."], {
-    cwd: SRC,
-    env: { ...process.env, GOFLAGS: "-mod=readonly", GOTOOLCHAIN: "local", CGO_ENABLED: "0" },
-    timeout: 300_000,
-  });
+  await buildGoProgram(SRC, bin, ["-trimpath", "-ldflags=-s -w"]);
   const port = await freePort();
   const proc = startProcess(
     bin,

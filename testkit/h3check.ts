@@ -7,6 +7,7 @@ import { writeFileSync } from "fs";
 import * as path from "path";
 import * as tls from "tls";
 import { promisify } from "util";
+import { buildGoProgram } from "./go-build";
 import { makeTempDir } from "./proc";
 
 const exec = promisify(execFile);
@@ -17,11 +18,7 @@ let bin: Promise<string> | undefined;
 export function h3checkBinary(): Promise<string> {
   bin ??= (async () => {
     const out = path.join(makeTempDir("fjord-h3check-"), "h3check");
-    await exec("go", ["build", "-o", out, "."], {
-      cwd: SRC,
-      env: { ...process.env, GOFLAGS: "-mod=readonly", GOTOOLCHAIN: "local", CGO_ENABLED: "0" },
-      timeout: 300_000,
-    });
+    await buildGoProgram(SRC, out);
     return out;
   })();
   return bin;
